@@ -1,0 +1,3 @@
+"""manywheel: build portable manylinux wheels on a modern host."""
+
+__version__ = "0.1.0"
