@@ -1,0 +1,147 @@
+"""Compiler wrapper run for every compile and link of the inner build.
+
+Standalone on purpose (standard library only, started with ``python -S``): it is
+exec'd hundreds of times per build.  It reads its configuration (written by
+manywheel.toolchain) from the JSON file named in argv[1], rewrites the arguments
+and runs the real compiler.  Usage: _ccwrap.py CONFIG LANG ARGS...
+"""
+import json
+import os
+import subprocess
+import sys
+
+_COMPILE_ONLY = {"-c", "-S", "-E", "-M", "-MM"}
+_PASS_THROUGH = ("--version", "-v", "-dumpversion", "-dumpmachine", "-dumpfullversion", "--help")
+_NATIVE = ("-march=native", "-mtune=native", "-mcpu=native")
+
+
+def is_absolute_rpath(path):
+    return not (path.startswith("$ORIGIN") or path.startswith("${ORIGIN}"))
+
+
+def filter_wl(arg, dropped):
+    """Drop absolute -rpath entries from one -Wl,... argument; return None when nothing is left."""
+    parts = arg.split(",")[1:]
+    kept = []
+    i = 0
+    while i < len(parts):
+        p = parts[i]
+        if p in ("-rpath", "--rpath", "-R") and i + 1 < len(parts):
+            if is_absolute_rpath(parts[i + 1]):
+                dropped.append(parts[i + 1])
+            else:
+                kept += [p, parts[i + 1]]
+            i += 2
+            continue
+        for prefix in ("-rpath=", "--rpath="):
+            if p.startswith(prefix):
+                if is_absolute_rpath(p[len(prefix):]):
+                    dropped.append(p[len(prefix):])
+                    p = None
+                break
+        if p is not None:
+            kept.append(p)
+        i += 1
+    return "-Wl," + ",".join(kept) if kept else None
+
+
+def rewrite(args, lang, cfg, notes):
+    out = []
+    dropped = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a in _NATIVE:
+            repl = cfg["isa_flags"].get(a.split("=")[0], None)
+            notes.append("replaced %s with %s (a wheel must run on every %s machine)" % (a, repl or "nothing", cfg["arch"]))
+            if repl:
+                out.append(repl)
+        elif a.startswith("-Wl,") and ("rpath" in a or "-R," in a):
+            new = filter_wl(a, dropped)
+            if new:
+                out.append(new)
+        elif a in ("-Xlinker",) and i + 1 < len(args) and args[i + 1] in ("-rpath", "--rpath") and i + 3 < len(args):
+            target = args[i + 3]
+            if is_absolute_rpath(target):
+                dropped.append(target)
+                i += 4
+                continue
+            out.append(a)
+        elif a == "-lstdc++" and cfg["static_cxx"]:
+            out += ["-Wl,-Bstatic", "-lstdc++", "-Wl,-Bdynamic"]
+        elif a in ("-Wl,-z,pack-relative-relocs",) and cfg["no_relr"]:
+            notes.append("dropped %s (DT_RELR needs glibc 2.36)" % a)
+        else:
+            out.append(a)
+        i += 1
+    if dropped:
+        notes.append("dropped host-specific RPATH %s" % ":".join(dropped))
+    return out
+
+
+def output_of(args):
+    for i, a in enumerate(args):
+        if a == "-o" and i + 1 < len(args):
+            return args[i + 1]
+        if a.startswith("-o") and len(a) > 2:
+            return a[2:]
+    return None
+
+
+def is_extension_module(output):
+    if not output:
+        return False
+    base = os.path.basename(output)
+    return base.endswith(".so") and not base.startswith("lib")
+
+
+def main(argv):
+    cfg_path, lang, args = argv[1], argv[2], argv[3:]
+    with open(cfg_path) as f:
+        cfg = json.load(f)
+    real = cfg["cxx"] if lang == "c++" else cfg["cc"]
+    if not args or any(a in _PASS_THROUGH or a.startswith("-print-") for a in args):
+        return run(real + args, cfg)
+    notes = []
+    args = rewrite(args, lang, cfg, notes)
+    compile_only = any(a in _COMPILE_ONLY for a in args)
+    cmd = list(real)
+    if compile_only:
+        cmd += cfg["compile_flags"] + args
+    else:
+        # A link (possibly compiling sources on the way): stubs come first on the search path.
+        cmd += cfg["compile_flags"] + cfg["link_flags"] + args + cfg["link_flags_after"]
+        if "-shared" in args and is_extension_module(output_of(args)) and cfg["export_map"]:
+            cmd += ["-Wl,--version-script=" + cfg["export_map"], "-Wl,--exclude-libs,ALL"]
+    for note in notes:
+        warn(cfg, note)
+    return run(cmd, cfg)
+
+
+def warn(cfg, note):
+    """Print each distinct warning once per build (the marker files live in the wrapper dir)."""
+    key = "".join(c if c.isalnum() else "_" for c in note)[:120]
+    marker = os.path.join(cfg["state_dir"], "warned-" + key)
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except OSError:
+        return
+    sys.stderr.write("manywheel: warning: %s\n" % note)
+
+
+def run(cmd, cfg):
+    if cfg["verbose"]:
+        sys.stderr.write("manywheel: $ %s\n" % " ".join(cmd))
+        sys.stderr.flush()
+    try:
+        code = subprocess.call(cmd)
+    except OSError as e:
+        sys.stderr.write("manywheel: error: cannot run the compiler %r: %s\n" % (cmd[0], e.strerror))
+        return 127
+    if code != 0:
+        sys.stderr.write("manywheel: error: the compiler exited with code %d: %s\n" % (code, " ".join(cmd)))
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

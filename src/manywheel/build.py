@@ -1,0 +1,197 @@
+"""The build, as a list of steps: settings -> baseline -> inner build -> ELF facts -> verdict -> wheel."""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import sysconfig
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from . import __version__
+from .elf import ELF_MAGIC, ElfFacts, read_elf_file
+from .errors import ComplianceError, WheelError
+from .inner import call_hook, load_inner_backend
+from .policy import Policy, find_policy, load_policies
+from .report import hint_for, render_violations
+from .scan import facts_of_members
+from .settings import Settings, inner_config_settings, read_settings
+from .toolchain import BaselineFlags, make_toolchain
+from .verify import Verdict, judge
+from .wheel import read_wheel, source_date_epoch, write_wheel
+
+_SKIP_DIRS = {".git", "build", "dist", ".tox", ".nox", ".venv", "venv", "__pycache__", "node_modules"}
+
+
+def log(message: str) -> None:
+    print(f"manywheel: {message}", file=sys.stderr, flush=True)
+
+
+def host_arch() -> str:
+    plat = sysconfig.get_platform()  # e.g. "linux-x86_64"
+    machine = plat.split("-", 1)[1] if "-" in plat else plat
+    return {"i386": "i686", "i586": "i686", "amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
+
+
+@dataclass(frozen=True)
+class Context:
+    project: Path
+    settings: Settings
+    environ: Mapping[str, str]
+    arch: str
+    target: Policy | None  # None: "auto"
+    config_settings: dict[str, Any] | None
+
+    @classmethod
+    def load(cls, config_settings: Mapping[str, Any] | None) -> Context:
+        project = Path.cwd()
+        settings = read_settings(project, config_settings, os.environ)
+        arch = host_arch()
+        target = None if settings.target == "auto" else find_policy(settings.target, arch)
+        return cls(project, settings, dict(os.environ), arch, target, inner_config_settings(config_settings))
+
+    def inner(self) -> Any:
+        return load_inner_backend(self.settings.inner_backend, self.settings.inner_backend_path, self.project)
+
+
+@contextlib.contextmanager
+def patched_environ(changes: Mapping[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in changes}
+    os.environ.update(changes)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def make_baseline(ctx: Context, workdir: Path) -> BaselineFlags | None:
+    """The pinned baseline for the target, or None when pinning is off."""
+    if not ctx.settings.pin:
+        return None
+    from .baseline import prepare_baseline  # the baseline step; imported late, it is heavy
+
+    return prepare_baseline(ctx.target, ctx.arch, ctx.settings, ctx.environ, workdir, log)
+
+
+def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
+                metadata_directory: str | None, *, editable: bool = False) -> str:
+    ctx = Context.load(config_settings)
+    backend = ctx.inner()
+    started = time.time()
+    target_name = ctx.target.display_name if ctx.target else f"auto ({ctx.arch})"
+    log(f"manywheel {__version__}: target {target_name}, inner backend {ctx.settings.inner_backend}")
+    with tempfile.TemporaryDirectory(prefix="manywheel-") as tmp:
+        work = Path(tmp)
+        baseline = make_baseline(ctx, work / "baseline")
+        toolchain = make_toolchain(work / "toolchain", ctx.environ, ctx.arch, baseline,
+                                   project=ctx.project, verbose=ctx.settings.verbose)
+        log(f"toolchain: {toolchain.summary}")
+        hook = "build_editable" if editable else "build_wheel"
+        log(f"compiling: {ctx.settings.inner_backend}.{hook}")
+        inner_out = work / "inner"
+        inner_out.mkdir()
+        with patched_environ(toolchain.env):
+            name = call_hook(backend, hook, str(inner_out), ctx.config_settings, metadata_directory)
+        if not isinstance(name, str) or not (inner_out / name).is_file():
+            raise WheelError(f"the inner backend's {hook} returned {name!r}, which is not a wheel it wrote")
+        contents = read_wheel(inner_out / name)
+        facts = facts_of_members(contents.members)
+        if editable:
+            facts += _facts_built_in_tree(ctx.project, started)
+        if not facts and contents.filename.endswith("-any.whl"):
+            log("no ELF files: a pure-Python wheel, passed through as it is")
+            return _pass_through(inner_out / name, Path(wheel_directory))
+        policy, verdict = choose_policy(ctx, facts)
+        out = write_wheel(contents, Path(wheel_directory), list(policy.platform_tags), source_date_epoch(ctx.environ))
+        log(f"wrote {out.name}: {_reason(verdict, policy)}")
+        return out.name
+
+
+def choose_policy(ctx: Context, facts: list[ElfFacts]) -> tuple[Policy, Verdict]:
+    """The tag to write: the target if the files meet it, the verdict for "auto"; else a ComplianceError."""
+    verdict = judge(facts, load_policies(ctx.arch), ctx.arch)
+    log(f"{len(facts)} ELF file{'s' if len(facts) != 1 else ''} verified, "
+        f"{verdict.refs_checked} references checked: they meet {verdict.name}")
+    target = ctx.target or verdict.policy or next(p for p in load_policies(ctx.arch) if p.family == verdict.family)
+    if not verdict.meets(target):
+        raise ComplianceError(render_violations(verdict, target), hint=hint_for(verdict, target))
+    return target, verdict
+
+
+def _reason(verdict: Verdict, policy: Policy) -> str:
+    binding = [c for c in verdict.constraints if c.oldest == verdict.policy]
+    if verdict.policy is None:
+        return "no ELF files"
+    why = f"newest requirement {binding[0].subject} in {binding[0].file}" if binding else "every reference is in the oldest policy"
+    if policy == verdict.policy:
+        return f"{policy.name} ({why})"
+    return f"target {policy.name}; the files meet {verdict.policy.name} ({why})"
+
+
+def _pass_through(path: Path, out_dir: Path) -> str:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=out_dir)
+    os.close(fd)
+    try:
+        shutil.copyfile(path, tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out_dir / path.name)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    log(f"wrote {path.name}")
+    return path.name
+
+
+def _facts_built_in_tree(project: Path, since: float) -> list[ElfFacts]:
+    """ELF files an editable build compiled into the source tree during this build."""
+    facts = []
+    for root, dirs, files in os.walk(project):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.endswith(".egg-info"))
+        for name in sorted(files):
+            path = Path(root) / name
+            if not name.endswith(".so") or path.is_symlink() or path.stat().st_mtime < since - 1:
+                continue
+            with open(path, "rb") as f:
+                if f.read(4) == ELF_MAGIC:
+                    facts.append(read_elf_file(path, str(path.relative_to(project))))
+    return facts
+
+
+def prepare_metadata(metadata_directory: str, config_settings: Mapping[str, Any] | None, *, editable: bool = False) -> str:
+    ctx = Context.load(config_settings)
+    backend = ctx.inner()
+    hook = "prepare_metadata_for_build_editable" if editable else "prepare_metadata_for_build_wheel"
+    if hasattr(backend, hook):
+        result: str = call_hook(backend, hook, metadata_directory, ctx.config_settings)
+        return result
+    # The inner backend cannot give metadata alone: build the wheel and take its .dist-info.
+    with tempfile.TemporaryDirectory(prefix="manywheel-meta-") as tmp:
+        name = build_wheel(tmp, config_settings, None, editable=editable)
+        with zipfile.ZipFile(Path(tmp) / name) as zf:
+            dist_info = next(n.split("/", 1)[0] for n in zf.namelist() if n.split("/", 1)[0].endswith(".dist-info"))
+            for member in zf.namelist():
+                if member.startswith(dist_info + "/"):
+                    zf.extract(member, metadata_directory)
+        return dist_info
+
+
+def build_sdist(sdist_directory: str, config_settings: Mapping[str, Any] | None) -> str:
+    ctx = Context.load(config_settings)
+    result: str = call_hook(ctx.inner(), "build_sdist", sdist_directory, ctx.config_settings)
+    return result
+
+
+def get_requires(hook: str, config_settings: Mapping[str, Any] | None) -> list[str]:
+    ctx = Context.load(config_settings)
+    requires = call_hook(ctx.inner(), hook, ctx.config_settings)
+    return list(requires or [])

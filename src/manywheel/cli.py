@@ -1,0 +1,119 @@
+"""``manywheel check`` and ``manywheel targets``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from . import __version__
+from .build import host_arch
+from .errors import ManywheelError, PolicyError
+from .policy import Policy, find_policy, load_policies
+from .report import render_verdict, render_violations, verdict_json
+from .scan import facts_of_path, majority_arch
+from .verify import judge
+
+EXIT_MEETS, EXIT_FAILS, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        code: int = args.func(args)
+        return code
+    except ManywheelError as e:
+        print(e.render(), file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return EXIT_USAGE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="manywheel", description="Build and judge portable manylinux wheels.")
+    parser.add_argument("--version", action="version", version=f"manywheel {__version__}")
+    sub = parser.add_subparsers(dest="command")
+    check = sub.add_parser("check", help="judge wheels, shared objects or directories against the policies",
+                           description="Print the best policy every ELF file meets and every fact that rules out "
+                                       "an older one. Exit 0 if the files meet the target (--target, else the "
+                                       "wheel's own tag), 1 if not, 2 for usage errors or unreadable input.")
+    check.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="a .whl, a shared object, or a directory")
+    check.add_argument("--target", help="judge against this policy (e.g. manylinux_2_17 or manylinux2014)")
+    check.add_argument("--json", action="store_true", help="print the verdicts as JSON")
+    check.set_defaults(func=_check)
+    targets = sub.add_parser("targets", help="list the policies for an architecture")
+    targets.add_argument("--arch", default=None, help="architecture (default: this host's)")
+    targets.set_defaults(func=_targets)
+    return parser
+
+
+def _check(args: argparse.Namespace) -> int:
+    results = []
+    worst = EXIT_MEETS
+    for path in args.paths:
+        if not path.exists():
+            raise ManywheelError(f"{path}: no such file or directory")
+        facts = facts_of_path(path)
+        if path.is_dir() and not facts:
+            raise ManywheelError(f"{path}: no ELF files in this directory", hint="name a wheel, a shared object, or a directory holding some")
+        arch = _wheel_arch(path) or majority_arch(facts, host_arch())
+        verdict = judge(facts, load_policies(arch), arch)
+        target = _target_for(args.target, path, arch)
+        ok = verdict.meets(target) if target else verdict.policy is not None or not facts
+        worst = max(worst, EXIT_MEETS if ok else EXIT_FAILS)
+        results.append((path, verdict, target))
+        if not args.json:
+            print(render_verdict(verdict, str(path)))
+            if target and not ok:
+                print(render_violations(verdict, target).replace("manywheel: error: ", "  does not meet: ", 1))
+    if args.json:
+        print(json.dumps([{"path": str(p), **verdict_json(v, t)} for p, v, t in results], indent=2))
+    return worst
+
+
+def _wheel_arch(path: Path) -> str | None:
+    if path.suffix != ".whl":
+        return None
+    platform = path.name[:-4].split("-")[-1].split(".")[0]
+    for policy_arch in ("x86_64", "i686", "aarch64", "armv7l", "ppc64le", "s390x", "ppc64", "riscv64", "loongarch64"):
+        if platform.endswith("_" + policy_arch):
+            return policy_arch
+    return None
+
+
+def _target_for(name: str | None, path: Path, arch: str) -> Policy | None:
+    if name:
+        return find_policy(name, arch)
+    if path.suffix != ".whl":
+        return None
+    # The wheel's own claim: the most compatible of its platform tags.
+    claimed = []
+    for plat in path.name[:-4].split("-")[-1].split("."):
+        if plat.startswith(("manylinux", "musllinux")) and plat.endswith("_" + arch):
+            try:
+                claimed.append(find_policy(plat, arch))
+            except PolicyError:
+                continue
+    return min(claimed, key=lambda p: p.libc_version) if claimed else None
+
+
+def _targets(args: argparse.Namespace) -> int:
+    arch = args.arch or host_arch()
+    policies = load_policies(arch)
+    if not policies:
+        raise PolicyError(f"no policies for architecture {arch!r}")
+    print(f"policies for {arch} (most compatible first):")
+    for p in policies:
+        aliases = f" (alias {', '.join(p.aliases)})" if p.aliases else ""
+        libc = "glibc" if p.family == "manylinux" else "musl"
+        print(f"  {p.display_name}{aliases}: {libc} >= {p.libc_version}")
+    return EXIT_MEETS
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""Load the wrapped ("inner") PEP 517 backend."""
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Sequence
+
+from .errors import InnerBackendError
+
+
+def load_inner_backend(name: str, backend_path: Sequence[str], project: Path) -> Any:
+    """Import ``module`` or ``module:object`` as PEP 517 says, in-tree paths first."""
+    resolved = []
+    root = project.resolve()
+    for entry in backend_path:
+        path = (project / entry).resolve()
+        if path != root and root not in path.parents:
+            raise InnerBackendError(
+                f"inner-backend-path entry {entry!r} resolves to {path}, outside the project {root}",
+                hint="in-tree backends must live inside the project directory (PEP 517 backend-path rule)")
+        if not path.is_dir():
+            raise InnerBackendError(f"inner-backend-path entry {entry!r}: no directory {path}",
+                                    hint="fix [tool.manywheel] inner-backend-path")
+        resolved.append(str(path))
+    for path_str in reversed(resolved):
+        if path_str not in sys.path:
+            sys.path.insert(0, path_str)
+    module_name, _, attr = name.partition(":")
+    try:
+        backend: Any = importlib.import_module(module_name)
+    except ImportError as e:
+        where = f" (searched first in {', '.join(resolved)})" if resolved else ""
+        raise InnerBackendError(
+            f"cannot import the inner backend {name!r}{where}: {e}",
+            hint="install it by adding it to [build-system] requires, or set [tool.manywheel] inner-backend-path "
+                 "for an in-tree backend; the default is setuptools.build_meta") from e
+    except Exception as e:  # the backend's own module code failed: show its traceback tail
+        tail = "".join(traceback.format_exception_only(type(e), e)).strip()
+        raise InnerBackendError(f"importing the inner backend {name!r} raised {tail}",
+                                hint="the error is in the inner backend's code, not in manywheel") from e
+    for part in filter(None, attr.split(".")):
+        try:
+            backend = getattr(backend, part)
+        except AttributeError as e:
+            raise InnerBackendError(f"inner backend {name!r}: {module_name} has no attribute {part!r}") from e
+    if not hasattr(backend, "build_wheel"):
+        raise InnerBackendError(f"inner backend {name!r} has no build_wheel hook, so it is not a PEP 517 backend",
+                                hint="name the module that defines build_wheel and build_sdist")
+    if resolved:
+        _check_in_tree(backend, module_name, resolved)
+    return backend
+
+
+def _check_in_tree(backend: Any, module_name: str, resolved: list[str]) -> None:
+    module = backend if isinstance(backend, ModuleType) else sys.modules.get(module_name)
+    origin = getattr(module, "__file__", None)
+    if origin and not any(Path(origin).resolve().is_relative_to(Path(p)) for p in resolved):
+        # PEP 517: a backend named with backend-path must be loaded from there.
+        raise InnerBackendError(
+            f"inner backend {module_name!r} was imported from {origin}, not from inner-backend-path {resolved}",
+            hint="rename the in-tree module or remove the installed one")
+
+
+def call_hook(backend: Any, hook: str, *args: Any, **kwargs: Any) -> Any:
+    """Call a hook of the inner backend; a missing optional hook returns None."""
+    func = getattr(backend, hook, None)
+    if func is None:
+        return None
+    return func(*args, **kwargs)

@@ -1,0 +1,117 @@
+"""How manywheel's flags reach every compiler and linker call of the inner build.
+
+manywheel writes small wrapper scripts (``cc``, ``c++``, ``gcc``, ``g++``) that run
+``_ccwrap.py``; the inner build sees them through ``CC``/``CXX``/``LDSHARED``/
+``LDCXXSHARED`` and, for build systems that call ``gcc`` directly, first on ``PATH``.
+The wrappers add the baseline's flags, replace ``-march=native``, and drop
+host-specific absolute RPATHs (pyenv's interpreters add one to every link).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import sys
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Protocol
+
+from .errors import ToolchainError
+
+_WRAPPER = Path(__file__).with_name("_ccwrap.py")
+# What -march/-mtune=native become: the ISA every system of the arch has.
+_ISA_FLAGS = {
+    "x86_64": {"-march": "-march=x86-64", "-mtune": "-mtune=generic"},
+    "i686": {"-march": "-march=i686", "-mtune": "-mtune=generic"},
+    "aarch64": {"-march": "-march=armv8-a", "-mtune": "-mtune=generic", "-mcpu": "-mcpu=generic"},
+}
+_LAUNCHERS = {"ccache", "sccache", "distcc", "icecc"}
+
+
+class BaselineFlags(Protocol):
+    """What a pinned baseline contributes to every compile and link."""
+
+    compile_flags: list[str]
+    link_flags: list[str]
+    link_flags_after: list[str]
+    export_map: str
+    static_cxx: bool
+    no_relr: bool
+    summary: str
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    cc: list[str]
+    cxx: list[str]
+    wrapper_dir: Path
+    env: dict[str, str]  # variables to set for the inner build
+    summary: str
+
+
+def find_compiler(environ: Mapping[str, str], var: str, default_var: str) -> list[str]:
+    """The real compiler command (launcher kept), from the environment or Python's sysconfig."""
+    raw = environ.get(var) or sysconfig.get_config_var(default_var) or ("cc" if var == "CC" else "c++")
+    words = shlex.split(str(raw))
+    if not words:
+        raise ToolchainError(f"{var} is empty", hint=f"unset {var} or set it to a compiler, e.g. {var}=gcc")
+    resolved = []
+    for i, word in enumerate(words):
+        if i == 0 or (resolved and Path(resolved[-1]).name in _LAUNCHERS and not word.startswith("-")):
+            path = shutil.which(word, path=environ.get("PATH"))
+            if path is None:
+                source = f"${var}" if environ.get(var) else f"Python's sysconfig {default_var}"
+                raise ToolchainError(
+                    f"the compiler {word!r} (from {source}) is not on PATH",
+                    hint="install it (Debian: apt-get install build-essential) or point "
+                         f"{var} at a gcc-compatible compiler")
+            resolved.append(path)
+        else:
+            resolved.append(word)
+    return resolved
+
+
+def make_toolchain(workdir: Path, environ: Mapping[str, str], arch: str, baseline: BaselineFlags | None,
+                   *, project: Path, verbose: bool) -> Toolchain:
+    """Write the wrappers into ``workdir`` and return the environment that routes the build through them."""
+    cc = find_compiler(environ, "CC", "CC")
+    cxx = find_compiler(environ, "CXX", "CXX")
+    workdir.mkdir(parents=True, exist_ok=True)
+    bindir = workdir / "bin"
+    bindir.mkdir(exist_ok=True)
+    prefix_maps = [f"-ffile-prefix-map={project.resolve()}={project.name}", f"-ffile-prefix-map={sys.prefix}=/python"]
+    config = {
+        "cc": cc,
+        "cxx": cxx,
+        "arch": arch,
+        "compile_flags": prefix_maps + (baseline.compile_flags if baseline else []),
+        "link_flags": baseline.link_flags if baseline else [],
+        "link_flags_after": baseline.link_flags_after if baseline else [],
+        "export_map": baseline.export_map if baseline else "",
+        "static_cxx": bool(baseline and baseline.static_cxx),
+        "no_relr": bool(baseline and baseline.no_relr),
+        "isa_flags": _ISA_FLAGS.get(arch, {}),
+        "verbose": verbose,
+        "state_dir": str(workdir),
+    }
+    config_path = workdir / "toolchain.json"
+    config_path.write_text(json.dumps(config, indent=1))
+    for name, lang in (("cc", "c"), ("c++", "c++"), ("gcc", "c"), ("g++", "c++")):
+        script = bindir / name
+        script.write_text(
+            "#!/bin/sh\n"
+            f"exec {shlex.quote(sys.executable)} -S -E {shlex.quote(str(_WRAPPER))} "
+            f"{shlex.quote(str(config_path))} {lang} \"$@\"\n")
+        script.chmod(0o755)
+    wcc, wcxx = str(bindir / "cc"), str(bindir / "c++")
+    env = {
+        "CC": wcc,
+        "CXX": wcxx,
+        "LDSHARED": f"{wcc} -shared",
+        "LDCXXSHARED": f"{wcxx} -shared",
+        "PATH": str(bindir) + os.pathsep + environ.get("PATH", os.defpath),
+    }
+    summary = f"compilers {' '.join(cc)} / {' '.join(cxx)}" + (f"; {baseline.summary}" if baseline else "; host ABI (pin = false)")
+    return Toolchain(cc, cxx, workdir, env, summary)

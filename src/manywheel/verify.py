@@ -1,0 +1,187 @@
+"""Judge ELF facts against the policies: a pure function of what was read.
+
+Every fact that rules out at least the oldest policy becomes a :class:`Constraint`
+that records the oldest policy accepting it (or none).  Because each newer policy
+allows at least what an older one allows (checked when the data is loaded), the
+verdict is simply the newest of those "oldest accepting" policies.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
+
+from .elf import ElfFacts
+from .policy import Policy, split_version
+
+# The dynamic loader is part of every policy even though the lists do not name it.
+_LOADER = re.compile(r"^(ld-linux[-\w.]*\.so\.\d+|ld64\.so\.\d+|ld\.so\.\d+|ld-musl-[\w]+\.so\.1|libc\.musl-[\w]+\.so\.1)$")
+_MUSL = re.compile(r"^(libc\.musl-|ld-musl-)")
+# Libraries whose every symbol is versioned, so an unversioned reference cannot bind to them
+# on an older system and simply fails to load there.
+_VERSIONED_SYSTEM_LIBS = re.compile(
+    r"^(libc|libm|libdl|librt|libpthread|libutil|libanl|libresolv|libnsl|libgcc_s|libstdc\+\+|libatomic)\.so\.\d+$|^ld-"
+)
+_ISA_BASELINE = 0x1
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """One fact of one file that some policies reject."""
+
+    kind: str  # library | symbol-version | blacklist | unversioned | arch | exec-stack | relr | rpath | isa
+    file: str
+    subject: str  # e.g. "getrandom@GLIBC_2.25 (libc.so.6)" or "NEEDED libssl.so.3"
+    reason: str  # why a policy older than ``oldest`` rejects it
+    oldest: Policy | None  # the oldest policy that accepts it; None when no policy does
+    symbol: str | None = None
+    version: str | None = None
+    library: str | None = None
+
+    def blocks(self, policy: Policy) -> bool:
+        return self.oldest is None or self.oldest.libc_version > policy.libc_version or self.oldest.family != policy.family
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The best policy every file meets, with every fact that rules out an older one."""
+
+    arch: str
+    family: str
+    policy: Policy | None  # None means plain linux_<arch>
+    policies: tuple[Policy, ...]  # the family's policies for the arch, most compatible first
+    constraints: tuple[Constraint, ...]
+    files: tuple[str, ...]
+    refs_checked: int
+
+    @property
+    def platform_tag(self) -> str:
+        return self.policy.tag if self.policy else f"linux_{self.arch}"
+
+    @property
+    def name(self) -> str:
+        return self.policy.display_name if self.policy else f"linux_{self.arch}"
+
+    def blocking(self, policy: Policy) -> list[Constraint]:
+        """The constraints that keep the files from meeting ``policy``."""
+        return [c for c in self.constraints if c.blocks(policy)]
+
+    def meets(self, policy: Policy) -> bool:
+        return self.policy is not None and self.policy.family == policy.family and self.policy.libc_version <= policy.libc_version and not self.blocking(policy)
+
+
+def judge(facts: Sequence[ElfFacts], policies: Sequence[Policy], arch: str) -> Verdict:
+    """Judge every ELF file of one wheel (or one directory) together."""
+    family = "musllinux" if any(_is_musl(f) for f in facts) else "manylinux"
+    ordered = tuple(p for p in policies if p.family == family and p.arch == arch)
+    in_wheel = {name for f in facts for name in (f.soname, f.path.rsplit("/", 1)[-1]) if name}
+    exported_in_wheel = {s for f in facts for s in f.exported}
+    constraints: list[Constraint] = []
+    refs = 0
+    for f in facts:
+        refs += len(f.versioned_refs) + len(f.unversioned_refs) + len(f.needed)
+        constraints.extend(check_file(f, ordered, arch, family, in_wheel, exported_in_wheel))
+    if not ordered:
+        constraints.append(Constraint("arch", facts[0].path if facts else "", f"{family} on {arch}",
+                                      f"no {family} policy exists for {arch}", None))
+    oldest = [c.oldest for c in constraints]
+    verdict: Policy | None = ordered[0] if ordered else None
+    for p in oldest:
+        if p is None:
+            verdict = None
+            break
+        if verdict is not None and p.libc_version > verdict.libc_version:
+            verdict = p
+    return Verdict(arch, family, verdict, ordered, tuple(constraints), tuple(f.path for f in facts), refs)
+
+
+def check_file(f: ElfFacts, ordered: Sequence[Policy], arch: str, family: str,
+               in_wheel: set[str], exported_in_wheel: set[str]) -> Iterable[Constraint]:
+    """Every constraint one file imposes."""
+    def first(accept: Callable[[Policy], bool]) -> Policy | None:
+        for i, p in enumerate(ordered):
+            if accept(p) and all(accept(q) for q in ordered[i + 1:]):
+                return p
+        return None
+
+    def rejected(accept: Callable[[Policy], bool]) -> bool:
+        return not ordered or not accept(ordered[0])
+
+    if f.arch != arch:
+        yield Constraint("arch", f.path, f"machine {f.machine} ({f.elf_class}-bit)",
+                         f"the wheel is for {arch}, this file is for {f.arch or 'an unsupported architecture'}", None)
+        return
+    for lib in f.needed:
+        if lib in in_wheel or _LOADER.match(lib):
+            continue
+        def lib_ok(p: Policy, lib: str = lib) -> bool:
+            return lib in p.libraries
+        if rejected(lib_ok):
+            oldest = first(lib_ok)
+            why = f"allowed only from {oldest.name}" if oldest else f"not in any {family} allow-list"
+            yield Constraint("library", f.path, f"NEEDED {lib}", why, oldest, library=lib)
+    for ref in f.versioned_refs:
+        prefix, number = split_version(ref.version)
+        def ver_ok(p: Policy, prefix: str = prefix, number: str = number) -> bool:
+            return p.allows_version(prefix, number) is not False
+        if rejected(ver_ok):
+            oldest = first(ver_ok)
+            why = f"{ref.version} is allowed only from {oldest.name}" if oldest else f"{ref.version} is in no {family} policy"
+            yield Constraint("symbol-version", f.path, f"{ref.name}@{ref.version} ({ref.library})", why, oldest,
+                             symbol=ref.name, version=ref.version, library=ref.library)
+    yield from _blacklisted(f, ordered, first, rejected)
+    if family == "manylinux":
+        yield from _unversioned(f, in_wheel, exported_in_wheel)
+    yield from _properties(f, ordered, first, rejected)
+
+
+def _blacklisted(f: ElfFacts, ordered: Sequence[Policy], first: Callable[[Callable[[Policy], bool]], Policy | None],
+                 rejected: Callable[[Callable[[Policy], bool]], bool]) -> Iterable[Constraint]:
+    refs = [(r.name, r.library, r.version) for r in f.versioned_refs if not r.weak]
+    refs += [(r.name, lib, None) for r in f.unversioned_refs if not r.weak for lib in f.needed]
+    for name, lib, version in refs:
+        def ok(p: Policy, name: str = name, lib: str = lib) -> bool:
+            return name not in p.blacklist.get(lib, frozenset())
+        if rejected(ok):
+            oldest = first(ok)
+            subject = f"{name}@{version} ({lib})" if version else f"{name} ({lib})"
+            why = f"blacklisted (a non-weak reference) before {oldest.name}" if oldest else "blacklisted in every policy"
+            yield Constraint("blacklist", f.path, subject, why, oldest, symbol=name, version=version, library=lib)
+
+
+def _unversioned(f: ElfFacts, in_wheel: set[str], exported_in_wheel: set[str]) -> Iterable[Constraint]:
+    """An unversioned reference binds to nothing on an older system when only glibc could provide it."""
+    outside = [lib for lib in f.needed if lib not in in_wheel]
+    if not all(_VERSIONED_SYSTEM_LIBS.match(lib) for lib in outside):
+        return  # a library without symbol versions (libX11, libGL, ...) may provide it
+    for ref in f.unversioned_refs:
+        if ref.weak or ref.name.startswith(("Py", "_Py")) or ref.name in exported_in_wheel:
+            continue
+        yield Constraint("unversioned", f.path, f"{ref.name} (unversioned)",
+                         "an undefined reference with no symbol version fails to load where the symbol does not exist",
+                         None, symbol=ref.name)
+
+
+def _properties(f: ElfFacts, ordered: Sequence[Policy], first: Callable[[Callable[[Policy], bool]], Policy | None],
+                rejected: Callable[[Callable[[Policy], bool]], bool]) -> Iterable[Constraint]:
+    if f.exec_stack:
+        yield Constraint("exec-stack", f.path, "PT_GNU_STACK RWX",
+                         "an executable stack: glibc >= 2.41 refuses to dlopen such a file; link with -Wl,-z,noexecstack", None)
+    if f.has_relr:
+        def relr_ok(p: Policy) -> bool:
+            return p.allows_version("GLIBC", "ABI_DT_RELR") is True
+        if rejected(relr_ok):
+            oldest = first(relr_ok)
+            yield Constraint("relr", f.path, "DT_RELR", "packed relative relocations need glibc >= 2.36", oldest)
+    for entry in f.rpath + f.runpath:
+        if not entry.startswith(("$ORIGIN", "${ORIGIN}")):
+            yield Constraint("rpath", f.path, f"RPATH {entry}",
+                             "points outside the wheel, at a directory of the build host", None)
+    if f.x86_isa_needed is not None and f.x86_isa_needed & ~_ISA_BASELINE:
+        level = f.x86_isa_needed.bit_length()
+        yield Constraint("isa", f.path, f"x86 ISA level x86-64-v{level}",
+                         "needs more than the baseline x86-64 ISA every manylinux x86_64 system has", None)
+
+
+def _is_musl(f: ElfFacts) -> bool:
+    return any(_MUSL.match(lib) for lib in f.needed) or bool(f.interpreter and "ld-musl" in f.interpreter)
