@@ -113,9 +113,22 @@ def main(argv):
         cmd += cfg["compile_flags"] + cfg["link_flags"] + args + cfg["link_flags_after"]
         if "-shared" in args and is_extension_module(output_of(args)) and cfg["export_map"]:
             cmd += ["-Wl,--version-script=" + cfg["export_map"], "-Wl,--exclude-libs,ALL"]
+        record_link(cfg, args)
     for note in notes:
         warn(cfg, note)
     return run(cmd, cfg)
+
+
+def record_link(cfg, args):
+    """Remember which objects went into which output, to name them if verification fails."""
+    output = output_of(args)
+    if not output:
+        return
+    inputs = [os.path.abspath(a) for a in args
+              if not a.startswith("-") and a.endswith((".o", ".a", ".obj", ".lo")) and os.path.exists(a)]
+    line = json.dumps({"output": os.path.abspath(output), "inputs": inputs, "cwd": os.getcwd()})
+    with open(os.path.join(cfg["state_dir"], "links.jsonl"), "a") as f:
+        f.write(line + "\n")
 
 
 def warn(cfg, note):

@@ -16,6 +16,7 @@ from typing import Any, Iterator, Mapping
 from . import __version__
 from .elf import ELF_MAGIC, ElfFacts, read_elf_file
 from .errors import ComplianceError, WheelError
+from .explain import describe_missing, find_origins, read_link_log
 from .inner import call_hook, load_inner_backend
 from .policy import Policy, find_policy, load_policies
 from .report import hint_for, render_violations
@@ -110,20 +111,24 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
         if not facts and contents.filename.endswith("-any.whl"):
             log("no ELF files: a pure-Python wheel, passed through as it is")
             return _pass_through(inner_out / name, Path(wheel_directory))
-        policy, verdict = choose_policy(ctx, facts)
+        policy, verdict = choose_policy(ctx, facts, toolchain.wrapper_dir / "links.jsonl", pinned=baseline is not None)
         out = write_wheel(contents, Path(wheel_directory), list(policy.platform_tags), source_date_epoch(ctx.environ))
         log(f"wrote {out.name}: {_reason(verdict, policy)}")
         return out.name
 
 
-def choose_policy(ctx: Context, facts: list[ElfFacts]) -> tuple[Policy, Verdict]:
+def choose_policy(ctx: Context, facts: list[ElfFacts], link_log: Path, *, pinned: bool) -> tuple[Policy, Verdict]:
     """The tag to write: the target if the files meet it, the verdict for "auto"; else a ComplianceError."""
-    verdict = judge(facts, load_policies(ctx.arch), ctx.arch)
+    policies = load_policies(ctx.arch)
+    verdict = judge(facts, policies, ctx.arch)
     log(f"{len(facts)} ELF file{'s' if len(facts) != 1 else ''} verified, "
         f"{verdict.refs_checked} references checked: they meet {verdict.name}")
-    target = ctx.target or verdict.policy or next(p for p in load_policies(ctx.arch) if p.family == verdict.family)
+    target = ctx.target or verdict.policy or next(p for p in policies if p.family == verdict.family)
     if not verdict.meets(target):
-        raise ComplianceError(render_violations(verdict, target), hint=hint_for(verdict, target))
+        blocking = verdict.blocking(target)
+        origins = find_origins(blocking, read_link_log(link_log))
+        notes = describe_missing(blocking, ctx.arch, tuple(target.libc_version), policies) if pinned else {}
+        raise ComplianceError(render_violations(verdict, target, origins, notes), hint=hint_for(verdict, target))
     return target, verdict
 
 

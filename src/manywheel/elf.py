@@ -73,6 +73,7 @@ class ElfFacts:
     rpath: tuple[str, ...]
     runpath: tuple[str, ...]
     versioned_refs: tuple[VersionedRef, ...]
+    version_needs: tuple[tuple[str, str], ...]  # every (library, version) of .gnu.version_r
     unversioned_refs: tuple[UnversionedRef, ...]
     exported: tuple[str, ...]
     has_dynamic: bool
@@ -145,7 +146,8 @@ def _read(elf: ELFFile, name: str) -> ElfFacts:
     if machine == "EM_ARM":
         float_abi = "hard" if e_flags & _EF_ARM_ABI_FLOAT_HARD else "soft" if e_flags & _EF_ARM_ABI_FLOAT_SOFT else None
     dynamic = _dynamic_tags(elf)
-    versioned, unversioned, exported = _symbols(elf)
+    needs = _version_needs(elf)
+    versioned, unversioned, exported = _symbols(elf, needs)
     return ElfFacts(
         path=name,
         machine=machine,
@@ -160,6 +162,7 @@ def _read(elf: ELFFile, name: str) -> ElfFacts:
         rpath=tuple(p for v in dynamic.get("DT_RPATH", ()) for p in v.split(":") if p),
         runpath=tuple(p for v in dynamic.get("DT_RUNPATH", ()) for p in v.split(":") if p),
         versioned_refs=versioned,
+        version_needs=tuple(sorted(set((lib, ver) for ver, lib in needs.values()))),
         unversioned_refs=unversioned,
         exported=exported,
         has_dynamic="present" in dynamic,
@@ -203,12 +206,12 @@ def _version_needs(elf: ELFFile) -> dict[int, tuple[str, str]]:
     return needs
 
 
-def _symbols(elf: ELFFile) -> tuple[tuple[VersionedRef, ...], tuple[UnversionedRef, ...], tuple[str, ...]]:
+def _symbols(elf: ELFFile, needs: dict[int, tuple[str, str]]
+             ) -> tuple[tuple[VersionedRef, ...], tuple[UnversionedRef, ...], tuple[str, ...]]:
     dynsym = elf.get_section_by_name(".dynsym")
     if not isinstance(dynsym, SymbolTableSection):
         return (), (), ()
     versym = next((s for s in elf.iter_sections() if isinstance(s, GNUVerSymSection)), None)
-    needs = _version_needs(elf)
     versioned: list[VersionedRef] = []
     unversioned: list[UnversionedRef] = []
     exported: list[str] = []
@@ -266,3 +269,67 @@ def _x86_isa_needed(elf: ELFFile) -> int | None:
         if prop["pr_type"] in (_X86_ISA_NEEDED, _X86_ISA_NEEDED_RAW) and isinstance(prop["pr_data"], int):
             return int(prop["pr_data"])
     return None
+
+
+@dataclass(frozen=True)
+class ObjectRefs:
+    """The undefined symbols of one relocatable object (a .o, or a member of a .a)."""
+
+    path: str  # "build/x.o" or "libfoo.a(x.o)"
+    source: str | None  # the STT_FILE name the compiler recorded, e.g. "src/rng.c"
+    undefined: frozenset[str]
+
+
+def read_object_refs(path: str | Path) -> list[ObjectRefs]:
+    """Undefined symbols of an object file or of every member of an ``ar`` archive."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise ElfError(str(path), e.strerror or str(e)) from e
+    if data.startswith(b"!<arch>\n"):
+        return [refs for name, member in _ar_members(data) if member[:4] == ELF_MAGIC
+                for refs in [_object_refs(member, f"{path}({name})")] if refs]
+    refs = _object_refs(data, str(path)) if data[:4] == ELF_MAGIC else None
+    return [refs] if refs else []
+
+
+def _object_refs(data: bytes, name: str) -> ObjectRefs | None:
+    try:
+        elf = ELFFile(io.BytesIO(data))
+        symtab = elf.get_section_by_name(".symtab")
+        if not isinstance(symtab, SymbolTableSection):
+            return None
+        source = None
+        undefined = set()
+        for sym in symtab.iter_symbols():
+            if sym["st_info"]["type"] == "STT_FILE" and source is None:
+                source = str(sym.name)
+            elif sym["st_shndx"] == "SHN_UNDEF" and sym.name and sym["st_info"]["bind"] != "STB_LOCAL":
+                undefined.add(str(sym.name).split("@", 1)[0])
+        return ObjectRefs(name, source, frozenset(undefined))
+    except _PARSE_ERRORS:
+        return None
+
+
+def _ar_members(data: bytes) -> Iterator[tuple[str, bytes]]:
+    pos = 8
+    long_names = b""
+    while pos + 60 <= len(data):
+        header = data[pos:pos + 60]
+        name = header[:16].decode("ascii", "replace").strip()
+        try:
+            size = int(header[48:58].decode("ascii").strip())
+        except ValueError:
+            return
+        body = data[pos + 60:pos + 60 + size]
+        pos += 60 + size + (size & 1)
+        if name == "//":
+            long_names = body
+            continue
+        if name in ("/", "/SYM64/"):
+            continue
+        if name.startswith("/") and name[1:].isdigit():
+            start = int(name[1:])
+            end = long_names.find(b"/\n", start)
+            name = long_names[start:end if end >= 0 else None].decode("utf-8", "replace")
+        yield name.rstrip("/"), body

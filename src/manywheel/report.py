@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, Mapping
 
 from .policy import Policy
 from .verify import Constraint, Verdict
@@ -38,8 +38,13 @@ def render_verdict(v: Verdict, source: str) -> str:
     return "\n".join(lines)
 
 
-def render_violations(v: Verdict, target: Policy) -> str:
-    """The report of a target the files do not meet: every offending fact, per file."""
+def render_violations(v: Verdict, target: Policy, origins: Mapping[tuple[str, str], list[str]] | None = None,
+                      notes: Mapping[str, str] | None = None) -> str:
+    """The report of a target the files do not meet: every offending fact, per file.
+
+    ``origins`` names the objects that reference a symbol; ``notes`` replaces the reason
+    for a symbol (e.g. "no version <= GLIBC_2.17 exists and no shim covers it").
+    """
     blocking = v.blocking(target)
     by_file: dict[str, list[Constraint]] = defaultdict(list)
     for c in blocking:
@@ -51,7 +56,10 @@ def render_violations(v: Verdict, target: Policy) -> str:
         lines.append(f"  {file}:")
         for c in cs:
             accepted = f"accepted by {c.oldest.name}" if c.oldest else "accepted by no policy"
-            lines.append(f"    {c.subject}: {c.reason} ({accepted})")
+            reason = (notes or {}).get(c.symbol or "", f"{c.reason} ({accepted})")
+            lines.append(f"    {c.subject}: {reason}")
+            for where in (origins or {}).get((c.file, c.symbol or ""), [])[:5]:
+                lines.append(f"        referenced from {where}")
     return "\n".join(lines)
 
 

@@ -129,6 +129,18 @@ def check_file(f: ElfFacts, ordered: Sequence[Policy], arch: str, family: str,
             why = f"{ref.version} is allowed only from {oldest.name}" if oldest else f"{ref.version} is in no {family} policy"
             yield Constraint("symbol-version", f.path, f"{ref.name}@{ref.version} ({ref.library})", why, oldest,
                              symbol=ref.name, version=ref.version, library=ref.library)
+    with_symbols = {(r.library, r.version) for r in f.versioned_refs}
+    for library, version in f.version_needs:
+        if (library, version) in with_symbols:
+            continue  # already judged symbol by symbol above
+        prefix, number = split_version(version)
+        def need_ok(p: Policy, prefix: str = prefix, number: str = number) -> bool:
+            return p.allows_version(prefix, number) is not False
+        if rejected(need_ok):
+            oldest = first(need_ok)
+            why = f"{version} is allowed only from {oldest.name}" if oldest else f"{version} is in no {family} policy"
+            yield Constraint("symbol-version", f.path, f"version {version} ({library})", why, oldest,
+                             version=version, library=library)
     yield from _blacklisted(f, ordered, first, rejected)
     if family == "manylinux":
         yield from _unversioned(f, in_wheel, exported_in_wheel)

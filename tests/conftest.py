@@ -1,0 +1,69 @@
+"""Shared fixtures: real compilers, a real manywheel wheel for isolated builds."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+PROJECTS = REPO / "tests" / "projects"
+EXAMPLE = REPO / "example_project"
+
+
+def run(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
+        check: bool = True, timeout: int = 900) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"command failed ({proc.returncode}): {' '.join(map(str, cmd))}\n"
+                             f"--- stdout\n{proc.stdout[-6000:]}\n--- stderr\n{proc.stderr[-6000:]}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def compile_so(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """Compile a C source into a shared object with the real gcc."""
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed")
+    base = tmp_path_factory.mktemp("so")
+    counter = [0]
+
+    def compile(source: str, *flags: str, name: str | None = None, lang: str = "c") -> Path:
+        counter[0] += 1
+        src = base / f"src{counter[0]}.{'c' if lang == 'c' else 'cpp'}"
+        src.write_text(source)
+        out = base / (name or f"lib{counter[0]}.so")
+        compiler = "gcc" if lang == "c" else "g++"
+        run([compiler, "-shared", "-fPIC", "-O1", "-o", str(out), str(src), *flags])
+        return out
+
+    return compile
+
+
+@pytest.fixture(scope="session")
+def manywheel_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory holding a manywheel wheel built from this checkout (for PIP_FIND_LINKS)."""
+    out = tmp_path_factory.mktemp("mwdist")
+    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--disable-pip-version-check",
+         "-w", str(out), str(REPO)])
+    return out
+
+
+@pytest.fixture()
+def build_env(manywheel_dist: Path, tmp_path: Path) -> dict[str, str]:
+    """Environment for a frontend run: finds manywheel, uses a private baseline cache."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MANYWHEEL_") or k == "MANYWHEEL_OLDROOT"}
+    links = str(manywheel_dist) + (" " + env["PIP_FIND_LINKS"] if env.get("PIP_FIND_LINKS") else "")
+    env["PIP_FIND_LINKS"] = links
+    env.setdefault("MANYWHEEL_CACHE_DIR", str(Path(os.environ.get("MANYWHEEL_TEST_CACHE", tmp_path / "cache"))))
+    return env
+
+
+def copy_project(src: Path, dest_parent: Path) -> Path:
+    dest = dest_parent / src.name
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("build", "dist", "*.egg-info", "__pycache__", "*.so"))
+    return dest

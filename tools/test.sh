@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Quick start, step 2: install what the tests need and run the whole test suite.
+# Installs: the Python test tools (pip), debootstrap (apt, when root), and the Debian
+# bullseye root (glibc 2.31) used to prove the wheels run on an older glibc; the root is
+# cached outside the repository ($MANYWHEEL_OLDROOT, default ~/.cache/manywheel/bullseye-root).
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+python=${PYTHON:-python3}
+$python -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+$python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+if [ "$(id -u)" = 0 ] && ! command -v debootstrap >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+fi
+if [ "${MANYWHEEL_SKIP_OLDROOT:-0}" != 1 ]; then
+  bash tools/oldroot.sh
+fi
+exec $python -m pytest "$@"
