@@ -1,0 +1,51 @@
+"""`manywheel check` as a user runs it: exit codes, text, JSON, bad input."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Callable
+
+from tests.conftest import run
+
+GETRANDOM = "#include <sys/random.h>\nint f(void *b){ return (int)getrandom(b, 8, 0); }\n"
+
+
+def check(*args: str) -> "object":
+    return run([sys.executable, "-m", "manywheel", "check", *args], check=False)
+
+
+def test_verdict_names_the_symbol_and_exit_codes(compile_so: Callable[..., Path]) -> None:
+    so = compile_so(GETRANDOM)
+    meets = check(str(so))
+    assert meets.returncode == 0
+    assert "manylinux_2_26_x86_64" in meets.stdout and "getrandom@GLIBC_2.25 (libc.so.6)" in meets.stdout
+    assert "summary: 1 ELF files read" in meets.stdout
+    fails = check("--target", "manylinux2014", str(so))
+    assert fails.returncode == 1 and "getrandom@GLIBC_2.25" in fails.stdout
+    assert check("--target", "manylinux_2_28", str(so)).returncode == 0
+
+
+def test_json_carries_the_same(compile_so: Callable[..., Path]) -> None:
+    proc = check("--json", "--target", "manylinux_2_17", str(compile_so(GETRANDOM)))
+    data = json.loads(proc.stdout)[0]
+    assert data["verdict"] == "manylinux_2_26_x86_64" and data["target"]["meets"] is False
+    assert [c["symbol"] for c in data["target"]["blocking"]] == ["getrandom"]
+
+
+def test_bad_input_exits_2_without_traceback(tmp_path: Path) -> None:
+    fake = tmp_path / "fake.so"
+    fake.write_text("not elf")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    cases = {str(fake): "not an ELF file", str(empty): "no ELF files", str(tmp_path / "missing.whl"): "no such file"}
+    for path, message in cases.items():
+        proc = check(path)
+        assert proc.returncode == 2, proc.stderr
+        assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert check("--target", "manylinux_9_9", str(fake)).returncode == 2
+
+
+def test_targets_lists_policies() -> None:
+    proc = run([sys.executable, "-m", "manywheel", "targets"])
+    assert "manylinux_2_17_x86_64 (alias manylinux2014): glibc >= 2.17" in proc.stdout
