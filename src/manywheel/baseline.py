@@ -278,6 +278,8 @@ def _flags(entry: Path, target: Policy, wanted: GlibcVersion, arch: str, setting
         target=target,
         compile_flags=["-include", str(entry / "pins.h")],
         link_flags=link,
+        # Always record libc.so.6 as NEEDED: auditwheel cannot tell the libc of a module without it.
+        link_flags_after=["-Wl,--push-state,--no-as-needed", "-lc", "-Wl,--pop-state"],
         export_map=str(export_map),
         static_cxx=True,
         no_relr=wanted < GlibcVersion(2, 36),
