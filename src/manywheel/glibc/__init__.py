@@ -1,0 +1,1 @@
+"""glibc facts and generated files: the ABI record, stub libraries, pin header and shims."""
