@@ -86,7 +86,8 @@ def prepare_baseline(target: Policy | None, arch: str, settings: Settings, envir
     cc = find_compiler(environ, "CC", "CC")
     key = _cache_key(cc, wanted, arch)
     started = time.perf_counter()
-    entry, reused = _cached_entry(settings, environ, workdir, key, lambda d: _generate(d, cc, wanted, arch), log)
+    entry, reused = _cached_entry(settings, environ, workdir, key,
+                                  lambda d, final: _generate(d, final, cc, wanted, arch), log)
     took = time.perf_counter() - started
     log(f"baseline {target.name}_{arch} {'reused from cache' if reused else 'generated'} "
         f"in {took:.2f} s: {entry}")
@@ -113,7 +114,7 @@ def _cache_key(cc: list[str], target: GlibcVersion, arch: str) -> str:
 
 
 def _cached_entry(settings: Settings, environ: Mapping[str, str], workdir: Path, key: str,
-                  generate: Callable[[Path], None], log: Log) -> tuple[Path, bool]:
+                  generate: Callable[[Path, Path], None], log: Log) -> tuple[Path, bool]:
     cache = Path(settings.cache_dir) if settings.cache_dir else default_cache_dir(environ)
     root = cache / "baselines"
     final = root / key
@@ -126,10 +127,10 @@ def _cached_entry(settings: Settings, environ: Mapping[str, str], workdir: Path,
         log(f"warning: cannot write the cache {root} ({e.strerror or e}); generating the baseline for this build only")
         local = workdir / key
         local.mkdir(parents=True, exist_ok=True)
-        generate(local)
+        generate(local, local)
         return local, False
     try:
-        generate(tmp)
+        generate(tmp, final)
         if final.exists() and not _valid(final):
             broken = root / f".broken-{key}-{os.getpid()}"
             log(f"cache entry {final} is incomplete or corrupt: rebuilding it")
@@ -155,7 +156,8 @@ def _valid(entry: Path) -> bool:
         return False
 
 
-def _generate(out: Path, cc: list[str], target: GlibcVersion, arch: str) -> None:
+def _generate(out: Path, final: Path, cc: list[str], target: GlibcVersion, arch: str) -> None:
+    """Write the entry into ``out``; paths inside linker scripts name ``final``, where it will live."""
     abi = load_abi(arch)
     stubs = out / "lib"
     stubs.mkdir()
@@ -171,7 +173,7 @@ def _generate(out: Path, cc: list[str], target: GlibcVersion, arch: str) -> None
         for job in jobs:
             job.result()
     shutil.move(str(shims), stubs / "libmanywheel_shims.a")
-    _write_linker_scripts(cc, stubs, libraries)
+    _write_linker_scripts(cc, stubs, final / "lib", libraries)
     (out / "pins.h").write_text(make_pin_header(abi, target, arch))
     files = {str(p.relative_to(out)): p.stat().st_size for p in sorted(out.rglob("*")) if p.is_file()}
     (out / "manifest.json").write_text(json.dumps({"format": FORMAT, "files": files}, indent=1))
@@ -217,13 +219,13 @@ def _make_stub(cc: list[str], stubs: Path, soname: str, symbols: list[AbiSymbol]
                             + proc.stderr[-2000:], hint="report this as a manywheel bug with the output above")
 
 
-def _write_linker_scripts(cc: list[str], stubs: Path, libraries: tuple[str, ...]) -> None:
+def _write_linker_scripts(cc: list[str], stubs: Path, final: Path, libraries: tuple[str, ...]) -> None:
     """``libX.so`` scripts so ``-lX`` finds the stubs; libc's pulls in the rest as needed."""
     nonshared = _print_file_name(cc, "libc_nonshared.a")
     loader = next(lib for lib in libraries if lib.startswith("ld-"))
     others = [lib for lib in libraries if lib not in ("libc.so.6",)]
-    as_needed = " ".join(str(stubs / lib) for lib in others)
-    group = [str(stubs / "libmanywheel_shims.a"), str(stubs / "libc.so.6")]
+    as_needed = " ".join(str(final / lib) for lib in others)
+    group = [str(final / "libmanywheel_shims.a"), str(final / "libc.so.6")]
     if os.path.isabs(nonshared) and os.path.exists(nonshared):
         group.append(nonshared)
     (stubs / "libc.so").write_text(
@@ -233,7 +235,7 @@ def _write_linker_scripts(cc: list[str], stubs: Path, libraries: tuple[str, ...]
         if lib == loader:
             continue
         base = lib.split(".so")[0]
-        (stubs / f"{base}.so").write_text(f"INPUT ( {stubs / lib} )\n")
+        (stubs / f"{base}.so").write_text(f"INPUT ( {final / lib} )\n")
 
 
 def make_pin_header(abi: GlibcAbi, target: GlibcVersion, arch: str) -> str:
@@ -252,7 +254,8 @@ def make_pin_header(abi: GlibcAbi, target: GlibcVersion, arch: str) -> str:
         "#if !defined(__ASSEMBLER__)",
     ]
     shimmed = {s for shim in shims_for((target.major, target.minor), arch) for s in shim.symbols}
-    for name in abi.names():
+    names = {s.name for syms in abi.symbols_at(host).values() for s in syms}
+    for name in sorted(names):
         if name in shimmed:
             continue
         at_target = abi.default_version(name, target)
