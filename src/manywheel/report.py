@@ -74,8 +74,9 @@ def hint_for(v: Verdict, target: Policy) -> str:
     if "rpath" in kinds:
         hints.append("do not pass absolute -rpath flags; use $ORIGIN-relative ones")
     if "unversioned" in kinds:
-        hints.append("an unversioned reference to a glibc symbol means the symbol was missing at link time: "
-                     "declare and link it, or do without it")
+        hints.append("an unversioned reference is a function no library provided at link time (with pinning: one "
+                     "the target's glibc lacks): do without it, declare it weak and fall back when it is NULL, "
+                     "or choose the newer target named above")
     if "exec-stack" in kinds:
         hints.append("link with -Wl,-z,noexecstack and fix assembly sources lacking .note.GNU-stack")
     if v.policy is not None:
