@@ -1,6 +1,7 @@
 """The build, as a list of steps: settings -> baseline -> inner build -> ELF facts -> verdict -> wheel."""
 from __future__ import annotations
 
+import configparser
 import contextlib
 import os
 import shutil
@@ -100,7 +101,8 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
         log(f"compiling: {ctx.settings.inner_backend}.{hook}")
         inner_out = work / "inner"
         inner_out.mkdir()
-        with patched_environ(toolchain.env):
+        env = dict(toolchain.env, **setuptools_build_dirs(work, ctx.environ))
+        with patched_environ(env):
             name = call_hook(backend, hook, str(inner_out), ctx.config_settings, metadata_directory)
         if not isinstance(name, str) or not (inner_out / name).is_file():
             raise WheelError(f"the inner backend's {hook} returned {name!r}, which is not a wheel it wrote")
@@ -111,13 +113,37 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
         if not facts and contents.filename.endswith("-any.whl"):
             log("no ELF files: a pure-Python wheel, passed through as it is")
             return _pass_through(inner_out / name, Path(wheel_directory))
-        policy, verdict = choose_policy(ctx, facts, toolchain.wrapper_dir / "links.jsonl", pinned=baseline is not None)
+        policy, verdict = choose_policy(ctx, facts, toolchain.wrapper_dir / "links.jsonl", pinned=baseline is not None,
+                                        aliases={str(work / "setuptools-build"): "build"})
         out = write_wheel(contents, Path(wheel_directory), list(policy.platform_tags), source_date_epoch(ctx.environ))
         log(f"wrote {out.name}: {_reason(verdict, policy)}")
         return out.name
 
 
-def choose_policy(ctx: Context, facts: list[ElfFacts], link_log: Path, *, pinned: bool) -> tuple[Policy, Verdict]:
+def setuptools_build_dirs(work: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    """Point setuptools' build and egg-info directories into this build's temporary directory.
+
+    Every build then compiles afresh with this build's flags (a stale object from a build
+    with another target can never slip in) and the source tree is left as it was.  A
+    user's own DIST_EXTRA_CONFIG is kept, with these two settings added.
+    """
+    parser = configparser.ConfigParser()
+    if environ.get("DIST_EXTRA_CONFIG"):
+        parser.read(environ["DIST_EXTRA_CONFIG"])
+    (work / "setuptools-build").mkdir(exist_ok=True)
+    (work / "egg-info").mkdir(exist_ok=True)
+    for section, key, value in (("build", "build_base", work / "setuptools-build"), ("egg_info", "egg_base", work / "egg-info")):
+        if not parser.has_section(section):
+            parser.add_section(section)
+        parser.set(section, key, str(value))
+    path = work / "setuptools-extra.cfg"
+    with open(path, "w") as f:
+        parser.write(f)
+    return {"DIST_EXTRA_CONFIG": str(path)}
+
+
+def choose_policy(ctx: Context, facts: list[ElfFacts], link_log: Path, *, pinned: bool,
+                  aliases: Mapping[str, str]) -> tuple[Policy, Verdict]:
     """The tag to write: the target if the files meet it, the verdict for "auto"; else a ComplianceError."""
     policies = load_policies(ctx.arch)
     verdict = judge(facts, policies, ctx.arch)
@@ -126,7 +152,7 @@ def choose_policy(ctx: Context, facts: list[ElfFacts], link_log: Path, *, pinned
     target = ctx.target or verdict.policy or next(p for p in policies if p.family == verdict.family)
     if not verdict.meets(target):
         blocking = verdict.blocking(target)
-        origins = find_origins(blocking, read_link_log(link_log))
+        origins = find_origins(blocking, read_link_log(link_log), aliases)
         notes = describe_missing(blocking, ctx.arch, tuple(target.libc_version), policies) if pinned else {}
         raise ComplianceError(render_violations(verdict, target, origins, notes), hint=hint_for(verdict, target))
     return target, verdict
@@ -177,7 +203,8 @@ def prepare_metadata(metadata_directory: str, config_settings: Mapping[str, Any]
     backend = ctx.inner()
     hook = "prepare_metadata_for_build_editable" if editable else "prepare_metadata_for_build_wheel"
     if hasattr(backend, hook):
-        result: str = call_hook(backend, hook, metadata_directory, ctx.config_settings)
+        with _scratch_build_dirs(ctx):
+            result: str = call_hook(backend, hook, metadata_directory, ctx.config_settings)
         return result
     # The inner backend cannot give metadata alone: build the wheel and take its .dist-info.
     with tempfile.TemporaryDirectory(prefix="manywheel-meta-") as tmp:
@@ -198,5 +225,14 @@ def build_sdist(sdist_directory: str, config_settings: Mapping[str, Any] | None)
 
 def get_requires(hook: str, config_settings: Mapping[str, Any] | None) -> list[str]:
     ctx = Context.load(config_settings)
-    requires = call_hook(ctx.inner(), hook, ctx.config_settings)
+    with _scratch_build_dirs(ctx):
+        requires = call_hook(ctx.inner(), hook, ctx.config_settings)
     return list(requires or [])
+
+
+@contextlib.contextmanager
+def _scratch_build_dirs(ctx: Context) -> Iterator[None]:
+    """setuptools writes egg-info even to answer get_requires: keep it out of the source tree."""
+    with tempfile.TemporaryDirectory(prefix="manywheel-hook-") as tmp, \
+            patched_environ(setuptools_build_dirs(Path(tmp), ctx.environ)):
+        yield

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from .elf import ElfError, ObjectRefs, read_object_refs
 from .policy import Policy
@@ -31,8 +31,12 @@ def read_link_log(path: Path) -> list[tuple[str, list[str]]]:
     return links
 
 
-def find_origins(constraints: Iterable[Constraint], links: list[tuple[str, list[str]]]) -> dict[tuple[str, str], list[str]]:
-    """(wheel file, symbol) -> ["src/rng.c (build/temp/rng.o)", ...] for each symbol constraint."""
+def find_origins(constraints: Iterable[Constraint], links: list[tuple[str, list[str]]],
+                 aliases: Mapping[str, str] | None = None) -> dict[tuple[str, str], list[str]]:
+    """(wheel file, symbol) -> ["rng.c (build/temp/rng.o)", ...] for each symbol constraint.
+
+    ``aliases`` maps directory prefixes to the names to show for them (manywheel's
+    temporary setuptools build directory is shown as ``build``)."""
     origins: dict[tuple[str, str], list[str]] = {}
     cache: dict[str, list[ObjectRefs]] = {}
     for c in constraints:
@@ -50,12 +54,16 @@ def find_origins(constraints: Iterable[Constraint], links: list[tuple[str, list[
                         cache[obj] = []
                 for refs in cache[obj]:
                     if c.symbol in refs.undefined:
-                        where = f"{refs.source} ({_short(refs.path)})" if refs.source else _short(refs.path)
+                        shown = _short(refs.path, aliases or {})
+                        where = f"{refs.source} ({shown})" if refs.source else shown
                         origins.setdefault((c.file, c.symbol), []).append(where)
     return origins
 
 
-def _short(path: str) -> str:
+def _short(path: str, aliases: Mapping[str, str]) -> str:
+    for prefix, alias in aliases.items():
+        if path.startswith(prefix.rstrip("/") + "/"):
+            return alias + path[len(prefix.rstrip("/")):]
     try:
         return os.path.relpath(path)
     except ValueError:
