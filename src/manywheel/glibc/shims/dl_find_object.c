@@ -1,0 +1,89 @@
+/* _dl_find_object (GLIBC_2.35): the unwinder of libgcc_eh.a (static libgcc, as
+ * manywheel links C++) asks it for the .eh_frame_hdr of the object that holds a pc,
+ * and gives up (std::terminate on the first throw) when it fails.
+ *
+ * This one walks the loaded objects with dl_iterate_phdr and fills the result as
+ * glibc 2.35 does: the mapping bounds (lowest PT_LOAD page to the end of the
+ * highest PT_LOAD), the PT_GNU_EH_FRAME address, and the link map, found in the
+ * dynamic linker's list (_r_debug) by the address of its dynamic section.  Objects
+ * of other link-map namespaces (dlmopen) get a null dlfo_link_map.  Slower than
+ * glibc's lock-free lookup, as fast as libgcc's own search before glibc 2.35. */
+#define _GNU_SOURCE
+#include "shim.h"
+
+#include <dlfcn.h>
+#include <link.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef DLFO_STRUCT_HAS_EH_DBASE
+/* Headers older than glibc 2.35: the x86_64 layout of <dlfcn.h>'s structure. */
+struct dl_find_object {
+    unsigned long long int dlfo_flags;
+    void *dlfo_map_start;
+    void *dlfo_map_end;
+    struct link_map *dlfo_link_map;
+    void *dlfo_eh_frame;
+    unsigned long long int __dlfo_reserved[7];
+};
+#endif
+
+/* glibc rounds the start of the mapping down to a page (4 KiB on x86_64). */
+#define MW_PAGE_SIZE 4096u
+
+struct mw_find {
+    uintptr_t pc;
+    struct dl_find_object *result;
+    int found;
+};
+
+static struct link_map *mw_link_map_of(const void *dynamic)
+{
+    /* Runs under dl_iterate_phdr's lock, which also guards the list. */
+    if (dynamic == NULL)
+        return NULL;
+    for (struct link_map *map = _r_debug.r_map; map != NULL; map = map->l_next)
+        if ((const void *)map->l_ld == dynamic)
+            return map;
+    return NULL;
+}
+
+static int mw_find_callback(struct dl_phdr_info *info, size_t size, void *data)
+{
+    struct mw_find *find = data;
+    (void)size;
+    uintptr_t start = UINTPTR_MAX, end = 0;
+    const void *eh_frame = NULL, *dynamic = NULL;
+    for (ElfW(Half) i = 0; i < info->dlpi_phnum; ++i) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t addr = (uintptr_t)info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD) {
+            uintptr_t page = addr & ~(uintptr_t)(MW_PAGE_SIZE - 1);
+            if (page < start)
+                start = page;
+            if (addr + ph->p_memsz > end)
+                end = addr + ph->p_memsz;
+        } else if (ph->p_type == PT_GNU_EH_FRAME) {
+            eh_frame = (const void *)addr;
+        } else if (ph->p_type == PT_DYNAMIC) {
+            dynamic = (const void *)addr;
+        }
+    }
+    if (find->pc < start || find->pc >= end)
+        return 0;
+    struct dl_find_object *r = find->result;
+    r->dlfo_flags = 0;
+    r->dlfo_map_start = (void *)start;
+    r->dlfo_map_end = (void *)end;
+    r->dlfo_link_map = mw_link_map_of(dynamic);
+    r->dlfo_eh_frame = (void *)eh_frame;
+    find->found = 1;
+    return 1;
+}
+
+MW_SHIM int _dl_find_object(void *pc, struct dl_find_object *result)
+{
+    struct mw_find find = {(uintptr_t)pc, result, 0};
+    dl_iterate_phdr(mw_find_callback, &find);
+    return find.found ? 0 : -1;
+}

@@ -1,0 +1,19 @@
+/* __isoc23_swscanf (GLIBC_2.38): what swscanf becomes in C23 mode or with _GNU_SOURCE
+ * under glibc >= 2.38 headers; forwards to __isoc99_vswscanf (GLIBC_2.7), so C23's %b
+ * conversion and "0b" input for %i are not understood. */
+#include "shim.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <wchar.h>
+
+extern int __isoc99_vswscanf(const wchar_t *restrict s, const wchar_t *restrict format, va_list ap);
+
+MW_SHIM int __isoc23_swscanf(const wchar_t *restrict s, const wchar_t *restrict format, ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    int n = __isoc99_vswscanf(s, format, ap);
+    va_end(ap);
+    return n;
+}
