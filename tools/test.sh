@@ -9,6 +9,13 @@ cd "$here"
 python=${PYTHON:-python3}
 $python -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 $python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+# The runtime tests build cp39 wheels (the bullseye root's Python is 3.9) with pyenv's 3.9.
+for py39 in "${MANYWHEEL_PYTHON39:-}" $(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.9*/bin/python3.9 2>/dev/null); do
+  if [ -n "$py39" ] && [ -x "$py39" ]; then
+    "$py39" -m pip install --quiet --disable-pip-version-check build
+    break
+  fi
+done
 if [ "$(id -u)" = 0 ] && ! command -v debootstrap >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
 fi
