@@ -5,27 +5,30 @@ exec'd hundreds of times per build.  It reads its configuration (written by
 manywheel.toolchain) from the JSON file named in argv[1], rewrites the arguments
 and runs the real compiler.  Usage: _ccwrap.py CONFIG LANG ARGS...
 """
+from __future__ import annotations
+
 import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 _COMPILE_ONLY = {"-c", "-S", "-E", "-M", "-MM"}
 _PASS_THROUGH = ("--version", "-v", "-dumpversion", "-dumpmachine", "-dumpfullversion", "--help")
 _NATIVE = ("-march=native", "-mtune=native", "-mcpu=native")
 
 
-def is_absolute_rpath(path):
+def is_absolute_rpath(path: str) -> bool:
     return not (path.startswith("$ORIGIN") or path.startswith("${ORIGIN}"))
 
 
-def filter_wl(arg, dropped):
+def filter_wl(arg: str, dropped: list[str]) -> str | None:
     """Drop absolute -rpath entries from one -Wl,... argument; return None when nothing is left."""
     parts = arg.split(",")[1:]
-    kept = []
+    kept: list[str] = []
     i = 0
     while i < len(parts):
-        p = parts[i]
+        p: str | None = parts[i]
         if p in ("-rpath", "--rpath", "-R") and i + 1 < len(parts):
             if is_absolute_rpath(parts[i + 1]):
                 dropped.append(parts[i + 1])
@@ -34,7 +37,7 @@ def filter_wl(arg, dropped):
             i += 2
             continue
         for prefix in ("-rpath=", "--rpath="):
-            if p.startswith(prefix):
+            if p is not None and p.startswith(prefix):
                 if is_absolute_rpath(p[len(prefix):]):
                     dropped.append(p[len(prefix):])
                     p = None
@@ -45,9 +48,9 @@ def filter_wl(arg, dropped):
     return "-Wl," + ",".join(kept) if kept else None
 
 
-def rewrite(args, lang, cfg, notes):
-    out = []
-    dropped = []
+def rewrite(args: list[str], lang: str, cfg: dict[str, Any], notes: list[str]) -> list[str]:
+    out: list[str] = []
+    dropped: list[str] = []
     i = 0
     while i < len(args):
         a = args[i]
@@ -79,7 +82,7 @@ def rewrite(args, lang, cfg, notes):
     return out
 
 
-def output_of(args):
+def output_of(args: list[str]) -> str | None:
     for i, a in enumerate(args):
         if a == "-o" and i + 1 < len(args):
             return args[i + 1]
@@ -88,21 +91,21 @@ def output_of(args):
     return None
 
 
-def is_extension_module(output):
+def is_extension_module(output: str | None) -> bool:
     if not output:
         return False
     base = os.path.basename(output)
     return base.endswith(".so") and not base.startswith("lib")
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     cfg_path, lang, args = argv[1], argv[2], argv[3:]
     with open(cfg_path) as f:
-        cfg = json.load(f)
-    real = cfg["cxx"] if lang == "c++" else cfg["cc"]
+        cfg: dict[str, Any] = json.load(f)
+    real: list[str] = cfg["cxx"] if lang == "c++" else cfg["cc"]
     if not args or any(a in _PASS_THROUGH or a.startswith("-print-") for a in args):
         return run(real + args, cfg)
-    notes = []
+    notes: list[str] = []
     args = rewrite(args, lang, cfg, notes)
     compile_only = any(a in _COMPILE_ONLY for a in args)
     cmd = list(real)
@@ -119,7 +122,7 @@ def main(argv):
     return run(cmd, cfg)
 
 
-def record_link(cfg, args):
+def record_link(cfg: dict[str, Any], args: list[str]) -> None:
     """Remember which objects went into which output, to name them if verification fails."""
     output = output_of(args)
     if not output:
@@ -131,7 +134,7 @@ def record_link(cfg, args):
         f.write(line + "\n")
 
 
-def warn(cfg, note):
+def warn(cfg: dict[str, Any], note: str) -> None:
     """Print each distinct warning once per build (the marker files live in the wrapper dir)."""
     key = "".join(c if c.isalnum() else "_" for c in note)[:120]
     marker = os.path.join(cfg["state_dir"], "warned-" + key)
@@ -142,12 +145,12 @@ def warn(cfg, note):
     sys.stderr.write("manywheel: warning: %s\n" % note)
 
 
-def run(cmd, cfg):
+def run(cmd: list[str], cfg: dict[str, Any]) -> int:
     if cfg["verbose"]:
         sys.stderr.write("manywheel: $ %s\n" % " ".join(cmd))
         sys.stderr.flush()
     try:
-        code = subprocess.call(cmd)
+        code: int = subprocess.call(cmd)
     except OSError as e:
         sys.stderr.write("manywheel: error: cannot run the compiler %r: %s\n" % (cmd[0], e.strerror))
         return 127

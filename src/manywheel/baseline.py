@@ -107,9 +107,9 @@ def _cache_key(cc: list[str], target: GlibcVersion, arch: str) -> str:
             h.update(b"missing")
     h.update(_run(cc + ["-dumpfullversion", "-dumpversion"]).encode())
     data_dir = Path(__file__).parent / "glibc"
-    for path in sorted(list((data_dir / "data").glob("*")) + list(_SHIMS_DIR.glob("*"))):
-        if path.is_file():
-            h.update(path.name.encode() + hashlib.sha256(path.read_bytes()).digest())
+    for source in sorted(list((data_dir / "data").glob("*")) + list(_SHIMS_DIR.glob("*"))):
+        if source.is_file():
+            h.update(source.name.encode() + hashlib.sha256(source.read_bytes()).digest())
     return h.hexdigest()[:20]
 
 

@@ -153,7 +153,7 @@ def choose_policy(ctx: Context, facts: list[ElfFacts], link_log: Path, *, pinned
     if not verdict.meets(target):
         blocking = verdict.blocking(target)
         origins = find_origins(blocking, read_link_log(link_log), aliases)
-        notes = describe_missing(blocking, ctx.arch, tuple(target.libc_version), policies) if pinned else {}
+        notes = describe_missing(blocking, ctx.arch, (target.libc_version.major, target.libc_version.minor), policies) if pinned else {}
         raise ComplianceError(render_violations(verdict, target, origins, notes), hint=hint_for(verdict, target))
     return target, verdict
 

@@ -23,7 +23,7 @@ from .errors import ElfError
 ELF_MAGIC = b"\x7fELF"
 # pyelftools reports malformed input through many exception types; all of them mean
 # "this file is not a readable ELF file" and are turned into ElfError at this boundary.
-_PARSE_ERRORS = (ELFError, ELFParseError, struct.error, ValueError, IndexError, KeyError,
+_PARSE_ERRORS: tuple[type[BaseException], ...] = (ELFError, ELFParseError, struct.error, ValueError, IndexError, KeyError,
                  TypeError, AttributeError, UnicodeDecodeError, AssertionError, OverflowError,
                  RecursionError, MemoryError, EOFError)
 try:  # construct's own error base, raised by pyelftools' struct parsing
@@ -158,7 +158,7 @@ def _read(elf: ELFFile, name: str) -> ElfFacts:
         e_flags=e_flags,
         interpreter=_interpreter(elf),
         needed=tuple(dynamic.get("DT_NEEDED", ())),
-        soname=(dynamic.get("DT_SONAME") or [None])[0],
+        soname=next(iter(dynamic.get("DT_SONAME", [])), None),
         rpath=tuple(p for v in dynamic.get("DT_RPATH", ()) for p in v.split(":") if p),
         runpath=tuple(p for v in dynamic.get("DT_RUNPATH", ()) for p in v.split(":") if p),
         versioned_refs=versioned,
@@ -181,13 +181,13 @@ def _dynamic_tags(elf: ELFFile) -> dict[str, list[str]]:
         for tag in section.iter_tags():
             kind = str(tag.entry.d_tag)
             if kind == "DT_NEEDED":
-                tags.setdefault(kind, []).append(str(tag.needed))
+                tags.setdefault(kind, []).append(str(getattr(tag, 'needed')))
             elif kind == "DT_SONAME":
-                tags.setdefault(kind, []).append(str(tag.soname))
+                tags.setdefault(kind, []).append(str(getattr(tag, 'soname')))
             elif kind == "DT_RPATH":
-                tags.setdefault(kind, []).append(str(tag.rpath))
+                tags.setdefault(kind, []).append(str(getattr(tag, 'rpath')))
             elif kind == "DT_RUNPATH":
-                tags.setdefault(kind, []).append(str(tag.runpath))
+                tags.setdefault(kind, []).append(str(getattr(tag, 'runpath')))
             elif kind in ("DT_RELR", "DT_RELRSZ", 36):
                 tags.setdefault("DT_RELR", []).append("")
         break
@@ -241,7 +241,7 @@ def _is_int(value: Any) -> bool:
 def _interpreter(elf: ELFFile) -> str | None:
     for segment in elf.iter_segments():
         if segment["p_type"] == "PT_INTERP":
-            return str(segment.get_interp_name())
+            return str(getattr(segment, "get_interp_name")())
     return None
 
 

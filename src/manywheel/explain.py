@@ -11,7 +11,8 @@ import os
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from .elf import ElfError, ObjectRefs, read_object_refs
+from .elf import ObjectRefs, read_object_refs
+from .errors import ElfError
 from .policy import Policy
 from .verify import Constraint
 

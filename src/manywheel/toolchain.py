@@ -57,7 +57,7 @@ def find_compiler(environ: Mapping[str, str], var: str, default_var: str) -> lis
     words = shlex.split(str(raw))
     if not words:
         raise ToolchainError(f"{var} is empty", hint=f"unset {var} or set it to a compiler, e.g. {var}=gcc")
-    resolved = []
+    resolved: list[str] = []
     for i, word in enumerate(words):
         if i == 0 or (resolved and Path(resolved[-1]).name in _LAUNCHERS and not word.startswith("-")):
             path = shutil.which(word, path=environ.get("PATH"))

@@ -149,7 +149,7 @@ def check_file(f: ElfFacts, ordered: Sequence[Policy], arch: str, family: str,
 
 def _blacklisted(f: ElfFacts, ordered: Sequence[Policy], first: Callable[[Callable[[Policy], bool]], Policy | None],
                  rejected: Callable[[Callable[[Policy], bool]], bool]) -> Iterable[Constraint]:
-    refs = [(r.name, r.library, r.version) for r in f.versioned_refs if not r.weak]
+    refs: list[tuple[str, str, str | None]] = [(r.name, r.library, r.version) for r in f.versioned_refs if not r.weak]
     refs += [(r.name, lib, None) for r in f.unversioned_refs if not r.weak for lib in f.needed]
     for name, lib, version in refs:
         def ok(p: Policy, name: str = name, lib: str = lib) -> bool:

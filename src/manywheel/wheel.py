@@ -164,7 +164,7 @@ def _is_signature(name: str, dist_info: str) -> bool:
 
 def _zipinfo(m: Member, epoch: int | None) -> zipfile.ZipInfo:
     date_time = time.gmtime(epoch)[:6] if epoch is not None else m.date_time
-    info = zipfile.ZipInfo(m.name, date_time=date_time)  # type: ignore[arg-type]
+    info = zipfile.ZipInfo(m.name, date_time=date_time)
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = ((0o100755 if m.executable else 0o100644) & 0xFFFF) << 16
     info.create_system = 3  # unix, so the modes above are honoured
