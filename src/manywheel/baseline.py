@@ -274,7 +274,7 @@ def _flags(entry: Path, target: Policy, wanted: GlibcVersion, arch: str, setting
     names = "".join(f" {n};" for n in ("PyInit_*",) + tuple(settings.exports))
     export_map.write_text(f"{{ global:{names} local: *; }};\n")
     wraps = [w for shim in shims_for((wanted.major, wanted.minor), arch) for w in shim.wrap]
-    link = [f"-L{stubs}", "-static-libgcc", "-static-libstdc++", "-Wl,-z,noexecstack"]
+    link = [f"-L{stubs}", "-static-libgcc", "-static-libstdc++"]
     link += [f"-Wl,--wrap={w}" for w in wraps]
     return Baseline(
         directory=entry,
@@ -282,7 +282,8 @@ def _flags(entry: Path, target: Policy, wanted: GlibcVersion, arch: str, setting
         compile_flags=["-include", str(entry / "pins.h")],
         link_flags=link,
         # Always record libc.so.6 as NEEDED: auditwheel cannot tell the libc of a module without it.
-        link_flags_after=["-Wl,--push-state,--no-as-needed", "-lc", "-Wl,--pop-state"],
+        # noexecstack last, so it wins over an -z execstack of the project's.
+        link_flags_after=["-Wl,--push-state,--no-as-needed", "-lc", "-Wl,--pop-state", "-Wl,-z,noexecstack"],
         export_map=str(export_map),
         static_cxx=True,
         no_relr=wanted < GlibcVersion(2, 36),

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Baseline generation cold/warm, and the cost of a manywheel build against plain setuptools.
+
+Usage: python benchmarks/bench_build.py [--rounds N]
+
+One virtual environment holds manywheel (from this checkout), setuptools and build. Each
+round builds example_project twice with `python -m build --wheel --no-isolation`, once
+with build-backend manywheel.backend and once with setuptools.build_meta, in fresh copies,
+alternating the order; the median of the rounds is reported with the ratio.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import venv
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "example_project"
+
+
+def sh(cmd: list[str], **kw: object) -> None:
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)  # type: ignore[call-overload]
+
+
+def make_env(where: Path) -> Path:
+    venv.create(where, with_pip=True)
+    py = where / "bin" / "python"
+    sh([str(py), "-m", "pip", "install", "--quiet", "build", "setuptools>=64", "wheel", str(REPO)])
+    return py
+
+
+def time_baseline(py: Path, cache: Path) -> tuple[float, float]:
+    code = (
+        "import os, time\n"
+        "from pathlib import Path\n"
+        "from manywheel.baseline import prepare_baseline\n"
+        "from manywheel.policy import find_policy\n"
+        "from manywheel.settings import read_settings\n"
+        f"s = read_settings(Path('.'), {{'manywheel.cache-dir': {str(cache)!r}}}, {{}}, {{}})\n"
+        "t = time.perf_counter()\n"
+        "prepare_baseline(find_policy('manylinux_2_17', 'x86_64'), 'x86_64', s, os.environ, Path('/tmp/mw-bench-work'), lambda m: None)\n"
+        "print(time.perf_counter() - t)\n"
+    )
+    cold = float(subprocess.run([str(py), "-c", code], check=True, capture_output=True, text=True).stdout)
+    warm = float(subprocess.run([str(py), "-c", code], check=True, capture_output=True, text=True).stdout)
+    return cold, warm
+
+
+def build_once(py: Path, work: Path, backend: str, env: dict[str, str]) -> float:
+    project = work / f"p-{backend}-{time.monotonic_ns()}"
+    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns("build", "dist", "*.egg-info"))
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('build-backend = "manywheel.backend"',
+                                                       f'build-backend = "{backend}"'))
+    start = time.perf_counter()
+    sh([str(py), "-m", "build", "--wheel", "--no-isolation", "--outdir", str(project / "dist"), str(project)], env=env)
+    took = time.perf_counter() - start
+    shutil.rmtree(project)
+    return took
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="mw-bench-") as tmp:
+        work = Path(tmp)
+        print("setting up a virtual environment with manywheel, setuptools and build ...", flush=True)
+        py = make_env(work / "venv")
+        cache = work / "cache"
+        cold, warm = time_baseline(py, cache)
+        print(f"baseline manylinux_2_17_x86_64: cold {cold:.3f} s (goal < 2 s), warm {warm * 1000:.1f} ms (goal < 50 ms)")
+        env = dict(os.environ, MANYWHEEL_CACHE_DIR=str(cache))
+        times: dict[str, list[float]] = {"manywheel.backend": [], "setuptools.build_meta": []}
+        for i in range(args.rounds):
+            order = list(times) if i % 2 == 0 else list(reversed(times))
+            for backend in order:
+                times[backend].append(build_once(py, work, backend, env))
+        mw = statistics.median(times["manywheel.backend"])
+        st = statistics.median(times["setuptools.build_meta"])
+        print(f"example_project wheel, median of {args.rounds}: manywheel {mw:.2f} s, plain setuptools {st:.2f} s")
+        print(f"ratio manywheel / setuptools = {mw / st:.3f} (overhead {100 * (mw / st - 1):+.1f} %, goal < +10 %)")
+        print("note: the setuptools wheel is tagged linux_x86_64 and needs glibc 2.34 here; manywheel's is manylinux_2_17")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
