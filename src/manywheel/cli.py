@@ -2,18 +2,19 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import sys
 from pathlib import Path
 from typing import Sequence
 
-from . import __version__
+from . import __version__, lifecycle
 from .build import host_arch
 from .errors import ManywheelError, PolicyError
 from .policy import Policy, find_policy, load_policies
 from .report import render_verdict, render_violations, verdict_json
 from .scan import facts_of_path, majority_arch
-from .verify import judge
+from .verify import Verdict, judge
 
 EXIT_MEETS, EXIT_FAILS, EXIT_USAGE = 0, 1, 2
 
@@ -69,11 +70,20 @@ def _check(args: argparse.Namespace) -> int:
         results.append((path, verdict, target))
         if not args.json:
             print(render_verdict(verdict, str(path)))
+            if verdict.policy is not None:
+                print(_who_can_install(target if target and ok else verdict.policy))
             if target and not ok:
                 print(render_violations(verdict, target).replace("manywheel: error: ", "  does not meet: ", 1))
     if args.json:
-        print(json.dumps([{"path": str(p), **verdict_json(v, t)} for p, v, t in results], indent=2))
+        print(json.dumps([{"path": str(p), **verdict_json(v, t), **_install_json(v)} for p, v, t in results], indent=2))
     return worst
+
+
+def _install_json(v: Verdict) -> dict[str, object]:
+    if v.policy is None:
+        return {"installable_by": None}
+    return {"installable_by": {"pip": lifecycle.oldest_pip(v.policy),
+                               "distributions": [d.name for d in lifecycle.installable_on(v.policy)]}}
 
 
 def _wheel_arch(path: Path) -> str | None:
@@ -107,12 +117,25 @@ def _targets(args: argparse.Namespace) -> int:
     policies = load_policies(arch)
     if not policies:
         raise PolicyError(f"no policies for architecture {arch!r}")
+    today = datetime.date.today()
     print(f"policies for {arch} (most compatible first):")
     for p in policies:
         aliases = f" (alias {', '.join(p.aliases)})" if p.aliases else ""
         libc = "glibc" if p.family == "manylinux" else "musl"
-        print(f"  {p.display_name}{aliases}: {libc} >= {p.libc_version}")
+        print(f"  {p.display_name}{aliases}: {libc} >= {p.libc_version}, pip >= {lifecycle.oldest_pip(p)}")
+        for d in lifecycle.reference_distributions(p):
+            eol = f"end of life {d.eol}{' (ended)' if d.ended(today) else ''}" if d.eol else "end of life not recorded"
+            print(f"      reference: {d.name}, {eol}")
+    print("sources: " + "; ".join(f"{k}: {v}" for k, v in lifecycle.sources().items()))
     return EXIT_MEETS
+
+
+def _who_can_install(policy: Policy) -> str:
+    names = [d.name for d in lifecycle.installable_on(policy)]
+    shown = ", ".join(names[:6]) + (" and newer" if len(names) > 6 else "")
+    libc = "glibc" if policy.family == "manylinux" else "musl"
+    return (f"  installable by pip >= {lifecycle.oldest_pip(policy)} on {libc} >= {policy.libc_version}"
+            + (f": {shown}" if shown else ""))
 
 
 if __name__ == "__main__":

@@ -46,6 +46,18 @@ def test_bad_input_exits_2_without_traceback(tmp_path: Path) -> None:
     assert check("--target", "manylinux_9_9", str(fake)).returncode == 2
 
 
-def test_targets_lists_policies() -> None:
+def test_targets_lists_policies_with_pip_distributions_and_sources() -> None:
     proc = run([sys.executable, "-m", "manywheel", "targets"])
-    assert "manylinux_2_17_x86_64 (alias manylinux2014): glibc >= 2.17" in proc.stdout
+    assert "manylinux_2_17_x86_64 (alias manylinux2014): glibc >= 2.17, pip >= 19.3" in proc.stdout
+    assert "manylinux_2_5_x86_64 (alias manylinux1): glibc >= 2.5, pip >= 8.1" in proc.stdout
+    assert "manylinux_2_28_x86_64: glibc >= 2.28, pip >= 20.3" in proc.stdout
+    assert "reference: CentOS 7 / RHEL 7, end of life 2024-06-30" in proc.stdout
+    assert "musllinux_1_2_x86_64: musl >= 1.2, pip >= 21.2" in proc.stdout
+    assert "sources: " in proc.stdout and "PEP 599" in proc.stdout
+
+
+def test_check_says_who_can_install(compile_so: Callable[..., Path]) -> None:
+    proc = check(str(compile_so(GETRANDOM)))
+    assert "installable by pip >= 20.3 on glibc >= 2.26: Amazon Linux 2, Ubuntu 18.04 (bionic)" in proc.stdout
+    data = json.loads(check("--json", str(compile_so(GETRANDOM))).stdout)[0]
+    assert data["installable_by"]["pip"] == "20.3" and "Debian 12 (bookworm)" in data["installable_by"]["distributions"]
