@@ -22,6 +22,7 @@ from .inner import call_hook, load_inner_backend
 from .policy import Policy, find_policy, load_policies
 from .report import hint_for, render_violations
 from .scan import facts_of_members
+from .sdist import normalize_sdist
 from .settings import Settings, inner_config_settings, read_settings
 from .toolchain import BaselineFlags, make_toolchain
 from .verify import Verdict, judge
@@ -219,7 +220,13 @@ def prepare_metadata(metadata_directory: str, config_settings: Mapping[str, Any]
 
 def build_sdist(sdist_directory: str, config_settings: Mapping[str, Any] | None) -> str:
     ctx = Context.load(config_settings)
-    result: str = call_hook(ctx.inner(), "build_sdist", sdist_directory, ctx.config_settings)
+    backend = ctx.inner()
+    with _scratch_build_dirs(ctx):
+        result: str = call_hook(backend, "build_sdist", sdist_directory, ctx.config_settings)
+    epoch = source_date_epoch(ctx.environ)
+    if epoch is not None:
+        normalize_sdist(Path(sdist_directory) / result, epoch)
+    log(f"wrote {result}" + (f" (normalized for SOURCE_DATE_EPOCH={epoch})" if epoch is not None else ""))
     return result
 
 
