@@ -19,6 +19,7 @@ from .elf import ELF_MAGIC, ElfFacts, read_elf_file
 from .errors import ComplianceError, WheelError
 from .explain import describe_missing, find_origins, read_link_log
 from .inner import call_hook, load_inner_backend
+from .parallel import parallel_compile
 from .policy import Policy, find_policy, load_policies
 from .report import hint_for, render_violations
 from .scan import facts_of_members
@@ -103,7 +104,7 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
         inner_out = work / "inner"
         inner_out.mkdir()
         env = dict(toolchain.env, **setuptools_build_dirs(work, ctx.environ))
-        with patched_environ(env):
+        with patched_environ(env), parallel_compile(ctx.settings.jobs or os.cpu_count() or 1, log):
             name = call_hook(backend, hook, str(inner_out), ctx.config_settings, metadata_directory)
         if not isinstance(name, str) or not (inner_out / name).is_file():
             raise WheelError(f"the inner backend's {hook} returned {name!r}, which is not a wheel it wrote")

@@ -50,6 +50,8 @@ SETTINGS: tuple[Setting, ...] = (
             '["packaging"]'),
     Setting("exports", "list", [],
             "Dynamic symbols to export from extension modules besides PyInit_*.", '["my_plugin_entry"]'),
+    Setting("jobs", "int", 0,
+            "How many source files of one extension compile at once; 0 means one per CPU core.", "4"),
     Setting("verbose", "bool", False, "Print every compiler and linker command as it runs.", "true"),
     Setting("cache-dir", "str", "",
             "Where generated baselines are cached (default: $XDG_CACHE_HOME/manywheel or ~/.cache/manywheel).",
@@ -67,6 +69,7 @@ class Settings:
     inner_backend: str = "setuptools.build_meta"
     inner_backend_path: tuple[str, ...] = ()
     exports: tuple[str, ...] = ()
+    jobs: int = 0
     verbose: bool = False
     cache_dir: str = ""
     sources: Mapping[str, str] = field(default_factory=dict)  # key -> where its value came from
@@ -116,7 +119,7 @@ def read_settings(project: Path, config_settings: Mapping[str, Any] | None, envi
         raise errors[0] if len(errors) == 1 else SettingsErrors(errors)
     return Settings(
         target=values["target"], pin=values["pin"], inner_backend=values["inner-backend"],
-        inner_backend_path=tuple(values["inner-backend-path"]), exports=tuple(values["exports"]),
+        inner_backend_path=tuple(values["inner-backend-path"]), exports=tuple(values["exports"]), jobs=values["jobs"],
         verbose=values["verbose"], cache_dir=values["cache-dir"], sources=sources,
     )
 
@@ -195,6 +198,8 @@ def _check_value(setting: Setting, value: Any) -> None:
         for entry in value:
             if os.path.isabs(entry) or ".." in Path(entry).parts:
                 raise ValueError(f"{entry!r} must be a relative path inside the project (like backend-path in PEP 517)")
+    if setting.key == "jobs" and value < 0:
+        raise ValueError(f"must be 0 (one per CPU core) or more, not {value}")
     if setting.key == "exports":
         for name in value:
             if not name.replace("*", "x").replace("_", "x").isalnum():
