@@ -6,7 +6,9 @@ as a readable message and ends the hook with exit status 1, without a traceback.
 from __future__ import annotations
 
 import functools
+import signal
 import sys
+import threading
 from typing import Any, Callable, Mapping, TypeVar
 
 from . import build
@@ -15,14 +17,33 @@ from .errors import ManywheelError
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class Interrupted(BaseException):
+    """SIGTERM or SIGINT arrived: unwind so temporary files and partial outputs are removed."""
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise Interrupted(signum)
+
+
 def _user_errors(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                previous[sig] = signal.signal(sig, _interrupt)
         try:
             return func(*args, **kwargs)
         except ManywheelError as e:
             print(e.render(), file=sys.stderr, flush=True)
             raise SystemExit(1) from None
+        except Interrupted as e:
+            name = signal.Signals(e.args[0]).name
+            print(f"manywheel: interrupted by {name}; nothing was written", file=sys.stderr, flush=True)
+            raise SystemExit(128 + e.args[0]) from None
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     return wrapper  # type: ignore[return-value]
 
 

@@ -121,14 +121,26 @@ def _cached_entry(settings: Settings, environ: Mapping[str, str], workdir: Path,
     if _valid(final):
         return final, True
     try:
-        root.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{key}-", dir=root))
-    except OSError as e:
-        log(f"warning: cannot write the cache {root} ({e.strerror or e}); generating the baseline for this build only")
-        local = workdir / key
-        local.mkdir(parents=True, exist_ok=True)
+        return _generate_into_cache(root, final, key, generate, log), False
+    except OSError as e:  # unwritable, full, or not a directory: this build still works
+        log(f"warning: cannot write the cache {root} ({e.strerror or e}); generating the baseline for this "
+            f"build only (set cache-dir / MANYWHEEL_CACHE_DIR to a writable directory to reuse it)")
+    local = workdir / key
+    shutil.rmtree(local, ignore_errors=True)
+    local.mkdir(parents=True)
+    try:
         generate(local, local)
-        return local, False
+    except OSError as e:
+        raise BaselineError(f"cannot write the baseline into {local}: {e.strerror or e}",
+                            hint="free space in the temporary directory (TMPDIR) or the cache directory") from e
+    return local, False
+
+
+def _generate_into_cache(root: Path, final: Path, key: str, generate: Callable[[Path, Path], None], log: Log) -> Path:
+    """Generate in a temporary sibling and rename it into place; a concurrent winner is reused."""
+    root.mkdir(parents=True, exist_ok=True)
+    _remove_stale(root)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{key}-", dir=root))
     try:
         generate(tmp, final)
         if final.exists() and not _valid(final):
@@ -145,7 +157,22 @@ def _cached_entry(settings: Settings, environ: Mapping[str, str], workdir: Path,
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return final, False
+    return final
+
+
+def _remove_stale(root: Path, age: float = 3600.0) -> None:
+    """Remove temporary entries that a killed build left behind (never a live one: they are young)."""
+    try:
+        candidates = [p for p in root.iterdir() if p.name.startswith((".tmp-", ".broken-"))]
+    except OSError:
+        return
+    now = time.time()
+    for path in candidates:
+        try:
+            if now - path.stat().st_mtime > age:
+                shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _valid(entry: Path) -> bool:

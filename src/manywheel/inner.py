@@ -8,7 +8,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Sequence
 
-from .errors import InnerBackendError
+from .errors import InnerBackendError, ManywheelError
 
 
 def load_inner_backend(name: str, backend_path: Sequence[str], project: Path) -> Any:
@@ -65,8 +65,25 @@ def _check_in_tree(backend: Any, module_name: str, resolved: list[str]) -> None:
 
 
 def call_hook(backend: Any, hook: str, *args: Any, **kwargs: Any) -> Any:
-    """Call a hook of the inner backend; a missing optional hook returns None."""
+    """Call a hook of the inner backend; a missing optional hook returns None.
+
+    An exception the inner backend raises becomes an InnerBackendError that names the
+    hook, the exception and where it was raised.  SystemExit (how setuptools reports a
+    failed compile, after printing the command) and KeyboardInterrupt pass through.
+    """
     func = getattr(backend, hook, None)
     if func is None:
         return None
-    return func(*args, **kwargs)
+    try:
+        return func(*args, **kwargs)
+    except ManywheelError:
+        raise
+    except Exception as e:
+        name = getattr(backend, "__name__", type(backend).__name__)
+        frames = traceback.extract_tb(e.__traceback__)
+        where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+        what = "".join(traceback.format_exception_only(type(e), e)).strip()
+        raise InnerBackendError(
+            f"the inner backend {name} failed in {hook}: {what}{where}",
+            hint="the error comes from the inner backend (or the project's setup code), not from manywheel; "
+                 "run the inner backend alone to see its full traceback") from e

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
+import subprocess
 import sys
 import sysconfig
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ _ISA_FLAGS = {
     "i686": {"-march": "-march=i686", "-mtune": "-mtune=generic"},
     "aarch64": {"-march": "-march=armv8-a", "-mtune": "-mtune=generic", "-mcpu": "-mcpu=generic"},
 }
+_TRIPLET = re.compile(r"^[A-Za-z0-9_.]+(-[A-Za-z0-9_.]+){1,3}$")  # what gcc -dumpmachine prints
 _LAUNCHERS = {"ccache", "sccache", "distcc", "icecc"}
 
 
@@ -73,11 +76,32 @@ def find_compiler(environ: Mapping[str, str], var: str, default_var: str) -> lis
     return resolved
 
 
+def check_gcc_compatible(var: str, command: list[str], environ: Mapping[str, str]) -> None:
+    """The wrappers speak gcc's command line: refuse a compiler that does not."""
+    try:
+        proc = subprocess.run(command + ["-dumpmachine"], capture_output=True, text=True, timeout=60,
+                              env=dict(environ))
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise ToolchainError(f"the compiler {' '.join(command)} (${var}) cannot be run: {e}",
+                             hint=f"point {var} at gcc or clang") from e
+    machine = proc.stdout.strip()
+    if proc.returncode != 0 or not _TRIPLET.match(machine):
+        got = (proc.stdout + proc.stderr).strip().splitlines()[:1]
+        raise ToolchainError(
+            f"the compiler {' '.join(command)} (${var}) is not gcc-compatible: "
+            f"'-dumpmachine' {'failed with exit code ' + str(proc.returncode) if proc.returncode else 'printed'}"
+            f"{': ' + got[0] if got else ''}",
+            hint=f"manywheel drives the compiler with gcc's options; point {var} at gcc or clang "
+                 f"(a launcher such as ccache in front is fine)")
+
+
 def make_toolchain(workdir: Path, environ: Mapping[str, str], arch: str, baseline: BaselineFlags | None,
                    *, project: Path, verbose: bool) -> Toolchain:
     """Write the wrappers into ``workdir`` and return the environment that routes the build through them."""
     cc = find_compiler(environ, "CC", "CC")
     cxx = find_compiler(environ, "CXX", "CXX")
+    for var, command in (("CC", cc), ("CXX", cxx)):
+        check_gcc_compatible(var, command, environ)
     workdir.mkdir(parents=True, exist_ok=True)
     bindir = workdir / "bin"
     bindir.mkdir(exist_ok=True)
