@@ -122,9 +122,9 @@ def _cached_entry(settings: Settings, environ: Mapping[str, str], workdir: Path,
         return final, True
     try:
         return _generate_into_cache(root, final, key, generate, log), False
-    except OSError as e:  # unwritable, full, or not a directory: this build still works
-        log(f"warning: cannot write the cache {root} ({e.strerror or e}); generating the baseline for this "
-            f"build only (set cache-dir / MANYWHEEL_CACHE_DIR to a writable directory to reuse it)")
+    except (OSError, BaselineError) as e:  # unwritable, full, or not a directory: this build still works
+        log(f"warning: cannot write the cache {root} ({_why_unwritable(root, e)}); generating the baseline "
+            f"for this build only (set cache-dir / MANYWHEEL_CACHE_DIR to a writable directory to reuse it)")
     local = workdir / key
     shutil.rmtree(local, ignore_errors=True)
     local.mkdir(parents=True)
@@ -134,6 +134,17 @@ def _cached_entry(settings: Settings, environ: Mapping[str, str], workdir: Path,
         raise BaselineError(f"cannot write the baseline into {local}: {e.strerror or e}",
                             hint="free space in the temporary directory (TMPDIR) or the cache directory") from e
     return local, False
+
+
+def _why_unwritable(root: Path, error: Exception) -> str:
+    if isinstance(error, OSError):
+        return error.strerror or str(error)
+    try:
+        if shutil.disk_usage(next(p for p in (root, *root.parents) if p.exists())).free < 64 << 20:
+            return "No space left on device"
+    except (OSError, StopIteration):
+        pass
+    return str(error).splitlines()[0]
 
 
 def _generate_into_cache(root: Path, final: Path, key: str, generate: Callable[[Path, Path], None], log: Log) -> Path:

@@ -73,6 +73,7 @@ def find_compiler(environ: Mapping[str, str], var: str, default_var: str) -> lis
             resolved.append(path)
         else:
             resolved.append(word)
+    check_gcc_compatible(var, resolved, environ)
     return resolved
 
 
@@ -100,8 +101,6 @@ def make_toolchain(workdir: Path, environ: Mapping[str, str], arch: str, baselin
     """Write the wrappers into ``workdir`` and return the environment that routes the build through them."""
     cc = find_compiler(environ, "CC", "CC")
     cxx = find_compiler(environ, "CXX", "CXX")
-    for var, command in (("CC", cc), ("CXX", cxx)):
-        check_gcc_compatible(var, command, environ)
     workdir.mkdir(parents=True, exist_ok=True)
     bindir = workdir / "bin"
     bindir.mkdir(exist_ok=True)

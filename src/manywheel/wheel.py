@@ -19,6 +19,7 @@ from typing import Iterable, Mapping
 
 from .errors import WheelError
 
+_CHUNK = 1 << 20
 _ZIP_EPOCH = 315532800  # 1980-01-01, the earliest time a zip file can hold
 
 
@@ -148,7 +149,11 @@ def write_wheel(contents: WheelContents, out_dir: Path, platform_tags: list[str]
     try:
         with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
             for m in members + [record]:
-                zf.writestr(_zipinfo(m, epoch), m.data)
+                # In chunks: a signal (SIGTERM, Ctrl-C) is then handled within moments, not after a huge member.
+                with zf.open(_zipinfo(m, epoch), "w", force_zip64=len(m.data) > 0x7FFFFFFF) as dest:
+                    view = memoryview(m.data)
+                    for start in range(0, len(view), _CHUNK):
+                        dest.write(view[start:start + _CHUNK])
         os.chmod(tmp, 0o644)
         final = out_dir / name
         os.replace(tmp, final)

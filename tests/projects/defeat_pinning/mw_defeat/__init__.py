@@ -1,0 +1,1 @@
+"""A package crafted to defeat ABI pinning (see setup.py)."""

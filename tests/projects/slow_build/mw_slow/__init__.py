@@ -1,0 +1,1 @@
+"""A package whose build is slow on purpose (see setup.py)."""
