@@ -1,15 +1,39 @@
-"""Find the ELF files of a wheel, a directory or a single file and read their facts."""
+"""Find the ELF files of a wheel, a directory or a single file and read their facts.
+
+A wheel is read without extracting it: every member's first bytes are decompressed to
+see whether it is an ELF file, and an ELF member is decompressed as a stream only as far
+as its facts need (the dynamic section of a large library usually sits far into it,
+its symbol tables near the start), on a few threads, since zlib works outside the GIL.
+"""
 from __future__ import annotations
 
 import os
+import struct
 import zipfile
+import zlib
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import IO, Iterable
 
-from .elf import ELF_MAGIC, ElfFacts, read_elf_bytes, read_elf_file
+from .elf import ELF_MAGIC, ByteStream, ElfFacts, TruncatedData, read_elf_bytes, read_elf_file, read_elf_streamed
 from .errors import ElfError, WheelError
 from .wheel import Member, check_member_names
+
+_LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, ..., file name length, extra field length
+_STORED, _DEFLATED = 0, 8
+_INPUT_BLOCK = 1 << 16
+
+
+@dataclass(frozen=True)
+class Scan:
+    """The ELF facts of one path, and how much had to be read to get them."""
+
+    facts: list[ElfFacts]
+    members: int  # files looked at (zip members or directory entries)
+    size: int  # their total (uncompressed) size
+    read: int  # bytes of them actually read (decompressed)
 
 
 def facts_of_members(members: Iterable[Member]) -> list[ElfFacts]:
@@ -18,40 +42,187 @@ def facts_of_members(members: Iterable[Member]) -> list[ElfFacts]:
 
 def facts_of_path(path: Path) -> list[ElfFacts]:
     """Every ELF file in a wheel, below a directory, or the file itself."""
+    return scan_path(path).facts
+
+
+def scan_path(path: Path, workers: int | None = None) -> Scan:
+    """Every ELF file in a wheel, below a directory, or the file itself, with what reading cost."""
     if path.is_dir():
-        facts = []
-        for root, dirs, files in os.walk(path):
-            dirs.sort()
-            for name in sorted(files):
-                full = Path(root) / name
-                if full.is_symlink() or not full.is_file():
-                    continue
-                with open(full, "rb") as f:
-                    if f.read(4) != ELF_MAGIC:
-                        continue
-                facts.append(read_elf_file(full, str(full.relative_to(path))))
-        return facts
+        return _scan_directory(path)
     if path.suffix == ".whl" or zipfile.is_zipfile(path):
-        return _facts_of_zip(path)
-    return [read_elf_file(path, path.name)]
+        return _scan_zip(path, workers or min(4, os.cpu_count() or 1))
+    size = path.stat().st_size
+    return Scan([read_elf_file(path, path.name)], 1, size, size)
 
 
-def _facts_of_zip(path: Path) -> list[ElfFacts]:
+def _scan_directory(path: Path) -> Scan:
+    facts = []
+    count = total = 0
+    for root, dirs, files in os.walk(path):
+        dirs.sort()
+        for name in sorted(files):
+            full = Path(root) / name
+            if full.is_symlink() or not full.is_file():
+                continue
+            count += 1
+            total += full.stat().st_size
+            with open(full, "rb") as f:
+                if f.read(4) != ELF_MAGIC:
+                    continue
+            facts.append(read_elf_file(full, str(full.relative_to(path))))
+    return Scan(facts, count, total, total)
+
+
+def _scan_zip(path: Path, workers: int) -> Scan:
     try:
         with zipfile.ZipFile(path) as zf:
             infos = [i for i in zf.infolist() if not i.is_dir()]
             check_member_names(path.name, [(i.filename, i.external_attr) for i in infos])
-            facts = []
-            for info in infos:
-                with zf.open(info) as member:
-                    if member.read(4) != ELF_MAGIC:
-                        continue
-                facts.append(read_elf_bytes(zf.read(info), info.filename))
-            return facts
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as e:
+            with open(path, "rb") as f, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+                archive = _Archive(path, zf, f.fileno())
+                # Largest first: the longest stream starts at once, while the rest is looked at.
+                futures = {i.filename: pool.submit(archive.facts, i)
+                           for i in sorted(infos, key=lambda i: -i.file_size) if archive.is_elf(i)}
+                facts = [futures[i.filename].result() for i in infos if i.filename in futures]
+            return Scan(facts, len(infos), sum(i.file_size for i in infos), sum(archive.counters))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error) as e:
         raise WheelError(f"cannot read {path} as a wheel (zip archive): {e}") from e
     except OSError as e:
         raise WheelError(f"cannot read {path}: {e.strerror or e}") from e
+
+
+class _Archive:
+    """Raw access to the members of one zip file, safe to share between threads (os.pread)."""
+
+    def __init__(self, path: Path, zf: zipfile.ZipFile, fd: int) -> None:
+        self.path = path
+        self.zf = zf
+        self.fd = fd
+        self.counters: list[int] = []  # bytes decompressed, one entry per stream (list.append is atomic)
+
+    def data_offset(self, info: zipfile.ZipInfo) -> int:
+        header = os.pread(self.fd, _LOCAL_HEADER.size, info.header_offset)
+        if len(header) < _LOCAL_HEADER.size:
+            raise WheelError(f"cannot read {self.path} as a wheel: the local header of {info.filename} "
+                             f"lies past the end of the file (a truncated wheel?)")
+        signature, name_length, extra_length = _LOCAL_HEADER.unpack(header)
+        if signature != b"PK\x03\x04":
+            raise WheelError(f"cannot read {self.path} as a wheel: no local header where the directory "
+                             f"places {info.filename}")
+        offset: int = info.header_offset + _LOCAL_HEADER.size + name_length + extra_length
+        return offset
+
+    def is_elf(self, info: zipfile.ZipInfo) -> bool:
+        if info.file_size < 4:
+            return False
+        return self.open(info).read(4)[:4] == ELF_MAGIC
+
+    def open(self, info: zipfile.ZipInfo) -> ByteStream:
+        """The member's bytes, from its start."""
+        if info.flag_bits & 0x1:
+            raise WheelError(f"cannot read {self.path}: {info.filename} is encrypted")
+        start = self.data_offset(info)
+        if info.compress_type == _STORED:
+            return _StoredReader(self.fd, start, info.file_size, self.counters)
+        if info.compress_type == _DEFLATED:
+            return _InflateReader(self.fd, start, info.compress_size, self.counters)
+        return _MemberReader(self.zf.open(info))
+
+    def facts(self, info: zipfile.ZipInfo) -> ElfFacts:
+        try:
+            return read_elf_streamed(lambda: self.open(info), info.file_size, info.filename)
+        except TruncatedData as e:
+            raise WheelError(f"cannot read {self.path} as a wheel: {info.filename}: {e.reason} "
+                             f"(a truncated or corrupt wheel)") from e
+
+
+class _StoredReader:
+    """A stored (uncompressed) member."""
+
+    def __init__(self, fd: int, start: int, size: int, counters: list[int]) -> None:
+        self.fd, self.pos, self.end = fd, start, start + size
+        self.counter = len(counters)
+        self.counters = counters
+        counters.append(0)
+
+    def read(self, n: int) -> bytes:
+        data = os.pread(self.fd, min(n, self.end - self.pos), self.pos)
+        self.pos += len(data)
+        self.counters[self.counter] += len(data)
+        return data
+
+    def skip(self, n: int) -> int:
+        passed = min(n, self.end - self.pos)
+        self.pos += passed
+        return passed
+
+
+class _InflateReader:
+    """A deflated member, decompressed only as far as it is read."""
+
+    def __init__(self, fd: int, start: int, compressed: int, counters: list[int]) -> None:
+        self.fd, self.pos, self.end = fd, start, start + compressed
+        self.inflater = zlib.decompressobj(-15)
+        self.pending = b""
+        self.counter = len(counters)
+        self.counters = counters
+        counters.append(0)
+
+    def _inflate(self, wanted: int, input_block: int) -> bytes:
+        """Up to ``wanted`` further bytes (b"" at the end), from one call to zlib."""
+        while not self.inflater.eof:
+            if not self.pending:
+                size = min(input_block, self.end - self.pos)
+                self.pending = os.pread(self.fd, size, self.pos) if size > 0 else b""
+                self.pos += len(self.pending)
+                if not self.pending:
+                    return b""
+            data = self.inflater.decompress(self.pending, wanted)
+            self.pending = self.inflater.unconsumed_tail
+            if data:
+                self.counters[self.counter] += len(data)
+                return data
+        return b""
+
+    def read(self, n: int) -> bytes:
+        # Small reads (the magic, the headers) need little input; long ones much.
+        block = _INPUT_BLOCK if n > 4096 else 512
+        parts = []
+        while n > 0:
+            data = self._inflate(n, block)
+            if not data:
+                break
+            parts.append(data)
+            n -= len(data)
+        return b"".join(parts)
+
+    def skip(self, n: int) -> int:
+        passed = 0
+        while passed < n:
+            data = self._inflate(min(n - passed, 1 << 20), _INPUT_BLOCK)
+            if not data:
+                break
+            passed += len(data)
+        return passed
+
+
+class _MemberReader:
+    """A member compressed some other way (bzip2, lzma): zipfile's own stream."""
+
+    def __init__(self, member: IO[bytes]) -> None:
+        self.member = member
+
+    def read(self, n: int) -> bytes:
+        return self.member.read(n)
+
+    def skip(self, n: int) -> int:
+        passed = 0
+        while passed < n:
+            data = self.member.read(min(n - passed, 1 << 20))
+            if not data:
+                break
+            passed += len(data)
+        return passed
 
 
 def majority_arch(facts: list[ElfFacts], default: str) -> str:
@@ -59,4 +230,4 @@ def majority_arch(facts: list[ElfFacts], default: str) -> str:
     return arches.most_common(1)[0][0] if arches else default
 
 
-__all__ = ["facts_of_members", "facts_of_path", "majority_arch", "ElfError"]
+__all__ = ["Scan", "facts_of_members", "facts_of_path", "scan_path", "majority_arch", "ElfError"]
