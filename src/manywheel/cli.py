@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Sequence
 
 from . import __version__, lifecycle
-from .build import host_arch
 from .errors import ManywheelError, PolicyError
-from .policy import Policy, find_policy, load_policies
+from .policy import ARCHES, Policy, find_policy, load_policies
 from .report import render_verdict, render_violations, verdict_json
-from .scan import facts_of_path, majority_arch
+from .scan import Scan, majority_arch, scan_path
 from .verify import Verdict, judge
 
 EXIT_MEETS, EXIT_FAILS, EXIT_USAGE = 0, 1, 2
@@ -45,7 +44,8 @@ def _parser() -> argparse.ArgumentParser:
                                        "wheel's own tag), 1 if not, 2 for usage errors or unreadable input.")
     check.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="a .whl, a shared object, or a directory")
     check.add_argument("--target", help="judge against this policy (e.g. manylinux_2_17 or manylinux2014)")
-    check.add_argument("--json", action="store_true", help="print the verdicts as JSON")
+    check.add_argument("--json", action="store_true", help="print the verdicts as JSON (every fact)")
+    check.add_argument("--all", action="store_true", help="list every fact of every file, not the first few")
     check.set_defaults(func=_check)
     targets = sub.add_parser("targets", help="list the policies for an architecture")
     targets.add_argument("--arch", default=None, help="architecture (default: this host's)")
@@ -57,26 +57,40 @@ def _check(args: argparse.Namespace) -> int:
     results = []
     worst = EXIT_MEETS
     for path in args.paths:
-        if not path.exists():
-            raise ManywheelError(f"{path}: no such file or directory")
-        facts = facts_of_path(path)
-        if path.is_dir() and not facts:
-            raise ManywheelError(f"{path}: no ELF files in this directory", hint="name a wheel, a shared object, or a directory holding some")
-        arch = _wheel_arch(path) or majority_arch(facts, host_arch())
-        verdict = judge(facts, load_policies(arch), arch)
-        target = _target_for(args.target, path, arch)
-        ok = verdict.meets(target) if target else verdict.policy is not None or not facts
+        scan, verdict, target = _judge_path(path, args.target)
+        ok = verdict.meets(target) if target else verdict.policy is not None or not scan.facts
         worst = max(worst, EXIT_MEETS if ok else EXIT_FAILS)
-        results.append((path, verdict, target))
+        results.append((path, scan, verdict, target))
         if not args.json:
-            print(render_verdict(verdict, str(path)))
+            print(render_verdict(verdict, str(path), scan, every=args.all))
             if verdict.policy is not None:
                 print(_who_can_install(target if target and ok else verdict.policy))
             if target and not ok:
                 print(render_violations(verdict, target).replace("manywheel: error: ", "  does not meet: ", 1))
     if args.json:
-        print(json.dumps([{"path": str(p), **verdict_json(v, t), **_install_json(v)} for p, v, t in results], indent=2))
+        print(json.dumps([{"path": str(p), **verdict_json(v, t, s), **_install_json(v)} for p, s, v, t in results],
+                         indent=2))
     return worst
+
+
+def _judge_path(path: Path, target_name: str | None) -> tuple[Scan, Verdict, Policy | None]:
+    if not path.exists():
+        raise ManywheelError(f"{path}: no such file or directory")
+    if path.is_file() and path.stat().st_size == 0:
+        raise ManywheelError(f"{path}: an empty file, neither a wheel nor an ELF file")
+    scan = scan_path(path)
+    if path.is_dir() and not scan.facts:
+        raise ManywheelError(f"{path}: no ELF files in this directory ({scan.members} files looked at)",
+                             hint="name a wheel, a shared object, or a directory holding some")
+    arch = _wheel_arch(path) or majority_arch(scan.facts, "") or _host_arch()
+    verdict = judge(scan.facts, load_policies(arch), arch)
+    return scan, verdict, _target_for(target_name, path, arch)
+
+
+def _host_arch() -> str:
+    from .build import host_arch  # the build module is heavy to import; only needed here
+
+    return host_arch()
 
 
 def _install_json(v: Verdict) -> dict[str, object]:
@@ -90,7 +104,8 @@ def _wheel_arch(path: Path) -> str | None:
     if path.suffix != ".whl":
         return None
     platform = path.name[:-4].split("-")[-1].split(".")[0]
-    for policy_arch in ("x86_64", "i686", "aarch64", "armv7l", "ppc64le", "s390x", "ppc64", "riscv64", "loongarch64"):
+    # Longest first: "ppc64le" must not be taken for "ppc64".
+    for policy_arch in sorted(ARCHES, key=len, reverse=True):
         if platform.endswith("_" + policy_arch):
             return policy_arch
     return None
@@ -113,7 +128,7 @@ def _target_for(name: str | None, path: Path, arch: str) -> Policy | None:
 
 
 def _targets(args: argparse.Namespace) -> int:
-    arch = args.arch or host_arch()
+    arch = args.arch or _host_arch()
     policies = load_policies(arch)
     if not policies:
         raise PolicyError(f"no policies for architecture {arch!r}")

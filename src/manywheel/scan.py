@@ -8,6 +8,7 @@ its symbol tables near the start), on a few threads, since zlib works outside th
 from __future__ import annotations
 
 import os
+import re
 import struct
 import zipfile
 import zlib
@@ -23,6 +24,7 @@ from .wheel import Member, check_member_names
 
 _LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, ..., file name length, extra field length
 _STORED, _DEFLATED = 0, 8
+_SHARED_OBJECT = re.compile(r"\.so(\.\d+)*$")
 _INPUT_BLOCK = 1 << 16
 
 
@@ -113,9 +115,14 @@ class _Archive:
         return offset
 
     def is_elf(self, info: zipfile.ZipInfo) -> bool:
-        if info.file_size < 4:
-            return False
-        return self.open(info).read(4)[:4] == ELF_MAGIC
+        """Whether the member is an ELF file; one named like a shared object must be."""
+        head = self.open(info).read(4) if info.file_size else b""
+        if head == ELF_MAGIC:
+            return True
+        if _SHARED_OBJECT.search(info.filename):
+            raise ElfError(info.filename, f"named like a shared object, but not an ELF file "
+                                          f"({'empty' if not head else f'starts with {head!r}'})")
+        return False
 
     def open(self, info: zipfile.ZipInfo) -> ByteStream:
         """The member's bytes, from its start."""

@@ -7,9 +7,10 @@ verdict is simply the newest of those "oldest accepting" policies.
 """
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from .elf import ElfFacts
 from .policy import Policy, split_version
@@ -69,6 +70,26 @@ class Verdict:
     def meets(self, policy: Policy) -> bool:
         return self.policy is not None and self.policy.family == policy.family and self.policy.libc_version <= policy.libc_version and not self.blocking(policy)
 
+    def ruled_out(self) -> list[tuple[Policy, Constraint, int]]:
+        """For each policy older than the verdict: the first constraint that rules it out, and how many do.
+
+        "First" is the nearest: among the constraints blocking the policy, one that the
+        oldest possible policy accepts (so the list shows each step up the ladder), the
+        first of those in file and symbol order.
+        """
+        older = [p for p in self.policies if self.policy is None or p.libc_version < self.policy.libc_version]
+        result = []
+        for p in older:
+            blocking = self.blocking(p)
+            if blocking:
+                result.append((p, min(blocking, key=_nearest), len(blocking)))
+        return result
+
+    def policy_ignoring(self, kinds: Iterable[str]) -> Policy | None:
+        """The verdict the files would get if no constraint of ``kinds`` counted (e.g. {"rpath"})."""
+        skipped = set(kinds)
+        return _newest_oldest(self.policies, [c for c in self.constraints if c.kind not in skipped])
+
 
 def judge(facts: Sequence[ElfFacts], policies: Sequence[Policy], arch: str) -> Verdict:
     """Judge every ELF file of one wheel (or one directory) together."""
@@ -76,23 +97,82 @@ def judge(facts: Sequence[ElfFacts], policies: Sequence[Policy], arch: str) -> V
     ordered = tuple(p for p in policies if p.family == family and p.arch == arch)
     in_wheel = {name for f in facts for name in (f.soname, f.path.rsplit("/", 1)[-1]) if name}
     exported_in_wheel = {s for f in facts for s in f.exported}
+    locations = bundled_locations(facts)
     constraints: list[Constraint] = []
     refs = 0
     for f in facts:
         refs += len(f.versioned_refs) + len(f.unversioned_refs) + len(f.needed)
         constraints.extend(check_file(f, ordered, arch, family, in_wheel, exported_in_wheel))
+        constraints.extend(_unreachable(f, locations, ordered))
     if not ordered:
         constraints.append(Constraint("arch", facts[0].path if facts else "", f"{family} on {arch}",
                                       f"no {family} policy exists for {arch}", None))
-    oldest = [c.oldest for c in constraints]
-    verdict: Policy | None = ordered[0] if ordered else None
-    for p in oldest:
-        if p is None:
-            verdict = None
-            break
-        if verdict is not None and p.libc_version > verdict.libc_version:
-            verdict = p
+    verdict = _newest_oldest(ordered, constraints)
     return Verdict(arch, family, verdict, ordered, tuple(constraints), tuple(f.path for f in facts), refs)
+
+
+def _newest_oldest(ordered: Sequence[Policy], constraints: Iterable[Constraint]) -> Policy | None:
+    """The newest of the constraints' oldest accepting policies: the best policy all of them allow."""
+    verdict: Policy | None = ordered[0] if ordered else None
+    for c in constraints:
+        if c.oldest is None:
+            return None
+        if verdict is not None and c.oldest.libc_version > verdict.libc_version:
+            verdict = c.oldest
+    return verdict
+
+
+def _nearest(c: Constraint) -> tuple[int, int, int]:
+    if c.oldest is None:
+        return (1, 0, 0)
+    return (0, c.oldest.libc_version.major, c.oldest.libc_version.minor)
+
+
+def bundled_locations(facts: Sequence[ElfFacts]) -> dict[str, list[str]]:
+    """File name -> the directories in the wheel that hold an ELF file of that name."""
+    where: dict[str, list[str]] = {}
+    for f in facts:
+        directory, _, base = f.path.rpartition("/")
+        where.setdefault(base, []).append(directory)
+    return where
+
+
+def search_directories(f: ElfFacts) -> list[str] | None:
+    """The wheel directories the loader searches for ``f``'s libraries: its $ORIGIN-relative
+    RPATH or RUNPATH entries, resolved; None when it names no search path at all."""
+    entries = f.runpath or f.rpath
+    if not entries:
+        return None
+    origin = f.path.rpartition("/")[0]
+    found = []
+    for entry in entries:
+        for token in ("$ORIGIN", "${ORIGIN}"):
+            if entry == token or entry.startswith(token + "/"):
+                found.append(posixpath.normpath(posixpath.join(origin, entry[len(token) + 1:])))
+    return [("" if d == "." else d) for d in found]
+
+
+def _unreachable(f: ElfFacts, locations: Mapping[str, list[str]], ordered: Sequence[Policy]) -> Iterable[Constraint]:
+    """A library the wheel bundles, which this file's own search path does not lead to.
+
+    A file that names no search path relies on its libraries being loaded first (by a
+    ``ctypes`` preload or another module); one that does name some is meant to find them
+    there, and the loader looks nowhere else in the wheel.
+    """
+    directories = search_directories(f)
+    if directories is None:
+        return
+    for lib in f.needed:
+        if "/" in lib or lib not in locations or _LOADER.match(lib) or (ordered and lib in ordered[-1].libraries):
+            continue
+        if any(d in directories for d in locations[lib]):
+            continue
+        where = ", ".join(sorted({posixpath.join(d, lib) if d else lib for d in locations[lib]}))
+        paths = ":".join(f.runpath or f.rpath)
+        yield Constraint("library", f.path, f"NEEDED {lib}",
+                         f"bundled at {where}, but this file's {'RUNPATH' if f.runpath else 'RPATH'} ({paths}) "
+                         f"does not lead there: the loader finds it only if something loaded it first",
+                         None, library=lib)
 
 
 def check_file(f: ElfFacts, ordered: Sequence[Policy], arch: str, family: str,
