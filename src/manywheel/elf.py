@@ -757,9 +757,10 @@ def _parse_errors() -> tuple[type[BaseException], ...]:
     """What pyelftools raises for malformed input; each means "not a readable ELF file"."""
     from elftools.common.exceptions import ELFError, ELFParseError
 
+    # OSError: a seek to an absurd offset of a real file (EINVAL) while following a corrupt field.
     errors: tuple[type[BaseException], ...] = (
         ELFError, ELFParseError, struct.error, ValueError, IndexError, KeyError, TypeError, AttributeError,
-        UnicodeDecodeError, AssertionError, OverflowError, RecursionError, MemoryError, EOFError)
+        UnicodeDecodeError, AssertionError, OverflowError, RecursionError, MemoryError, EOFError, OSError)
     try:  # construct's own error base, raised by pyelftools' struct parsing
         from elftools.construct.core import ConstructError
         errors += (ConstructError,)
