@@ -10,10 +10,13 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
 from .elf import ElfFacts
 from .policy import Policy, split_version
+
+if TYPE_CHECKING:
+    from .glibc.abi import GlibcAbi
 
 # The dynamic loader is part of every policy even though the lists do not name it.
 _LOADER = re.compile(r"^(ld-linux[-\w.]*\.so\.\d+|ld64\.so\.\d+|ld\.so\.\d+|ld-musl-[\w]+\.so\.1|libc\.musl-[\w]+\.so\.1)$")
@@ -223,8 +226,10 @@ def check_file(f: ElfFacts, ordered: Sequence[Policy], arch: str, family: str,
                              version=version, library=library)
     yield from _blacklisted(f, ordered, first, rejected)
     if family == "manylinux":
-        yield from _unversioned(f, in_wheel, exported_in_wheel)
-    yield from _properties(f, ordered, first, rejected)
+        yield from _unversioned(f, in_wheel, exported_in_wheel, arch, first, rejected)
+    else:
+        yield from _musl(f, ordered)
+    yield from _properties(f, ordered, first, rejected, family)
 
 
 def _blacklisted(f: ElfFacts, ordered: Sequence[Policy], first: Callable[[Callable[[Policy], bool]], Policy | None],
@@ -241,21 +246,73 @@ def _blacklisted(f: ElfFacts, ordered: Sequence[Policy], first: Callable[[Callab
             yield Constraint("blacklist", f.path, subject, why, oldest, symbol=name, version=version, library=lib)
 
 
-def _unversioned(f: ElfFacts, in_wheel: set[str], exported_in_wheel: set[str]) -> Iterable[Constraint]:
-    """An unversioned reference binds to nothing on an older system when only glibc could provide it."""
+# Libraries every Python interpreter has loaded, so their symbols are in the global scope
+# an extension module's unversioned references are resolved in.
+_LOADED_BY_PYTHON = frozenset({"libc.so.6", "libm.so.6", "libdl.so.2", "libpthread.so.0", "libutil.so.1"})
+
+
+def _unversioned(f: ElfFacts, in_wheel: set[str], exported_in_wheel: set[str], arch: str,
+                 first: Callable[[Callable[[Policy], bool]], Policy | None],
+                 rejected: Callable[[Callable[[Policy], bool]], bool]) -> Iterable[Constraint]:
+    """An unversioned reference binds to the default version of a symbol with that name in the
+    process, if there is one: it needs the glibc that first had the symbol, in a library the
+    process has loaded; one that no glibc defines fails to load everywhere."""
     outside = [lib for lib in f.needed if lib not in in_wheel]
     if not all(_VERSIONED_SYSTEM_LIBS.match(lib) for lib in outside):
         return  # a library without symbol versions (libX11, libGL, ...) may provide it
+    abi = None
     for ref in f.unversioned_refs:
         if ref.weak or ref.name.startswith(("Py", "_Py")) or ref.name in exported_in_wheel:
             continue
-        yield Constraint("unversioned", f.path, f"{ref.name} (unversioned)",
-                         "an undefined reference with no symbol version fails to load where the symbol does not exist",
-                         None, symbol=ref.name)
+        abi = abi or _glibc_abi(arch)
+        known = abi.oldest(ref.name) if abi is not None else None
+        subject = f"{ref.name} (unversioned)"
+        if known is None:
+            yield Constraint("unversioned", f.path, subject,
+                             "no glibc defines it: an undefined reference with no symbol version fails to load "
+                             "where nothing provides the symbol", None, symbol=ref.name)
+            continue
+        if known.library not in _LOADED_BY_PYTHON and known.library not in f.needed:
+            yield Constraint("unversioned", f.path, subject,
+                             f"glibc defines it in {known.library}, which this file does not load", None,
+                             symbol=ref.name, library=known.library)
+            continue
+        prefix, number = split_version(known.version)
+
+        def ok(p: Policy, prefix: str = prefix, number: str = number) -> bool:
+            return p.allows_version(prefix, number) is not False
+        if rejected(ok):
+            oldest = first(ok)
+            yield Constraint("unversioned", f.path, subject,
+                             f"binds to {ref.name} of {known.library}, which glibc has from {known.version} "
+                             f"(allowed only from {oldest.name if oldest else 'no policy'})", oldest,
+                             symbol=ref.name, version=known.version, library=known.library)
+
+
+def _glibc_abi(arch: str) -> GlibcAbi | None:
+    from .glibc.abi import load_abi
+
+    try:
+        return load_abi(arch)
+    except Exception:  # no record for this architecture: such references stay unjudged (None below)
+        return None
+
+
+def _musl(f: ElfFacts, ordered: Sequence[Policy]) -> Iterable[Constraint]:
+    """musl does not version its symbols: no reference tells which musl a file needs."""
+    if not ordered or not (f.unversioned_refs or f.versioned_refs):
+        return
+    newest = ordered[-1]
+    if newest == ordered[0]:
+        return
+    yield Constraint("musl", f.path, f"{len(f.unversioned_refs)} unversioned references",
+                     f"musl does not version its symbols, so no older musl can be shown to have them; "
+                     f"{newest.name}, the musl of today's musllinux build images, is the oldest policy to vouch for",
+                     newest)
 
 
 def _properties(f: ElfFacts, ordered: Sequence[Policy], first: Callable[[Callable[[Policy], bool]], Policy | None],
-                rejected: Callable[[Callable[[Policy], bool]], bool]) -> Iterable[Constraint]:
+                rejected: Callable[[Callable[[Policy], bool]], bool], family: str) -> Iterable[Constraint]:
     if f.exec_stack:
         yield Constraint("exec-stack", f.path, "PT_GNU_STACK RWX",
                          "an executable stack: glibc >= 2.41 refuses to dlopen such a file; link with -Wl,-z,noexecstack", None)
@@ -264,7 +321,10 @@ def _properties(f: ElfFacts, ordered: Sequence[Policy], first: Callable[[Callabl
             return p.allows_version("GLIBC", "ABI_DT_RELR") is True
         if rejected(relr_ok):
             oldest = first(relr_ok)
-            yield Constraint("relr", f.path, "DT_RELR", "packed relative relocations need glibc >= 2.36", oldest)
+            why = ("packed relative relocations need glibc >= 2.36" if family == "manylinux" else
+                   "packed relative relocations need musl >= 1.2.4, which no musllinux policy guarantees "
+                   "(musllinux_1_2 admits musl 1.2.0 to 1.2.3, whose loader ignores them)")
+            yield Constraint("relr", f.path, "DT_RELR", why, oldest)
     for entry in f.rpath + f.runpath:
         if not entry.startswith(("$ORIGIN", "${ORIGIN}")):
             yield Constraint("rpath", f.path, f"RPATH {entry}",
