@@ -109,7 +109,9 @@ def main(argv: list[str]) -> int:
     args = rewrite(args, lang, cfg, notes)
     compile_only = any(a in _COMPILE_ONLY for a in args)
     cmd = list(real)
-    if compile_only:
+    if "-E" in args:
+        cmd += cfg.get("preprocess_flags", cfg["compile_flags"]) + args
+    elif compile_only:
         cmd += cfg["compile_flags"] + args
     else:
         # A link (possibly compiling sources on the way): stubs come first on the search path.
@@ -145,12 +147,21 @@ def warn(cfg: dict[str, Any], note: str) -> None:
     sys.stderr.write("manywheel: warning: %s\n" % note)
 
 
+def compiler_environ(cfg: dict[str, Any]) -> dict[str, str]:
+    """The environment without the wrappers on PATH: a launcher (ccache, sccache) that looks
+    for the compiler on PATH must find the real one, not this wrapper again."""
+    env = dict(os.environ)
+    wrappers = os.path.join(cfg["state_dir"], "bin")
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p != wrappers)
+    return env
+
+
 def run(cmd: list[str], cfg: dict[str, Any]) -> int:
     if cfg["verbose"]:
         sys.stderr.write("manywheel: $ %s\n" % " ".join(cmd))
         sys.stderr.flush()
     try:
-        code: int = subprocess.call(cmd)
+        code: int = subprocess.call(cmd, env=compiler_environ(cfg))
     except OSError as e:
         sys.stderr.write("manywheel: error: cannot run the compiler %r: %s\n" % (cmd[0], e.strerror))
         return 127

@@ -73,8 +73,27 @@ def find_compiler(environ: Mapping[str, str], var: str, default_var: str) -> lis
             resolved.append(path)
         else:
             resolved.append(word)
+    resolved = unmask_launcher(resolved, environ)
     check_gcc_compatible(var, resolved, environ)
     return resolved
+
+
+def unmask_launcher(command: list[str], environ: Mapping[str, str]) -> list[str]:
+    """``/usr/lib/ccache/gcc`` (a launcher's masquerading symlink) -> ``[/usr/bin/ccache, /usr/bin/gcc]``.
+
+    The masquerading launcher finds the real compiler by searching PATH, where it would
+    find manywheel's own ``gcc`` wrapper first; naming both explicitly avoids that loop
+    and says in the build log what really compiles.
+    """
+    launcher = os.path.realpath(command[0])
+    if Path(launcher).name not in _LAUNCHERS or Path(command[0]).name in _LAUNCHERS:
+        return command
+    name = Path(command[0]).name
+    for directory in environ.get("PATH", os.defpath).split(os.pathsep):
+        candidate = shutil.which(name, path=directory) if directory else None
+        if candidate and Path(os.path.realpath(candidate)).name not in _LAUNCHERS:
+            return [launcher, candidate] + command[1:]
+    return command
 
 
 def check_gcc_compatible(var: str, command: list[str], environ: Mapping[str, str]) -> None:
@@ -96,6 +115,20 @@ def check_gcc_compatible(var: str, command: list[str], environ: Mapping[str, str
                  f"(a launcher such as ccache in front is fine)")
 
 
+def without_forced_includes(flags: list[str]) -> list[str]:
+    """``flags`` without ``-include FILE`` (the pin header, whose asm lines only mean something to the compiler)."""
+    kept: list[str] = []
+    skip = False
+    for flag in flags:
+        if skip:
+            skip = False
+        elif flag == "-include":
+            skip = True
+        elif not flag.startswith("-include"):
+            kept.append(flag)
+    return kept
+
+
 def make_toolchain(workdir: Path, environ: Mapping[str, str], arch: str, baseline: BaselineFlags | None,
                    *, project: Path, verbose: bool) -> Toolchain:
     """Write the wrappers into ``workdir`` and return the environment that routes the build through them."""
@@ -110,6 +143,8 @@ def make_toolchain(workdir: Path, environ: Mapping[str, str], arch: str, baselin
         "cxx": cxx,
         "arch": arch,
         "compile_flags": prefix_maps + (baseline.compile_flags if baseline else []),
+        # -E output may be parsed rather than compiled (cffi's cdef, configure checks): no pin header in it.
+        "preprocess_flags": prefix_maps + without_forced_includes(baseline.compile_flags if baseline else []),
         "link_flags": baseline.link_flags if baseline else [],
         "link_flags_after": baseline.link_flags_after if baseline else [],
         "export_map": baseline.export_map if baseline else "",

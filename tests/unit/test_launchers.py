@@ -1,0 +1,97 @@
+"""Compiler launchers through manywheel's wrappers, for real: ccache in CC, ccache's masquerading
+directory first on PATH, a launcher that looks the compiler up on PATH; and preprocessor runs."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from manywheel.toolchain import find_compiler, make_toolchain, without_forced_includes
+
+from tests.launchers import ccache_hits, ccache_misses, ccache_stats, require_ccache
+
+
+@dataclass
+class PinOnly:
+    """A baseline that only forces a header into every compile (enough to see where it goes)."""
+
+    compile_flags: list[str]
+    link_flags: list[str] = field(default_factory=list)
+    link_flags_after: list[str] = field(default_factory=list)
+    export_map: str = ""
+    static_cxx: bool = False
+    no_relr: bool = False
+    summary: str = "test pins"
+
+
+def run(cmd: list[str], env: dict[str, str], timeout: int = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_ccache_in_cc_is_kept_and_serves_the_second_compile(tmp_path: Path) -> None:
+    ccache = require_ccache()
+    env = dict(os.environ, CC="ccache gcc", CCACHE_DIR=str(tmp_path / "ccache"))
+    assert find_compiler(env, "CC", "CC") == [ccache, shutil.which("gcc")]
+    chain = make_toolchain(tmp_path / "tc", env, "x86_64", None, project=tmp_path, verbose=False)
+    src = tmp_path / "m.c"
+    src.write_text("int twice(int x) { return 2 * x; }\n")
+    run_env = dict(env, **chain.env)
+    for _ in range(2):
+        proc = run([chain.env["CC"], "-O2", "-fPIC", "-c", str(src), "-o", str(tmp_path / "m.o")], run_env)
+        assert proc.returncode == 0, proc.stderr
+    stats = ccache_stats(tmp_path / "ccache")
+    assert (ccache_misses(stats), ccache_hits(stats)) == (1, 1), stats
+
+
+def test_ccache_masquerading_directory_first_on_path_does_not_loop(tmp_path: Path) -> None:
+    ccache = require_ccache()
+    masquerade = Path("/usr/lib/ccache")
+    if not (masquerade / "gcc").exists():
+        pytest.skip("Debian's ccache masquerading directory /usr/lib/ccache is missing")
+    env = {k: v for k, v in os.environ.items() if k not in ("CC", "CXX")}
+    env.update(PATH=f"{masquerade}:{os.environ['PATH']}", CC="gcc", CCACHE_DIR=str(tmp_path / "ccache"))
+    # The symlink is named as what it is: the launcher, then the real compiler.
+    assert find_compiler(env, "CC", "CC") == [os.path.realpath(ccache), shutil.which("gcc")]
+    chain = make_toolchain(tmp_path / "tc", env, "x86_64", None, project=tmp_path, verbose=False)
+    src = tmp_path / "m.c"
+    src.write_text("int f(void) { return 1; }\n")
+    proc = run([chain.env["CC"], "-c", str(src), "-o", str(tmp_path / "m.o")], dict(env, **chain.env), timeout=30)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_a_launcher_that_finds_the_compiler_on_path_gets_the_real_one(tmp_path: Path) -> None:
+    # Like ccache's or sccache's masquerading links, this launcher runs "gcc" from PATH, where
+    # manywheel's gcc wrapper comes first during a build: it must not find the wrapper again.
+    launcher = tmp_path / "launch"
+    launcher.write_text('#!/bin/sh\necho "launched" >> "$LAUNCH_LOG"\nexec gcc "$@"\n')
+    launcher.chmod(0o755)
+    env = dict(os.environ, CC=str(launcher), LAUNCH_LOG=str(tmp_path / "launch.log"))
+    chain = make_toolchain(tmp_path / "tc", env, "x86_64", None, project=tmp_path, verbose=False)
+    src = tmp_path / "m.c"
+    src.write_text("int f(void) { return 1; }\n")
+    proc = run([chain.env["CC"], "-c", str(src), "-o", str(tmp_path / "m.o")], dict(env, **chain.env), timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "launch.log").read_text().count("launched") == 2  # -dumpmachine check, then the compile
+
+
+def test_preprocessor_output_has_no_pin_header_but_compiles_do(tmp_path: Path) -> None:
+    # cffi projects (zstandard's make_cffi.py) parse `cc -E` output: asm pin lines would break them.
+    pins = tmp_path / "pins.h"
+    pins.write_text('#define MW_PINNED 1\n__asm__(".symver memcpy,memcpy@GLIBC_2.2.5");\n')
+    assert without_forced_includes(["-include", str(pins), "-DX", f"-include{pins}"]) == ["-DX"]
+    env = dict(os.environ)
+    chain = make_toolchain(tmp_path / "tc", env, "x86_64", PinOnly(["-include", str(pins)]), project=tmp_path,
+                           verbose=False)
+    src = tmp_path / "h.c"
+    src.write_text("int declared_here(int);\n#ifndef MW_PINNED\n#error the pin header is missing\n#endif\n")
+    run_env = dict(env, **chain.env)
+    pre = run([chain.env["CC"], "-E", "-x", "c", "-"], run_env)
+    assert pre.returncode == 0 and ".symver" not in pre.stdout, pre.stderr
+    pre = run([chain.env["CC"], "-E", str(src)], run_env)
+    assert pre.returncode != 0 and "the pin header is missing" in pre.stderr
+    obj = run([chain.env["CC"], "-c", str(src), "-o", str(tmp_path / "h.o")], run_env)
+    assert obj.returncode == 0, obj.stderr
