@@ -16,6 +16,7 @@ numbering, relocatable objects).
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import struct
 import tempfile
@@ -269,8 +270,8 @@ class _Truncated(Exception):
 class StreamSource:
     """A forward-only stream of a file: keeps its first ``keep`` bytes, then only what is asked."""
 
-    _BLOCK = 1 << 20
-    _CHEAP = 4 << 20
+    _BLOCK = 8 << 20
+    _CHEAP = 512 << 10
 
     def __init__(self, stream: ByteStream, size: int, keep: int) -> None:
         self._stream = stream
@@ -723,17 +724,16 @@ class _DynamicReader:
     def classify(self, out: _DynamicTables, rows: Iterator[tuple[int, ...]], versions: tuple[int, ...],
                  highest: int) -> None:
         """Sort the global and weak symbols into exported, versioned and unversioned references."""
-        needs, strtab, find = out.needs, self.strtab, self.strtab.find
+        needs, names = out.needs, self.names()
         exported, versioned, unversioned = out.exported, out.versioned, out.unversioned
         for index, (name_at, info, _, shndx) in enumerate(rows):
             if info < 0x10 or not name_at or not index:  # a local symbol, no name, the null symbol
                 continue
-            end = find(b"\0", name_at)
-            if end <= name_at:
-                if end == name_at:
-                    continue  # an empty name
-                self.string(name_at, "a symbol name")  # raises the precise error
-            name = strtab[name_at:end].decode("utf-8", "replace")
+            name = names.get(name_at)
+            if name is None:
+                name = self.string(name_at, "a symbol name")  # a merged tail, or past the end (raises)
+            if not name:
+                continue
             if shndx:
                 exported.append(name)
                 continue
@@ -747,6 +747,13 @@ class _DynamicReader:
                                   f"indexes up to {highest}")
             else:
                 unversioned.append(UnversionedRef(name, weak))
+
+    def names(self) -> dict[int, str]:
+        """Offset -> string of every string that starts right after a NUL (decoded at once, for speed)."""
+        if not self.strtab.isascii():
+            return {}
+        parts = self.strtab.decode("ascii").split("\0")
+        return dict(zip(itertools.accumulate((len(p) + 1 for p in parts), initial=0), parts))
 
 
 # --------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ its symbol tables near the start), on a few threads, since zlib works outside th
 """
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import struct
@@ -16,16 +17,31 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import IO, Iterable
 
 from .elf import ELF_MAGIC, ByteStream, ElfFacts, TruncatedData, read_elf_bytes, read_elf_file, read_elf_streamed
 from .errors import ElfError, WheelError
 from .wheel import Member, check_member_names
 
+
+
+def _load_inflater() -> ModuleType:
+    """ISA-L's zlib-compatible inflate (about twice as fast as zlib's) if installed (pip install isal), else zlib."""
+    try:
+        return importlib.import_module("isal.isal_zlib")
+    except ImportError:
+        return zlib
+
+
+_inflate_module = _load_inflater()
+INFLATER = _inflate_module.__name__
+_INFLATE_ERRORS: tuple[type[Exception], ...] = (zlib.error, _inflate_module.error)
 _LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, ..., file name length, extra field length
 _STORED, _DEFLATED = 0, 8
 _SHARED_OBJECT = re.compile(r"\.so(\.\d+)*$")
 _INPUT_BLOCK = 1 << 16
+_SKIP_INPUT, _SKIP_OUTPUT = 1 << 20, 8 << 20
 
 
 @dataclass(frozen=True)
@@ -86,8 +102,8 @@ def _scan_zip(path: Path, workers: int) -> Scan:
                 futures = {i.filename: pool.submit(archive.facts, i)
                            for i in sorted(infos, key=lambda i: -i.file_size) if archive.is_elf(i)}
                 facts = [futures[i.filename].result() for i in infos if i.filename in futures]
-            return Scan(facts, len(infos), sum(i.file_size for i in infos), sum(archive.counters))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error) as e:
+            return Scan(facts, len(infos), sum(i.file_size for i in infos), sum(t.n for t in archive.tallies))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) + _INFLATE_ERRORS as e:
         raise WheelError(f"cannot read {path} as a wheel (zip archive): {e}") from e
     except OSError as e:
         raise WheelError(f"cannot read {path}: {e.strerror or e}") from e
@@ -100,7 +116,7 @@ class _Archive:
         self.path = path
         self.zf = zf
         self.fd = fd
-        self.counters: list[int] = []  # bytes decompressed, one entry per stream (list.append is atomic)
+        self.tallies: list[_Tally] = []  # bytes decompressed, one per stream
 
     def data_offset(self, info: zipfile.ZipInfo) -> int:
         header = os.pread(self.fd, _LOCAL_HEADER.size, info.header_offset)
@@ -130,9 +146,9 @@ class _Archive:
             raise WheelError(f"cannot read {self.path}: {info.filename} is encrypted")
         start = self.data_offset(info)
         if info.compress_type == _STORED:
-            return _StoredReader(self.fd, start, info.file_size, self.counters)
+            return _StoredReader(self.fd, start, info.file_size, self.tallies)
         if info.compress_type == _DEFLATED:
-            return _InflateReader(self.fd, start, info.compress_size, self.counters)
+            return _InflateReader(self.fd, start, info.compress_size, self.tallies)
         return _MemberReader(self.zf.open(info))
 
     def facts(self, info: zipfile.ZipInfo) -> ElfFacts:
@@ -143,19 +159,25 @@ class _Archive:
                              f"(a truncated or corrupt wheel)") from e
 
 
+class _Tally:
+    """Bytes one reader has produced (each reader has its own: threads never share one)."""
+
+    def __init__(self, tallies: list[_Tally]) -> None:
+        self.n = 0
+        tallies.append(self)  # list.append is atomic
+
+
 class _StoredReader:
     """A stored (uncompressed) member."""
 
-    def __init__(self, fd: int, start: int, size: int, counters: list[int]) -> None:
+    def __init__(self, fd: int, start: int, size: int, tallies: list[_Tally]) -> None:
         self.fd, self.pos, self.end = fd, start, start + size
-        self.counter = len(counters)
-        self.counters = counters
-        counters.append(0)
+        self.tally = _Tally(tallies)
 
     def read(self, n: int) -> bytes:
         data = os.pread(self.fd, min(n, self.end - self.pos), self.pos)
         self.pos += len(data)
-        self.counters[self.counter] += len(data)
+        self.tally.n += len(data)
         return data
 
     def skip(self, n: int) -> int:
@@ -167,33 +189,32 @@ class _StoredReader:
 class _InflateReader:
     """A deflated member, decompressed only as far as it is read."""
 
-    def __init__(self, fd: int, start: int, compressed: int, counters: list[int]) -> None:
+    def __init__(self, fd: int, start: int, compressed: int, tallies: list[_Tally]) -> None:
         self.fd, self.pos, self.end = fd, start, start + compressed
-        self.inflater = zlib.decompressobj(-15)
+        self.inflater = _inflate_module.decompressobj(-15)
         self.pending = b""
-        self.counter = len(counters)
-        self.counters = counters
-        counters.append(0)
+        self.tally = _Tally(tallies)
 
     def _inflate(self, wanted: int, input_block: int) -> bytes:
-        """Up to ``wanted`` further bytes (b"" at the end), from one call to zlib."""
+        """Up to ``wanted`` further bytes (b"" at the end), from one call to zlib that gives some."""
         while not self.inflater.eof:
-            if not self.pending:
+            if not self.pending and self.pos < self.end:
                 size = min(input_block, self.end - self.pos)
-                self.pending = os.pread(self.fd, size, self.pos) if size > 0 else b""
-                self.pos += len(self.pending)
-                if not self.pending:
-                    return b""
-            data = self.inflater.decompress(self.pending, wanted)
+                self.pending = os.pread(self.fd, size, self.pos)
+                self.pos = self.pos + len(self.pending) if self.pending else self.end
+            # Called even without new input: zlib may still hold output that an earlier limit held back.
+            data: bytes = self.inflater.decompress(self.pending, wanted)
             self.pending = self.inflater.unconsumed_tail
             if data:
-                self.counters[self.counter] += len(data)
+                self.tally.n += len(data)
                 return data
+            if not self.pending and self.pos >= self.end:
+                return b""
         return b""
 
     def read(self, n: int) -> bytes:
         # Small reads (the magic, the headers) need little input; long ones much.
-        block = _INPUT_BLOCK if n > 4096 else 512
+        block = 512 if n <= 4096 else _INPUT_BLOCK if n < _SKIP_OUTPUT // 2 else _SKIP_INPUT
         parts = []
         while n > 0:
             data = self._inflate(n, block)
@@ -204,9 +225,10 @@ class _InflateReader:
         return b"".join(parts)
 
     def skip(self, n: int) -> int:
+        # Long calls into zlib, which runs without the GIL: fewer hand-overs to the other threads.
         passed = 0
         while passed < n:
-            data = self._inflate(min(n - passed, 1 << 20), _INPUT_BLOCK)
+            data = self._inflate(min(n - passed, _SKIP_OUTPUT), _SKIP_INPUT)
             if not data:
                 break
             passed += len(data)

@@ -182,10 +182,13 @@ def check_file(f: ElfFacts, ordered: Sequence[Policy], arch: str, family: str,
                in_wheel: set[str], exported_in_wheel: set[str]) -> Iterable[Constraint]:
     """Every constraint one file imposes."""
     def first(accept: Callable[[Policy], bool]) -> Policy | None:
-        for i, p in enumerate(ordered):
-            if accept(p) and all(accept(q) for q in ordered[i + 1:]):
-                return p
-        return None
+        """The oldest policy from which every newer one accepts."""
+        found = None
+        for p in reversed(ordered):
+            if not accept(p):
+                break
+            found = p
+        return found
 
     def rejected(accept: Callable[[Policy], bool]) -> bool:
         return not ordered or not accept(ordered[0])
@@ -203,12 +206,16 @@ def check_file(f: ElfFacts, ordered: Sequence[Policy], arch: str, family: str,
             oldest = first(lib_ok)
             why = f"allowed only from {oldest.name}" if oldest else f"not in any {family} allow-list"
             yield Constraint("library", f.path, f"NEEDED {lib}", why, oldest, library=lib)
+    judged: dict[str, tuple[bool, Policy | None]] = {}  # one judgement per version, however many symbols
     for ref in f.versioned_refs:
-        prefix, number = split_version(ref.version)
-        def ver_ok(p: Policy, prefix: str = prefix, number: str = number) -> bool:
-            return p.allows_version(prefix, number) is not False
-        if rejected(ver_ok):
-            oldest = first(ver_ok)
+        if ref.version not in judged:
+            prefix, number = split_version(ref.version)
+
+            def ver_ok(p: Policy, prefix: str = prefix, number: str = number) -> bool:
+                return p.allows_version(prefix, number) is not False
+            judged[ref.version] = (rejected(ver_ok), first(ver_ok))
+        is_rejected, oldest = judged[ref.version]
+        if is_rejected:
             why = f"{ref.version} is allowed only from {oldest.name}" if oldest else f"{ref.version} is in no {family} policy"
             yield Constraint("symbol-version", f.path, f"{ref.name}@{ref.version} ({ref.library})", why, oldest,
                              symbol=ref.name, version=ref.version, library=ref.library)
