@@ -8,6 +8,7 @@ its symbol tables near the start), on a few threads, since zlib works outside th
 from __future__ import annotations
 
 import importlib
+import itertools
 import os
 import re
 import struct
@@ -18,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import IO, Iterable
+from typing import IO, Iterable, Iterator
 
 from .elf import ELF_MAGIC, ByteStream, ElfFacts, TruncatedData, read_elf_bytes, read_elf_file, read_elf_streamed
 from .errors import ElfError, WheelError
@@ -39,7 +40,12 @@ INFLATER = _inflate_module.__name__
 _INFLATE_ERRORS: tuple[type[Exception], ...] = (zlib.error, _inflate_module.error)
 _LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, ..., file name length, extra field length
 _STORED, _DEFLATED = 0, 8
+_LARGE, _WINDOW = 1 << 20, 1 << 20
 _SHARED_OBJECT = re.compile(r"\.so(\.\d+)*$")
+# Sources, headers, text and metadata: never loaded as ELF files, and most of a big wheel's members
+# (auditwheel, too, looks at no .py file).
+_NEVER_ELF = re.compile(r"\.(py|pyi|pyc|pyx|pxd|pxi|h|hh|hpp|hxx|cuh|inl|c|cc|cpp|cxx|cu|txt|md|rst|json|toml|yaml|yml"
+                        r"|cfg|ini|typed|html|css|js|csv)$|\.dist-info/[^/]+$")
 _INPUT_BLOCK = 1 << 16
 _SKIP_INPUT, _SKIP_OUTPUT = 1 << 20, 8 << 20
 
@@ -95,12 +101,17 @@ def _scan_zip(path: Path, workers: int) -> Scan:
     try:
         with zipfile.ZipFile(path) as zf:
             infos = [i for i in zf.infolist() if not i.is_dir()]
-            check_member_names(path.name, [(i.filename, i.external_attr) for i in infos])
             with open(path, "rb") as f, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
                 archive = _Archive(path, zf, f.fileno())
-                # Largest first: the longest stream starts at once, while the rest is looked at.
-                futures = {i.filename: pool.submit(archive.facts, i)
-                           for i in sorted(infos, key=lambda i: -i.file_size) if archive.is_elf(i)}
+                # Large members first, so the longest stream starts at once while the rest is looked at;
+                # the small ones in file order, many to a read.
+                candidates = [i for i in infos if not _NEVER_ELF.search(i.filename)]
+                large = sorted((i for i in candidates if i.file_size >= _LARGE), key=lambda i: -i.file_size)
+                small = sorted((i for i in candidates if i.file_size < _LARGE), key=lambda i: i.header_offset)
+                futures = {i.filename: pool.submit(archive.facts, i) for i in large if archive.is_elf(i, archive.head(i))}
+                check_member_names(path.name, [(i.filename, i.external_attr) for i in infos])
+                futures.update((i.filename, pool.submit(archive.facts, i))
+                               for i, head in archive.heads(small) if archive.is_elf(i, head))
                 facts = [futures[i.filename].result() for i in infos if i.filename in futures]
             return Scan(facts, len(infos), sum(i.file_size for i in infos), sum(t.n for t in archive.tallies))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) + _INFLATE_ERRORS as e:
@@ -118,23 +129,55 @@ class _Archive:
         self.fd = fd
         self.tallies: list[_Tally] = []  # bytes decompressed, one per stream
 
-    def data_offset(self, info: zipfile.ZipInfo) -> int:
-        header = os.pread(self.fd, _LOCAL_HEADER.size, info.header_offset)
+    def data_offset(self, info: zipfile.ZipInfo, header: bytes | None = None) -> int:
+        """Where the member's data starts: after its local header (read now unless given)."""
+        if header is None or len(header) < _LOCAL_HEADER.size:
+            header = os.pread(self.fd, _LOCAL_HEADER.size, info.header_offset)
         if len(header) < _LOCAL_HEADER.size:
             raise WheelError(f"cannot read {self.path} as a wheel: the local header of {info.filename} "
                              f"lies past the end of the file (a truncated wheel?)")
-        signature, name_length, extra_length = _LOCAL_HEADER.unpack(header)
+        signature, name_length, extra_length = _LOCAL_HEADER.unpack_from(header)
         if signature != b"PK\x03\x04":
             raise WheelError(f"cannot read {self.path} as a wheel: no local header where the directory "
                              f"places {info.filename}")
         offset: int = info.header_offset + _LOCAL_HEADER.size + name_length + extra_length
         return offset
 
-    def is_elf(self, info: zipfile.ZipInfo) -> bool:
-        """Whether the member is an ELF file; one named like a shared object must be."""
-        head = self.open(info).read(4) if info.file_size else b""
+    def head(self, info: zipfile.ZipInfo) -> bytes:
+        """The member's first 4 bytes (fewer if it is shorter)."""
+        return self.open(info).read(4) if info.file_size else b""
+
+    def heads(self, infos: list[zipfile.ZipInfo]) -> Iterator[tuple[zipfile.ZipInfo, bytes]]:
+        """The first 4 bytes of each of ``infos`` (in file order), reading the file a window at a time."""
+        window, at = b"", 0
+        for info in infos:
+            if not info.file_size:
+                yield info, b""
+                continue
+            need = _LOCAL_HEADER.size + len(info.orig_filename.encode()) + 256 + 64
+            if not (at <= info.header_offset and info.header_offset + need <= at + len(window)):
+                at, window = info.header_offset, os.pread(self.fd, _WINDOW, info.header_offset)
+            local = window[info.header_offset - at:]
+            start = self.data_offset(info, local)
+            data = window[start - at:start - at + min(info.compress_size, 256)]
+            if info.flag_bits & 0x1 or info.compress_type not in (_STORED, _DEFLATED) or len(data) < min(info.compress_size, 256):
+                yield info, self.head(info)
+            elif info.compress_type == _STORED:
+                yield info, data[:4]
+            else:
+                try:
+                    yield info, zlib.decompressobj(-15).decompress(data, 4)
+                except zlib.error:
+                    yield info, self.head(info)  # let the full stream report it
+
+    def is_elf(self, info: zipfile.ZipInfo, head: bytes) -> bool:
+        """Whether a member starting with ``head`` is an ELF file; one named like a shared object must be."""
         if head == ELF_MAGIC:
             return True
+        if len(head) < 4 and info.file_size >= 4 and info.compress_type == _DEFLATED:
+            head = self.head(info)  # 256 compressed bytes did not give 4: a rare, elaborate first block
+            if head == ELF_MAGIC:
+                return True
         if _SHARED_OBJECT.search(info.filename):
             raise ElfError(info.filename, f"named like a shared object, but not an ELF file "
                                           f"({'empty' if not head else f'starts with {head!r}'})")

@@ -241,8 +241,10 @@ def check_file(f: ElfFacts, ordered: Sequence[Policy], arch: str, family: str,
 
 def _blacklisted(f: ElfFacts, ordered: Sequence[Policy], first: Callable[[Callable[[Policy], bool]], Policy | None],
                  rejected: Callable[[Callable[[Policy], bool]], bool]) -> Iterable[Constraint]:
-    refs: list[tuple[str, str, str | None]] = [(r.name, r.library, r.version) for r in f.versioned_refs if not r.weak]
-    refs += [(r.name, lib, None) for r in f.unversioned_refs if not r.weak for lib in f.needed]
+    listed = {name for p in ordered for names in p.blacklist.values() for name in names}  # any policy's
+    refs: list[tuple[str, str, str | None]] = [(r.name, r.library, r.version) for r in f.versioned_refs
+                                               if not r.weak and r.name in listed]
+    refs += [(r.name, lib, None) for r in f.unversioned_refs if not r.weak and r.name in listed for lib in f.needed]
     for name, lib, version in refs:
         def ok(p: Policy, name: str = name, lib: str = lib) -> bool:
             return name not in p.blacklist.get(lib, frozenset())
