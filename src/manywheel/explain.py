@@ -85,8 +85,8 @@ def describe_missing(constraints: Iterable[Constraint], arch: str, target_glibc:
         oldest = abi.oldest(c.symbol)
         target = f"GLIBC_{target_glibc[0]}.{target_glibc[1]}"
         if oldest is None:
-            notes[c.symbol] = (f"no glibc library defines it: an unversioned reference that fails to load on every "
-                               f"system (a missing library, or a typo)")
+            notes[c.symbol] = ("no glibc library defines it: an unversioned reference that fails to load on every "
+                               "system (a missing library, or a typo)")
             continue
         first = GlibcVersion(*[int(x) for x in oldest.version.split("_", 1)[1].split(".")][:2])
         accepting = next((p.name for p in ordered if tuple(p.libc_version) >= tuple(first)[:2]), None)

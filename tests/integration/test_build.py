@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest

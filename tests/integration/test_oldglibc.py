@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests import oldroot
-from tests.conftest import EXAMPLE, PROJECTS, copy_project, run
+from tests.conftest import EXAMPLE, PROJECTS, copy_project
 from tests.integration.helpers import assert_auditwheel_agrees, only_wheel, platform_tag, python_build
 
 pytestmark = [pytest.mark.oldglibc, pytest.mark.slow]
