@@ -11,7 +11,7 @@ from typing import Sequence
 from . import __version__, lifecycle
 from .errors import ManywheelError, PolicyError
 from .policy import ARCHES, Policy, find_policy, load_policies
-from .report import render_verdict, render_violations, summary_line, verdict_json
+from .report import hint_for, render_verdict, render_violations, summary_line, verdict_json
 from .scan import Scan, majority_arch, scan_path
 from .verify import Verdict, judge
 
@@ -67,6 +67,7 @@ def _check(args: argparse.Namespace) -> int:
                 print(_who_can_install(target if target and ok else verdict.policy))
             if target and not ok:
                 print(render_violations(verdict, target).replace("manywheel: error: ", "  does not meet: ", 1))
+                print("\n".join(f"  hint: {line}" for line in hint_for(verdict, target).splitlines()))
             print("  " + summary_line(verdict, scan))
     if args.json:
         print(json.dumps([{"path": str(p), **verdict_json(v, t, s), **_install_json(v)} for p, s, v, t in results],
