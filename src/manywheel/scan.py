@@ -8,7 +8,6 @@ its symbol tables near the start), on a few threads, since zlib works outside th
 from __future__ import annotations
 
 import importlib
-import itertools
 import os
 import re
 import struct
