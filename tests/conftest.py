@@ -1,6 +1,7 @@
 """Shared fixtures: real compilers, a real manywheel wheel for isolated builds."""
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -61,6 +62,16 @@ def build_env(manywheel_dist: Path, tmp_path: Path) -> dict[str, str]:
     env["PIP_FIND_LINKS"] = links
     env.setdefault("MANYWHEEL_CACHE_DIR", str(Path(os.environ.get("MANYWHEEL_TEST_CACHE", tmp_path / "cache"))))
     return env
+
+
+def tree_digest(root: Path) -> str:
+    """A digest of every path and file content below ``root``: equal digests, an unchanged tree."""
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        h.update(str(path.relative_to(root)).encode())
+        if path.is_file():
+            h.update(path.read_bytes())
+    return h.hexdigest()
 
 
 def copy_project(src: Path, dest_parent: Path) -> Path:

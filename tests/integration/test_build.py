@@ -10,7 +10,7 @@ import pytest
 
 from manywheel.glibc.abi import load_abi
 
-from tests.conftest import EXAMPLE, PROJECTS, copy_project, run
+from tests.conftest import EXAMPLE, PROJECTS, copy_project, run, tree_digest
 from tests.integration.helpers import (assert_auditwheel_agrees, elf_members, only_wheel, pip_wheel,
                                        platform_tag, python_build)
 
@@ -105,19 +105,12 @@ def test_configuration_errors_are_clear(tmp_path: Path, build_env: dict[str, str
     project = copy_project(PROJECTS / "c_simple", tmp_path)
     pyproject = project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text() + "\n" + table)
-    before = _tree_digest(project)
+    before = tree_digest(project)
     proc = python_build(project, tmp_path / "dist", build_env, check=False)
     assert proc.returncode != 0
     for message in messages:
         assert message in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "dist").exists() or not list((tmp_path / "dist").glob("*.whl"))
-    assert _tree_digest(project) == before
+    assert tree_digest(project) == before
 
-
-def _tree_digest(root: Path) -> str:
-    h = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        if path.is_file():
-            h.update(str(path.relative_to(root)).encode() + path.read_bytes())
-    return h.hexdigest()

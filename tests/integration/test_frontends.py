@@ -10,20 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLE, PROJECTS, copy_project, run
+from tests.conftest import EXAMPLE, PROJECTS, copy_project, run, tree_digest
 from tests.integration.helpers import only_wheel, pip_wheel, platform_tag
 
 pytestmark = pytest.mark.slow
 TAG_2_17 = "manylinux_2_17_x86_64.manylinux2014_x86_64"
 
 
-def tree_digest(root: Path) -> str:
-    h = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        h.update(str(path.relative_to(root)).encode())
-        if path.is_file():
-            h.update(path.read_bytes())
-    return h.hexdigest()
 
 
 def fresh_venv(where: Path) -> Path:

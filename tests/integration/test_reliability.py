@@ -4,7 +4,6 @@ Most builds here use `python -m build --wheel --no-isolation` (the installed man
 and setuptools) so that dozens of cases stay quick; the frontend is real all the same."""
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import subprocess
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLE, PROJECTS, copy_project, run
+from tests.conftest import EXAMPLE, PROJECTS, copy_project, run, tree_digest
 from tests.integration.helpers import assert_auditwheel_agrees, only_wheel, platform_tag
 
 pytestmark = pytest.mark.slow
@@ -26,13 +25,6 @@ def build(project: Path, out: Path, env: dict[str, str], *args: str) -> subproce
                 "--outdir", str(out), *args, str(project)], env=env, check=False)
 
 
-def tree_digest(root: Path) -> str:
-    h = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        h.update(str(path.relative_to(root)).encode())
-        if path.is_file():
-            h.update(path.read_bytes())
-    return h.hexdigest()
 
 
 def no_wheel(out: Path) -> bool:
