@@ -1,0 +1,1 @@
+"""Two extensions, each built from several C sources."""
