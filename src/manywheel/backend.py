@@ -6,6 +6,7 @@ as a readable message and ends the hook with exit status 1, without a traceback.
 from __future__ import annotations
 
 import functools
+import os
 import signal
 import sys
 import threading
@@ -21,8 +22,42 @@ class Interrupted(BaseException):
     """SIGTERM or SIGINT arrived: unwind so temporary files and partial outputs are removed."""
 
 
+_previous_handlers: dict[signal.Signals, Any] = {}
+_lent_to_fork = False
+
+
 def _interrupt(signum: int, frame: Any) -> None:
     raise Interrupted(signum)
+
+
+def _before_fork() -> None:
+    """Children the project's build forks (multiprocessing) must start with the previous SIGTERM
+    disposition: a Python-level handler can lose a SIGTERM that arrives before the child has
+    re-initialised its signal state, and then Pool.terminate() waits for ever."""
+    global _lent_to_fork
+    if signal.getsignal(signal.SIGTERM) is _interrupt:
+        try:
+            signal.signal(signal.SIGTERM, _previous_handlers.get(signal.SIGTERM, signal.SIG_DFL))
+            _lent_to_fork = True
+        except ValueError:  # fork from another thread: signal handlers cannot change there
+            pass
+
+
+def _after_fork_in_parent() -> None:
+    global _lent_to_fork
+    if _lent_to_fork:
+        signal.signal(signal.SIGTERM, _interrupt)
+        _lent_to_fork = False
+
+
+def _after_fork_in_child() -> None:
+    global _lent_to_fork
+    _lent_to_fork = False
+    if signal.getsignal(signal.SIGINT) is _interrupt:
+        signal.signal(signal.SIGINT, _previous_handlers.get(signal.SIGINT, signal.default_int_handler))
+
+
+os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child)
 
 
 def _user_errors(func: F) -> F:
@@ -32,6 +67,7 @@ def _user_errors(func: F) -> F:
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
                 previous[sig] = signal.signal(sig, _interrupt)
+            _previous_handlers.update(previous)
         try:
             return func(*args, **kwargs)
         except ManywheelError as e:
