@@ -16,8 +16,9 @@ for py39 in "${MANYWHEEL_PYTHON39:-}" $(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/vers
     break
   fi
 done
-if [ "$(id -u)" = 0 ] && ! command -v debootstrap >/dev/null; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+# debootstrap makes the old-glibc root; ccache is the launcher the parallel-build tests use.
+if [ "$(id -u)" = 0 ] && { ! command -v debootstrap >/dev/null || ! command -v ccache >/dev/null; }; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap ccache >/dev/null
 fi
 if [ "${MANYWHEEL_SKIP_OLDROOT:-0}" != 1 ]; then
   bash tools/oldroot.sh
