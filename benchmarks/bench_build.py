@@ -1,9 +1,16 @@
 #!/usr/bin/env python3
-"""Baseline generation cold/warm, and the cost of a manywheel build against plain setuptools.
+"""Baseline generation cold/warm against zig's, and the cost of a manywheel build against plain setuptools.
 
 Usage: python benchmarks/bench_build.py [--rounds N]
 
-One virtual environment holds manywheel (from this checkout), setuptools and build. Each
+Baseline: manywheel's manylinux_2_17 baseline (stubs, shims, pin header) generated into an
+empty cache, then reused; its peer is what zig builds on first use for the same target
+(`zig cc -target x86_64-linux-gnu.2.17` linking an empty shared library: glibc 2.17 stubs
+and start files), with empty zig caches, then warm. manywheel's times are taken inside one
+Python process; zig's include starting `python -m ziglang` (about 0.05 s), which only
+matters for the warm figure.
+
+One virtual environment holds manywheel (from this checkout), setuptools, build and ziglang. Each
 round builds example_project twice with `python -m build --wheel --no-isolation`, once
 with build-backend manywheel.backend and once with setuptools.build_meta, in fresh copies,
 alternating the order; the median of the rounds is reported with the ratio.
@@ -32,7 +39,7 @@ def sh(cmd: list[str], **kw: object) -> None:
 def make_env(where: Path) -> Path:
     venv.create(where, with_pip=True)
     py = where / "bin" / "python"
-    sh([str(py), "-m", "pip", "install", "--quiet", "build", "setuptools>=64", "wheel", str(REPO)])
+    sh([str(py), "-m", "pip", "install", "--quiet", "build", "setuptools>=64", "wheel", "ziglang", str(REPO)])
     return py
 
 
@@ -51,6 +58,21 @@ def time_baseline(py: Path, cache: Path) -> tuple[float, float]:
     cold = float(subprocess.run([str(py), "-c", code], check=True, capture_output=True, text=True).stdout)
     warm = float(subprocess.run([str(py), "-c", code], check=True, capture_output=True, text=True).stdout)
     return cold, warm
+
+
+def time_zig_libc(py: Path, work: Path) -> tuple[float, float]:
+    """zig's counterpart of the baseline, cold (empty caches) and warm."""
+    source = work / "empty.c"
+    source.write_text("int mw_empty(void) { return 0; }\n")
+    env = dict(os.environ, ZIG_GLOBAL_CACHE_DIR=str(work / "zig-global"), ZIG_LOCAL_CACHE_DIR=str(work / "zig-local"))
+    cmd = [str(py), "-m", "ziglang", "cc", "-target", "x86_64-linux-gnu.2.17", "-shared", "-fPIC", str(source),
+           "-o", str(work / "libempty.so")]
+    times = []
+    for _ in range(2):
+        start = time.perf_counter()
+        sh(cmd, env=env)
+        times.append(time.perf_counter() - start)
+    return times[0], times[1]
 
 
 def build_once(py: Path, work: Path, backend: str, env: dict[str, str]) -> float:
@@ -72,11 +94,14 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mw-bench-") as tmp:
         work = Path(tmp)
-        print("setting up a virtual environment with manywheel, setuptools and build ...", flush=True)
+        print("setting up a virtual environment with manywheel, setuptools, build and ziglang ...", flush=True)
         py = make_env(work / "venv")
         cache = work / "cache"
         cold, warm = time_baseline(py, cache)
         print(f"baseline manylinux_2_17_x86_64: cold {cold:.3f} s (goal < 2 s), warm {warm * 1000:.1f} ms (goal < 50 ms)")
+        zig_cold, zig_warm = time_zig_libc(py, work)
+        print(f"zig's glibc 2.17 stubs (empty shared library): cold {zig_cold:.3f} s, warm {zig_warm * 1000:.1f} ms")
+        print(f"ratio manywheel / zig: cold {cold / zig_cold:.3f}, warm {warm / zig_warm:.3f}")
         env = dict(os.environ, MANYWHEEL_CACHE_DIR=str(cache))
         times: dict[str, list[float]] = {"manywheel.backend": [], "setuptools.build_meta": []}
         for i in range(args.rounds):

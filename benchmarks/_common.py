@@ -1,0 +1,110 @@
+"""What the benchmarks share: a private virtual environment, a manywheel wheel of this checkout,
+downloads cached outside the repository, timing, and a note on how busy the machine was."""
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import time
+import venv
+from pathlib import Path
+from typing import Mapping, Sequence
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "example_project"
+ZSTANDARD = "zstandard==0.25.0"
+# Variables that would make the two sides of a comparison build differently.
+_DROPPED = ("CC", "CXX", "LDSHARED", "LDCXXSHARED", "CFLAGS", "CXXFLAGS", "LDFLAGS", "CCACHE_DIR")
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def download_cache() -> Path:
+    """Downloads live here, outside the checkout: $XDG_CACHE_HOME/manywheel/bench."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    path = base / "manywheel" / "bench"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def run(cmd: Sequence[str | Path], env: Mapping[str, str] | None = None, cwd: Path | None = None,
+        timeout: float = 3600, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run a command; on failure show it, its exit code and the tail of its output, and stop."""
+    proc = subprocess.run([str(c) for c in cmd], env=dict(env) if env is not None else None, cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        tail = (proc.stdout + proc.stderr).strip().splitlines()[-40:]
+        sys.exit(f"benchmark step failed (exit {proc.returncode}): {' '.join(map(str, cmd))}\n" + "\n".join(tail))
+    return proc
+
+
+def timed(cmd: Sequence[str | Path], env: Mapping[str, str] | None = None, cwd: Path | None = None
+          ) -> tuple[float, subprocess.CompletedProcess[str]]:
+    start = time.perf_counter()
+    proc = run(cmd, env, cwd)
+    return time.perf_counter() - start, proc
+
+
+def make_venv(where: Path, packages: Sequence[str]) -> Path:
+    """A virtual environment with ``packages`` (from PyPI or paths); returns its python."""
+    venv.create(where, with_pip=True)
+    py = where / "bin" / "python"
+    run([py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *packages])
+    return py
+
+
+def manywheel_wheel(dest: Path) -> Path:
+    """A wheel of this checkout in ``dest`` (a find-links directory for isolated builds)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--disable-pip-version-check",
+         "-w", dest, REPO])
+    return next(dest.glob("manywheel-*.whl"))
+
+
+def zstandard_source(work: Path) -> Path:
+    """zstandard 0.25.0's sdist (downloaded once into the cache), unpacked into ``work``."""
+    cache = download_cache()
+    sdists = sorted(cache.glob("zstandard-0.25.0.tar.gz"))
+    if not sdists:
+        say(f"downloading {ZSTANDARD} (sdist) into {cache} ...")
+        run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", "zstandard",
+             "--disable-pip-version-check", "-d", cache, ZSTANDARD])
+        sdists = sorted(cache.glob("zstandard-0.25.0.tar.gz"))
+    with tarfile.open(sdists[0]) as tar:
+        tar.extractall(work, filter="data") if sys.version_info >= (3, 12) else tar.extractall(work)
+    return work / "zstandard-0.25.0"
+
+
+def build_env(find_links: Path, **extra: str) -> dict[str, str]:
+    """The environment of a timed build: manywheel found through find-links, nothing that favours a side."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MANYWHEEL_") and k not in _DROPPED}
+    env["PIP_FIND_LINKS"] = " ".join(filter(None, [str(find_links), os.environ.get("PIP_FIND_LINKS", "")]))
+    env.update(extra)
+    return env
+
+
+def fresh_copy(src: Path, parent: Path, name: str) -> Path:
+    dest = parent / name
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("build", "dist", "*.egg-info", "__pycache__", "*.so"))
+    return dest
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def machine_note(label: str, *, judge: bool = True) -> str:
+    """Cores and load average; ``judge``: say whether the machine was quiet enough to measure."""
+    one, five, _ = os.getloadavg()
+    cores = os.cpu_count() or 1
+    verdict = ""
+    if judge:
+        verdict = " (quiet)" if max(one, five) < 0.5 else " (BUSY: other work is running; figures will be slower and noisier)"
+    return f"{label}: {cores} cores, load average {one:.2f} (1 min) {five:.2f} (5 min){verdict}"

