@@ -123,8 +123,8 @@ def ccache_rebuild(py: Path, project: Project, work: Path, env: dict[str, str]) 
         run(["ccache", "--zero-stats"], ccache_env)
     (first, h1, m1), (second, h2, m2) = results
     say(f"{project.name} with CC='ccache gcc' (empty ccache, then unchanged sources):")
-    say(f"  first build {first:.1f} s (ccache: {h1} hits, {m1} misses; the misses include manywheel's baseline, "
-        f"generated again for this compiler)")
+    say(f"  first build {first:.1f} s (ccache: {h1} hits, {m1} misses, counting the shims of manywheel's baseline "
+        f"when it is generated for this compiler)")
     say(f"  rebuild     {second:.1f} s (ccache: {h2} hits, {m2} misses)")
 
 
