@@ -82,6 +82,35 @@ def rewrite(args: list[str], lang: str, cfg: dict[str, Any], notes: list[str]) -
     return out
 
 
+def env_prefix_map(cfg: dict[str, Any], args: list[str]) -> list[str]:
+    """Map the build environment's prefix to /python when this compile uses something under it
+    (numpy's or pybind11's headers, say), so its path stays out of the objects.
+
+    Only then: an isolated build environment has a new temporary path every build, and a map
+    naming it would change every command line, which defeats sccache.  The empty include
+    directory setuptools adds for every virtual environment does not count.
+    """
+    prefix = cfg.get("env_prefix")
+    if not prefix:
+        return []
+    empty_include = os.path.join(prefix, "include")
+    for arg in args:
+        if prefix not in arg:
+            continue
+        path = arg[2:] if arg.startswith("-I") and len(arg) > 2 else arg
+        if path.rstrip("/") == empty_include and not has_files(empty_include):
+            continue
+        return ["-ffile-prefix-map=%s=/python" % prefix]
+    return []
+
+
+def has_files(directory: str) -> bool:
+    for _root, _dirs, files in os.walk(directory):
+        if files:
+            return True
+    return False
+
+
 def output_of(args: list[str]) -> str | None:
     for i, a in enumerate(args):
         if a == "-o" and i + 1 < len(args):
@@ -109,13 +138,14 @@ def main(argv: list[str]) -> int:
     args = rewrite(args, lang, cfg, notes)
     compile_only = any(a in _COMPILE_ONLY for a in args)
     cmd = list(real)
+    maps = env_prefix_map(cfg, args)
     if "-E" in args:
-        cmd += cfg.get("preprocess_flags", cfg["compile_flags"]) + args
+        cmd += cfg.get("preprocess_flags", cfg["compile_flags"]) + maps + args
     elif compile_only:
-        cmd += cfg["compile_flags"] + args
+        cmd += cfg["compile_flags"] + maps + args
     else:
         # A link (possibly compiling sources on the way): stubs come first on the search path.
-        cmd += cfg["compile_flags"] + cfg["link_flags"] + args + cfg["link_flags_after"]
+        cmd += cfg["compile_flags"] + maps + cfg["link_flags"] + args + cfg["link_flags_after"]
         if "-shared" in args and is_extension_module(output_of(args)) and cfg["export_map"]:
             cmd += ["-Wl,--version-script=" + cfg["export_map"], "-Wl,--exclude-libs,ALL"]
         record_link(cfg, args)

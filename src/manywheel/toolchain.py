@@ -137,7 +137,9 @@ def make_toolchain(workdir: Path, environ: Mapping[str, str], arch: str, baselin
     workdir.mkdir(parents=True, exist_ok=True)
     bindir = workdir / "bin"
     bindir.mkdir(exist_ok=True)
-    prefix_maps = [f"-ffile-prefix-map={project.resolve()}={project.name}", f"-ffile-prefix-map={sys.prefix}=/python"]
+    # The project's path never reaches the objects; sys.prefix (often a temporary isolated build
+    # environment) is mapped by the wrapper only for compiles that use something under it.
+    prefix_maps = [f"-ffile-prefix-map={project.resolve()}={project.name}"]
     config = {
         "cc": cc,
         "cxx": cxx,
@@ -151,6 +153,7 @@ def make_toolchain(workdir: Path, environ: Mapping[str, str], arch: str, baselin
         "static_cxx": bool(baseline and baseline.static_cxx),
         "no_relr": bool(baseline and baseline.no_relr),
         "isa_flags": _ISA_FLAGS.get(arch, {}),
+        "env_prefix": sys.prefix,
         "verbose": verbose,
         "state_dir": str(workdir),
     }

@@ -95,3 +95,29 @@ def test_preprocessor_output_has_no_pin_header_but_compiles_do(tmp_path: Path) -
     assert pre.returncode != 0 and "the pin header is missing" in pre.stderr
     obj = run([chain.env["CC"], "-c", str(src), "-o", str(tmp_path / "h.o")], run_env)
     assert obj.returncode == 0, obj.stderr
+
+
+def test_the_build_environment_is_mapped_only_when_a_compile_uses_it(tmp_path: Path) -> None:
+    # An isolated build environment has a new path every build: naming it in every command
+    # would defeat sccache, so only compiles that use something under it get the map.
+    import json
+    env_prefix = tmp_path / "build-env-x1y2"
+    headers = env_prefix / "lib" / "site-packages" / "pkg" / "include"
+    headers.mkdir(parents=True)
+    (headers / "pkg.h").write_text("#define PKG 1\n")
+    chain = make_toolchain(tmp_path / "tc", dict(os.environ), "x86_64", None, project=tmp_path, verbose=True)
+    config = tmp_path / "tc" / "toolchain.json"
+    config.write_text(json.dumps(dict(json.loads(config.read_text()), env_prefix=str(env_prefix))))
+    src = tmp_path / "m.c"
+    src.write_text("int f(void) { return 1; }\n")
+    run_env = dict(os.environ, **chain.env)
+    mapping = f"-ffile-prefix-map={env_prefix}=/python"
+
+    def command(*include: str) -> str:
+        proc = run([chain.env["CC"], *include, "-c", str(src), "-o", str(tmp_path / "m.o")], run_env)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stderr.split("manywheel: $ ", 1)[1]
+
+    assert mapping not in command(f"-I{env_prefix}/include")  # setuptools adds it for every venv; empty
+    assert mapping in command(f"-I{headers}")
+    assert f"-ffile-prefix-map={tmp_path}={tmp_path.name}" in command()
