@@ -1,0 +1,498 @@
+"""Issue #4's real-world check: published sdists built with manywheel by swapping only their
+[build-system] table, then judged by the wheel's tag, its compiled-module count, `auditwheel
+show`, and a smoke test in the Debian bullseye root (glibc 2.31).
+
+Each step is a function that tests/realworld/run.py (the CLI) and
+tests/integration/test_realworld.py (pytest) both call.
+"""
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from tests import oldroot
+
+REPO = Path(__file__).resolve().parents[2]
+PROJECTS_FILE = Path(__file__).with_name("projects.json")
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "manywheel" / "realworld"
+SDISTS = CACHE / "sdists"
+RUNTIME_DEPS = CACHE / "runtime"
+DEFAULT_TAG = "manylinux_2_17_x86_64"
+ROOT_PYTHONS = {"3.9": oldroot.PYTHON39, "3.11": oldroot.PYTHON311}
+# The root's glibc is 2.31: runtime dependencies come as wheels for that or older.
+ROOT_PLATFORMS = [f"manylinux_2_{minor}_x86_64" for minor in range(31, 16, -1)] + ["manylinux2014_x86_64"]
+_AUDITWHEEL_TAG = re.compile(r'consistent\s+with\s+the\s+following\s+platform\s+tag:\s+"([^"]+)"')
+_LEGACY_GLIBC = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
+
+
+class StepFailed(Exception):
+    """A step of one project failed; the message says which command and why."""
+
+
+@dataclass(frozen=True)
+class Project:
+    name: str
+    version: str
+    pythons: tuple[str, ...]
+    modules: int
+    smoke: str
+    tag: str = DEFAULT_TAG
+    env: Mapping[str, str] = field(default_factory=dict)
+    manywheel: Mapping[str, object] = field(default_factory=dict)
+    runtime: tuple[str, ...] = ()
+    proc: bool = False
+
+
+def load_projects(path: Path = PROJECTS_FILE) -> dict[str, Project]:
+    """The projects of projects.json, by name, in file order."""
+    data = json.loads(path.read_text())
+    projects = {}
+    for name, entry in data.items():
+        if name.startswith("_"):
+            continue
+        projects[name] = Project(
+            name=name, version=entry["version"], pythons=tuple(entry["pythons"]), modules=entry["modules"],
+            smoke=entry["smoke"], tag=entry.get("tag", DEFAULT_TAG), env=dict(entry.get("env", {})),
+            manywheel=dict(entry.get("manywheel", {})), runtime=tuple(entry.get("runtime", ())),
+            proc=bool(entry.get("proc", False)))
+    return projects
+
+
+def run(cmd: list[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None,
+        timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+    """Run cmd; on a non-zero exit raise StepFailed with the command and its output's tail."""
+    proc = subprocess.run([str(c) for c in cmd], env=None if env is None else dict(env), cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+    if proc.returncode != 0:
+        raise StepFailed(f"`{' '.join(map(str, cmd))}` exited {proc.returncode}:\n{failure_text(proc)}")
+    return proc
+
+
+def failure_text(proc: subprocess.CompletedProcess[str], lines: int = 60) -> str:
+    """The part of a failed command's output that says why: from manywheel's first
+    `manywheel: error` line to the end when there is one, else the last lines."""
+    text = (proc.stdout or "") + (proc.stderr or "")
+    out = text.splitlines()
+    for i, line in enumerate(out):
+        if "manywheel: error" in line:
+            return "\n".join(out[i:i + 200])
+    return "\n".join(out[-lines:])
+
+
+def find_python(version: str) -> str | None:
+    """A host CPython `version` (pyenv's newest, else PATH) with the `build` package, or None."""
+    candidates = sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python{version}")),
+                        key=lambda p: [int(x) for x in re.findall(r"\d+", Path(p).parts[-3])], reverse=True)
+    candidates.append(shutil.which(f"python{version}") or "")
+    for candidate in filter(None, candidates):
+        probe = subprocess.run([candidate, "-c", "import build"], capture_output=True, check=False)
+        if probe.returncode == 0:
+            return candidate
+    return None
+
+
+def make_manywheel_dist(out: Path) -> Path:
+    """Build this checkout's manywheel wheel into out (for PIP_FIND_LINKS)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.whl"):
+        old.unlink()
+    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--disable-pip-version-check",
+         "-w", str(out), str(REPO)])
+    return out
+
+
+def make_base_env(manywheel_dist: Path, cache_dir: Path) -> dict[str, str]:
+    """The host environment for a frontend run, as tests/conftest.py's build_env makes it:
+    no MANYWHEEL_* settings, manywheel found in manywheel_dist, a private baseline cache."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MANYWHEEL_") or k == "MANYWHEEL_OLDROOT"}
+    env["PIP_FIND_LINKS"] = str(manywheel_dist) + (" " + env["PIP_FIND_LINKS"] if env.get("PIP_FIND_LINKS") else "")
+    env["MANYWHEEL_CACHE_DIR"] = str(cache_dir)
+    return env
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def _sdist_of(path: Path) -> tuple[str, str] | None:
+    """(normalized name, version) of an sdist file name, or None for other files."""
+    for suffix in (".tar.gz", ".zip"):
+        if path.name.endswith(suffix):
+            name, _, version = path.name[: -len(suffix)].rpartition("-")
+            return _normalize(name), version
+    return None
+
+
+def fetch_sdist(project: Project, cache: Path = SDISTS) -> Path:
+    """The project's sdist, downloaded once with pip into cache."""
+    cache.mkdir(parents=True, exist_ok=True)
+    key = (_normalize(project.name), project.version)
+    found = [p for p in cache.iterdir() if _sdist_of(p) == key]
+    if not found:
+        run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--disable-pip-version-check",
+             "--no-binary", project.name, "-d", str(cache), f"{project.name}=={project.version}"])
+        found = [p for p in cache.iterdir() if _sdist_of(p) == key]
+    if len(found) != 1:
+        raise StepFailed(f"expected one sdist of {project.name} {project.version} in {cache}, "
+                         f"found {[p.name for p in found]}")
+    return found[0]
+
+
+def unpack_sdist(sdist: Path, dest: Path) -> Path:
+    """Unpack sdist into a fresh dest; return the project directory (the one top directory)."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    if sdist.name.endswith(".zip"):
+        with zipfile.ZipFile(sdist) as zf:
+            zf.extractall(dest)
+    else:
+        with tarfile.open(sdist) as tf:
+            tf.extractall(dest, filter="data") if hasattr(tarfile, "data_filter") else tf.extractall(dest)
+    tops = [p for p in dest.iterdir() if p.is_dir()]
+    if len(tops) != 1:
+        raise StepFailed(f"{sdist.name}: expected one top directory, found {[p.name for p in tops]}")
+    return tops[0]
+
+
+# --- the swap -----------------------------------------------------------------------------
+
+_HEADER = re.compile(r"^[ \t]*\[(\[)?[ \t]*([^\]\n]+?)[ \t]*\]\]?[ \t]*(?:#[^\n]*)?$", re.M)
+_SETUPTOOLS_BACKENDS = ("setuptools.build_meta", "setuptools.build_meta:__legacy__")
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, str)):
+        return json.dumps(value)  # a JSON string is a TOML basic string
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"no TOML form for {value!r}")
+
+
+def _table_span(text: str, name: str) -> tuple[int, int] | None:
+    """(end of the header line, start of the next header) of table [name], or None."""
+    headers = list(_HEADER.finditer(text))
+    for i, header in enumerate(headers):
+        if header.group(1) is None and header.group(2) == name:
+            return header.end(), headers[i + 1].start() if i + 1 < len(headers) else len(text)
+    return None
+
+
+def _rewrite_build_system(text: str) -> str:
+    span = _table_span(text, "build-system")
+    if span is None:
+        return '[build-system]\nrequires = ["manywheel"]\nbuild-backend = "manywheel.backend"\n\n' + text
+    start, end = span
+    section = text[start:end]
+    # "manywheel" first: on a line of its own when the array spans lines.
+    section, n = re.subn(r"^([ \t]*requires[ \t]*=[ \t]*\[)(?:([ \t]*\n)([ \t]*))?",
+                         lambda m: (m.group(1) + m.group(2) + m.group(3) + '"manywheel",\n' + m.group(3)
+                                    if m.group(2) else m.group(1) + '"manywheel", '),
+                         section, count=1, flags=re.M)
+    if n == 0:
+        section = '\nrequires = ["manywheel"]' + section
+    # The old value's trailing comment goes with it (it would describe the old backend).
+    section, n = re.subn(r"""^([ \t]*build-backend[ \t]*=[ \t]*)("[^"\n]*"|'[^'\n]*')[^\n]*""",
+                         r'\1"manywheel.backend"', section, count=1, flags=re.M)
+    if n == 0:
+        section = '\nbuild-backend = "manywheel.backend"' + section
+    # manywheel is not in the tree: a frontend would refuse it with backend-path still set
+    # (the in-tree backend moves to [tool.manywheel] inner-backend-path).
+    section = re.sub(r"^[ \t]*backend-path[ \t]*=[ \t]*\[[^\]]*\][^\n]*\n", "", section, flags=re.M)
+    return text[:start] + section + text[end:]
+
+
+def swap_build_system(text: str, manywheel: Mapping[str, object]) -> str:
+    """pyproject.toml text with manywheel as the build backend: "manywheel" first in
+    [build-system] requires, build-backend = "manywheel.backend", backend-path dropped, and a
+    [tool.manywheel] table with the given keys appended. Everything else is left as it was,
+    checked by parsing both texts."""
+    old = tomllib.loads(text)
+    backend = old.get("build-system", {}).get("build-backend", "setuptools.build_meta:__legacy__")
+    if backend not in _SETUPTOOLS_BACKENDS and "inner-backend" not in manywheel:
+        raise StepFailed(f"build-backend is {backend!r}: give it as [tool.manywheel] inner-backend "
+                         "(and its backend-path as inner-backend-path) in projects.json")
+    if "manywheel" in old.get("tool", {}):
+        raise StepFailed("pyproject.toml already has [tool.manywheel]")
+    new_text = _rewrite_build_system(text)
+    if manywheel:
+        new_text = new_text.rstrip("\n") + "\n\n[tool.manywheel]\n" + "".join(
+            f"{key} = {_toml_value(value)}\n" for key, value in manywheel.items())
+    expected = json.loads(json.dumps(old))
+    table = expected.setdefault("build-system", {})
+    table["requires"] = ["manywheel", *table.get("requires", [])]
+    table["build-backend"] = "manywheel.backend"
+    table.pop("backend-path", None)
+    if manywheel:
+        expected.setdefault("tool", {})["manywheel"] = json.loads(json.dumps(dict(manywheel)))
+    try:
+        got = tomllib.loads(new_text)
+    except tomllib.TOMLDecodeError as e:
+        raise StepFailed(f"the rewritten pyproject.toml does not parse: {e}\n{new_text}") from e
+    if got != expected:
+        raise StepFailed(f"the rewritten pyproject.toml changed more than [build-system]:\n{new_text}")
+    return new_text
+
+
+def apply_swap(project_dir: Path, project: Project) -> str:
+    """Rewrite project_dir/pyproject.toml (made when missing) for manywheel; return its text."""
+    path = project_dir / "pyproject.toml"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    new_text = swap_build_system(text, project.manywheel)
+    path.write_text(new_text, encoding="utf-8")
+    return new_text
+
+
+# --- building and judging -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Built:
+    wheel: Path
+    seconds: float
+
+
+def build_wheel(src: Path, out: Path, python: str, env: Mapping[str, str], log: Path) -> Built:
+    """`python -m build --wheel` of src into a fresh out, timed; the output goes to log."""
+    if out.exists():
+        shutil.rmtree(out)
+    cmd = [python, "-m", "build", "--wheel", "--outdir", str(out), str(src)]
+    start = time.monotonic()
+    proc = subprocess.run(cmd, env=dict(env), capture_output=True, text=True, timeout=3600, check=False)
+    seconds = time.monotonic() - start
+    log.write_text(f"$ {' '.join(cmd)}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}")
+    if proc.returncode != 0:
+        raise StepFailed(f"`{' '.join(cmd)}` exited {proc.returncode} after {seconds:.1f} s "
+                         f"(log: {log}):\n{failure_text(proc)}")
+    wheels = sorted(out.glob("*.whl"))
+    if len(wheels) != 1:
+        raise StepFailed(f"expected one wheel in {out}, found {[w.name for w in wheels]}")
+    return Built(wheels[0], seconds)
+
+
+def repair_wheel(wheel: Path, out: Path) -> Built:
+    """`auditwheel repair` of wheel into a fresh out (the best policy it finds), timed."""
+    if out.exists():
+        shutil.rmtree(out)
+    start = time.monotonic()
+    run([sys.executable, "-m", "auditwheel", "repair", "--wheel-dir", str(out), str(wheel)])
+    seconds = time.monotonic() - start
+    wheels = sorted(out.glob("*.whl"))
+    if len(wheels) != 1:
+        raise StepFailed(f"auditwheel repair: expected one wheel in {out}, found {[w.name for w in wheels]}")
+    return Built(wheels[0], seconds)
+
+
+def platform_tag(wheel: Path) -> str:
+    """The platform tag of a wheel's file name (all of it, e.g. `a.b` for compressed tags)."""
+    return wheel.name[:-4].split("-")[-1]
+
+
+def compiled_modules(wheel: Path) -> list[str]:
+    """The wheel's compiled extension modules (members named *.so)."""
+    with zipfile.ZipFile(wheel) as zf:
+        return sorted(n for n in zf.namelist() if n.endswith(".so"))
+
+
+def auditwheel_show(wheel: Path) -> str:
+    """The platform tag `auditwheel show` finds the wheel consistent with."""
+    proc = subprocess.run([sys.executable, "-m", "auditwheel", "show", str(wheel)], capture_output=True,
+                          text=True, timeout=600, check=False)
+    match = _AUDITWHEEL_TAG.search(" ".join(proc.stdout.split()))
+    if not match:
+        raise StepFailed(f"auditwheel show gave no tag (exit {proc.returncode}):\n{proc.stdout}{proc.stderr}")
+    return match.group(1)
+
+
+def glibc_of(tag: str) -> tuple[int, int] | None:
+    """The glibc a manylinux tag requires; None for a plain linux_* tag (no promise)."""
+    first = tag.split(".")[0]
+    match = re.match(r"manylinux_(\d+)_(\d+)_", first)
+    if match:
+        return int(match.group(1)), int(match.group(2))
+    legacy = first.split("_")[0]
+    if legacy in _LEGACY_GLIBC:
+        return _LEGACY_GLIBC[legacy]
+    if first.startswith("linux_"):
+        return None
+    raise ValueError(f"not a glibc platform tag: {tag!r}")
+
+
+def auditwheel_agrees(written: str, theirs: str) -> bool:
+    """Whether auditwheel's tag is at least as compatible as the one manywheel wrote."""
+    ours_glibc, their_glibc = glibc_of(written), glibc_of(theirs)
+    if ours_glibc is None:
+        return True
+    return their_glibc is not None and their_glibc <= ours_glibc
+
+
+def runtime_deps(project: Project, python_version: str, cache: Path = RUNTIME_DEPS) -> Path | None:
+    """A directory with the project's runtime requirements for the root's python_version
+    (wheels for glibc <= 2.31, installed once with pip --target), or None when it has none."""
+    if not project.runtime:
+        return None
+    dest = cache / f"py{python_version}-{'-'.join(sorted(project.runtime))}"
+    if (dest / ".complete").exists():
+        return dest
+    tmp = dest.with_name(dest.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+         "--only-binary", ":all:", "--target", str(tmp), "--python-version", python_version,
+         "--implementation", "cp", *(f"--platform={p}" for p in ROOT_PLATFORMS), *project.runtime])
+    (tmp / ".complete").touch()
+    shutil.rmtree(dest, ignore_errors=True)
+    os.replace(tmp, dest)
+    return dest
+
+
+def _run_in_root_with_proc(root: Path, argv: list[str], env: Mapping[str, str],
+                           timeout: float) -> subprocess.CompletedProcess[str]:
+    # /proc mounted in a private mount namespace: it goes away with the process.
+    script = 'r=$1; shift; mount -t proc proc "$r/proc" && exec chroot "$r" "$@"'
+    out = subprocess.run(["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script, "sh",
+                          str(root), *argv], capture_output=True, text=True, timeout=timeout, check=False,
+                         env={**oldroot.BASE_ENV, **env})
+    return subprocess.CompletedProcess(argv, out.returncode, out.stdout, out.stderr)
+
+
+def smoke_test(root: Path, wheel: Path, project: Project, python_version: str,
+               timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the project's smoke snippet in the root with the root's python_version, the
+    wheel unpacked (plus its runtime requirements) as the only thing on PYTHONPATH."""
+    deps = runtime_deps(project, python_version)
+    argv = [ROOT_PYTHONS[python_version], "-c", project.smoke]
+    with oldroot.unpacked_wheel(root, wheel) as site:
+        if deps is not None:
+            shutil.copytree(deps, root / site.lstrip("/"), dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns(".complete"))
+        env = {"PYTHONPATH": site, "PYTHONDONTWRITEBYTECODE": "1"}
+        if project.proc:
+            return _run_in_root_with_proc(root, argv, env, timeout)
+        return oldroot.run_in_root(root, argv, env=env, timeout=timeout)
+
+
+# --- one project, every step ----------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    """What one (project, python) run found; failures is empty when every check passed."""
+    project: str
+    python: str
+    tag: str | None = None
+    modules: int | None = None
+    auditwheel: str | None = None
+    smoke: bool | None = None
+    seconds: float | None = None
+    size: int | None = None
+    failures: list[str] = field(default_factory=list)
+    # --compare: the unchanged sdist with setuptools, then auditwheel repair
+    plain_seconds: float | None = None
+    repair_seconds: float | None = None
+    repaired_tag: str | None = None
+    repaired_size: int | None = None
+
+
+def check_wheel(outcome: Outcome, project: Project, wheel: Path, root: Path | None,
+                root_reason: str | None, say: Callable[[str], None]) -> None:
+    """Judge a manywheel-built wheel: tag, module count, auditwheel, smoke test in the root."""
+    outcome.tag = platform_tag(wheel)
+    if outcome.tag.split(".")[0] != project.tag:
+        outcome.failures.append(f"tag: wrote {outcome.tag}, expected {project.tag}")
+    modules = compiled_modules(wheel)
+    outcome.modules = len(modules)
+    if len(modules) != project.modules:
+        outcome.failures.append(f"modules: {len(modules)} compiled modules {modules}, expected {project.modules}")
+    try:
+        outcome.auditwheel = auditwheel_show(wheel)
+        if not auditwheel_agrees(outcome.tag, outcome.auditwheel):
+            outcome.failures.append(f"auditwheel: show says {outcome.auditwheel}, manywheel wrote {outcome.tag}")
+    except StepFailed as e:
+        outcome.failures.append(f"auditwheel: {e}")
+    say(f"tag {outcome.tag}, {outcome.modules} compiled modules, auditwheel show: {outcome.auditwheel}")
+    if root is None:
+        outcome.failures.append(f"smoke: {root_reason}")
+        return
+    try:
+        result = smoke_test(root, wheel, project, outcome.python)
+    except StepFailed as e:
+        outcome.smoke = False
+        outcome.failures.append(f"smoke: {e}")
+        return
+    outcome.smoke = result.returncode == 0
+    if not outcome.smoke:
+        outcome.failures.append(f"smoke: {oldroot.describe(result)}")
+    say(f"smoke test in the bullseye root with {ROOT_PYTHONS[outcome.python]}: "
+        f"{'passed' if outcome.smoke else 'FAILED'}")
+
+
+def compare_standard_path(outcome: Outcome, project: Project, sdist: Path, work: Path, python: str,
+                          env: Mapping[str, str], say: Callable[[str], None]) -> None:
+    """Build the unchanged sdist with its own backend, then `auditwheel repair` it, timed."""
+    src = unpack_sdist(sdist, work / "plain-src")
+    say("building the unchanged sdist (python -m build), then auditwheel repair")
+    try:
+        plain = build_wheel(src, work / "plain-dist", python, env, work / "plain-build.log")
+        outcome.plain_seconds = plain.seconds
+        repaired = repair_wheel(plain.wheel, work / "repaired")
+    except StepFailed as e:
+        outcome.failures.append(f"compare: {e}")
+        return
+    outcome.repair_seconds = repaired.seconds
+    outcome.repaired_tag = platform_tag(repaired.wheel)
+    outcome.repaired_size = repaired.wheel.stat().st_size
+    say(f"setuptools {plain.seconds:.1f} s + repair {repaired.seconds:.1f} s: {repaired.wheel.name}")
+
+
+def check_project(project: Project, python_version: str, work: Path, base_env: Mapping[str, str],
+                  root: Path | None, root_reason: str | None = None, *, compare: bool = False,
+                  say: Callable[[str], None] = print) -> Outcome:
+    """Every step for one project and Python: fetch, swap, build with manywheel, judge the
+    wheel; with compare, also the standard path. Failures are collected, not raised."""
+    outcome = Outcome(project.name, python_version)
+    def step(message: str) -> None:
+        say(f"[{project.name} py{python_version}] {message}")
+    python = find_python(python_version)
+    if python is None:
+        outcome.failures.append(f"setup: no host CPython {python_version} with the 'build' package")
+        return outcome
+    work.mkdir(parents=True, exist_ok=True)
+    env = {**base_env, **project.env}
+    try:
+        sdist = fetch_sdist(project)
+        src = unpack_sdist(sdist, work / "mw-src")
+        apply_swap(src, project)
+        step(f"building {sdist.name} with manywheel ({python})")
+        built = build_wheel(src, work / "mw-dist", python, env, work / "mw-build.log")
+    except StepFailed as e:
+        outcome.failures.append(f"build: {e}")
+        step("manywheel build FAILED")
+    else:
+        outcome.seconds, outcome.size = built.seconds, built.wheel.stat().st_size
+        step(f"built {built.wheel.name} in {built.seconds:.1f} s")
+        check_wheel(outcome, project, built.wheel, root, root_reason, step)
+    if compare:
+        try:
+            sdist = fetch_sdist(project)
+        except StepFailed as e:
+            outcome.failures.append(f"compare: {e}")
+        else:
+            compare_standard_path(outcome, project, sdist, work, python, env, step)
+    step("ok" if not outcome.failures else f"{len(outcome.failures)} check(s) failed")
+    return outcome
