@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Quick start, step 2: install what the tests need and run the whole test suite.
-# Installs: the Python test tools (pip), debootstrap (apt, when root), and the Debian
+# Installs: the Python test tools (pip), debootstrap, ccache, libyaml-dev, libffi-dev,
+# pkg-config and patchelf (apt, when root and missing), and the Debian
 # bullseye root (glibc 2.31) used to prove the wheels run on an older glibc; the root is
 # cached outside the repository ($MANYWHEEL_OLDROOT, default ~/.cache/manywheel/bullseye-root).
 set -euo pipefail
@@ -20,7 +21,17 @@ done
 if [ "$(id -u)" = 0 ] && { ! command -v debootstrap >/dev/null || ! command -v ccache >/dev/null; }; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap ccache >/dev/null
 fi
+# The real-world sdists (tests/integration/test_realworld.py): pyyaml links libyaml, cffi
+# libffi (found with pkg-config); the standard path they are compared with needs patchelf.
+missing=()
+for pkg in libyaml-dev libffi-dev pkg-config patchelf; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
+done
+if [ "$(id -u)" = 0 ] && [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# The root gets a CPython 3.11 too: the real-world wheels are cp311 (and cp39 where allowed).
 if [ "${MANYWHEEL_SKIP_OLDROOT:-0}" != 1 ]; then
-  bash tools/oldroot.sh
+  bash tools/oldroot.sh --python311
 fi
 exec $python -m pytest "$@"

@@ -1,0 +1,50 @@
+"""Issue #4: published sdists build with manywheel by swapping only their [build-system]
+table, into wheels with the expected tag and every compiled module, that auditwheel agrees
+with and that pass a smoke test in the Debian bullseye root (glibc 2.31).
+
+The same steps as `python tests/realworld/run.py`; the projects are tests/realworld/projects.json.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests import oldroot
+from tests.realworld import steps
+
+pytestmark = [pytest.mark.realworld, pytest.mark.oldglibc, pytest.mark.slow]
+PROJECTS = steps.load_projects()
+RUNS = [(project, python) for project in PROJECTS.values() for python in project.pythons]
+
+
+@pytest.fixture(scope="module")
+def root() -> Path:
+    reason = oldroot.missing_reason(python311=True)
+    if reason:
+        pytest.skip(reason)
+    found = oldroot.find_root()
+    assert found is not None
+    return found
+
+
+@pytest.mark.parametrize(("project", "python_version"), RUNS, ids=[f"{p.name}-py{py}" for p, py in RUNS])
+def test_sdist_builds_with_only_the_backend_swapped(tmp_path: Path, build_env: dict[str, str], root: Path,
+                                                     project: steps.Project, python_version: str) -> None:
+    python = steps.find_python(python_version)
+    if python is None:
+        pytest.skip(f"no host CPython {python_version} with the 'build' package (pyenv {python_version})")
+    src = steps.unpack_sdist(steps.fetch_sdist(project), tmp_path / "src")
+    steps.apply_swap(src, project)
+    built = steps.build_wheel(src, tmp_path / "dist", python, {**build_env, **project.env}, tmp_path / "build.log")
+    wheel = built.wheel
+
+    tag = steps.platform_tag(wheel)
+    assert tag.split(".")[0] == project.tag, wheel.name
+    assert f"-cp{python_version.replace('.', '')}-" in wheel.name
+    modules = steps.compiled_modules(wheel)
+    assert len(modules) == project.modules, f"a pure-Python fallback? compiled modules: {modules}"
+    theirs = steps.auditwheel_show(wheel)
+    assert steps.auditwheel_agrees(tag, theirs), f"auditwheel show: {theirs}, manywheel wrote {tag}"
+    result = steps.smoke_test(root, wheel, project, python_version)
+    assert result.returncode == 0, oldroot.describe(result)
