@@ -144,24 +144,63 @@ def main(argv: list[str]) -> int:
     elif compile_only:
         cmd += cfg["compile_flags"] + maps + args
     else:
-        # A link (possibly compiling sources on the way): stubs come first on the search path.
-        cmd += cfg["compile_flags"] + maps + cfg["link_flags"] + args + cfg["link_flags_after"]
-        if "-shared" in args and is_extension_module(output_of(args)) and cfg["export_map"]:
-            cmd += ["-Wl,--version-script=" + cfg["export_map"], "-Wl,--exclude-libs,ALL"]
-        record_link(cfg, args)
+        return link(real, args, cfg, maps, notes)
     for note in notes:
         warn(cfg, note)
     return run(cmd, cfg)
 
 
-def record_link(cfg: dict[str, Any], args: list[str]) -> None:
-    """Remember which objects went into which output, to name them if verification fails."""
+def link_command(real: list[str], args: list[str], cfg: dict[str, Any], maps: list[str]) -> list[str]:
+    # Stubs come first on the search path; a link may compile sources on the way.
+    cmd: list[str] = list(real) + cfg["compile_flags"] + maps + cfg["link_flags"] + args + cfg["link_flags_after"]
+    if "-shared" in args and is_extension_module(output_of(args)) and cfg["export_map"]:
+        cmd += ["-Wl,--version-script=" + cfg["export_map"], "-Wl,--exclude-libs,ALL"]
+    return cmd
+
+
+def link(real: list[str], args: list[str], cfg: dict[str, Any], maps: list[str], notes: list[str]) -> int:
+    """Link, with libraries outside the policy's allow-list linked statically or bundled."""
+    if not ("-shared" in args and cfg.get("libs") and any(a.startswith("-l") or ".so" in a for a in args)):
+        for note in notes:
+            warn(cfg, note)
+        record_link(cfg, args, [])
+        return run(link_command(real, args, cfg, maps), cfg)
+    try:
+        from . import _extlibs  # type: ignore[attr-defined, unused-ignore]
+    except ImportError:  # run as a script
+        import _extlibs  # type: ignore[no-redef, import-not-found, unused-ignore]
+    try:
+        new_args, bundled, lib_notes, chosen_static = _extlibs.rewrite_link(args, cfg, prefer_static=True)
+        if chosen_static:
+            code, output = run_captured(link_command(real, new_args, cfg, maps), cfg)
+            if code == 0:
+                for note in notes + lib_notes:
+                    warn(cfg, note)
+                record_link(cfg, args, bundled)
+                sys.stderr.write(output)
+                return 0
+            last = (output.strip().splitlines() or ["(no output)"])[-1]
+            notes.append("a static library could not be linked into %s (%s); bundling the shared library instead"
+                         % (output_of(args) or "the output", last))
+            new_args, bundled, lib_notes, _ = _extlibs.rewrite_link(args, cfg, prefer_static=False)
+    except _extlibs.LinkError as e:
+        sys.stderr.write("manywheel: error: %s\n" % e)
+        return 1
+    for note in notes + lib_notes:
+        warn(cfg, note)
+    record_link(cfg, args, bundled)
+    return run(link_command(real, new_args, cfg, maps), cfg)
+
+
+def record_link(cfg: dict[str, Any], args: list[str], bundled: list[dict[str, str]]) -> None:
+    """Remember which objects went into which output, to name them if verification fails,
+    and which libraries it bundles."""
     output = output_of(args)
     if not output:
         return
     inputs = [os.path.abspath(a) for a in args
               if not a.startswith("-") and a.endswith((".o", ".a", ".obj", ".lo")) and os.path.exists(a)]
-    line = json.dumps({"output": os.path.abspath(output), "inputs": inputs, "cwd": os.getcwd()})
+    line = json.dumps({"output": os.path.abspath(output), "inputs": inputs, "cwd": os.getcwd(), "bundled": bundled})
     with open(os.path.join(cfg["state_dir"], "links.jsonl"), "a") as f:
         f.write(line + "\n")
 
@@ -184,6 +223,17 @@ def compiler_environ(cfg: dict[str, Any]) -> dict[str, str]:
     wrappers = os.path.join(cfg["state_dir"], "bin")
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p != wrappers)
     return env
+
+
+def run_captured(cmd: list[str], cfg: dict[str, Any]) -> tuple[int, str]:
+    """Run the compiler with its output kept, to be printed or summed up by the caller."""
+    if cfg["verbose"]:
+        sys.stderr.write("manywheel: $ %s\n" % " ".join(cmd))
+    try:
+        proc = subprocess.run(cmd, env=compiler_environ(cfg), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    except OSError as e:
+        return 127, "cannot run the compiler %r: %s\n" % (cmd[0], e.strerror)
+    return proc.returncode, proc.stdout.decode("utf-8", "replace")
 
 
 def run(cmd: list[str], cfg: dict[str, Any]) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import configparser
 import contextlib
 import os
+import re
 import shutil
 import sys
 import sysconfig
@@ -12,9 +13,11 @@ import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 from . import __version__
+from ._extlibs import link_name
+from .bundle import bundle_libraries, read_bundled
 from .elf import ELF_MAGIC, ElfFacts, read_elf_file
 from .errors import ComplianceError, WheelError
 from .explain import describe_missing, find_origins, read_link_log
@@ -25,7 +28,7 @@ from .report import hint_for, render_violations
 from .scan import facts_of_members
 from .sdist import normalize_sdist
 from .settings import Settings, inner_config_settings, read_settings
-from .toolchain import BaselineFlags, make_toolchain
+from .toolchain import BaselineFlags, LibraryRules, make_toolchain
 from .verify import Verdict, judge
 from .wheel import read_wheel, source_date_epoch, write_wheel
 
@@ -97,7 +100,8 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
         work = Path(tmp)
         baseline = make_baseline(ctx, work / "baseline")
         toolchain = make_toolchain(work / "toolchain", ctx.environ, ctx.arch, baseline,
-                                   project=ctx.project, verbose=ctx.settings.verbose)
+                                   project=ctx.project, verbose=ctx.settings.verbose,
+                                   libraries=library_rules(ctx, editable) if baseline else None)
         log(f"toolchain: {toolchain.summary}")
         hook = "build_editable" if editable else "build_wheel"
         log(f"compiling: {ctx.settings.inner_backend}.{hook}")
@@ -108,7 +112,9 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
             name = call_hook(backend, hook, str(inner_out), ctx.config_settings, metadata_directory)
         if not isinstance(name, str) or not (inner_out / name).is_file():
             raise WheelError(f"the inner backend's {hook} returned {name!r}, which is not a wheel it wrote")
-        contents = read_wheel(inner_out / name)
+        contents, added = bundle_libraries(read_wheel(inner_out / name), read_bundled(toolchain.wrapper_dir / "links.jsonl"))
+        for path in added:
+            log(f"bundled {path}")
         facts = facts_of_members(contents.members)
         if editable:
             facts += _facts_built_in_tree(ctx.project, started)
@@ -116,10 +122,26 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
             log("no ELF files: a pure-Python wheel, passed through as it is")
             return _pass_through(inner_out / name, Path(wheel_directory))
         policy, verdict = choose_policy(ctx, facts, toolchain.wrapper_dir / "links.jsonl", pinned=baseline is not None,
-                                        aliases={str(work / "setuptools-build"): "build"})
+                                        aliases={str(work / "setuptools-build"): "build"}, bundled=added)
         out = write_wheel(contents, Path(wheel_directory), list(policy.platform_tags), source_date_epoch(ctx.environ))
         log(f"wrote {out.name}: {_reason(verdict, policy)}")
         return out.name
+
+
+def library_rules(ctx: Context, editable: bool) -> LibraryRules:
+    """What links do with libraries outside the allow-list of the target (for "auto", of the newest policy)."""
+    policies = [p for p in load_policies(ctx.arch) if p.family == "manylinux"]
+    policy = ctx.target or (policies[-1] if policies else None)
+    allowed = frozenset(n for n in (link_name(lib) for lib in (policy.libraries if policy else ())) if n)
+    s = ctx.settings
+    return LibraryRules(allowed, s.static, s.bundle, s.exclude, bundle_enabled=not editable)
+
+
+def is_excluded(settings: Settings, soname: str) -> bool:
+    """Whether ``[tool.manywheel] exclude`` names this NEEDED entry: ``cuda`` for libcuda.so.1,
+    ``yaml`` for libyaml-0.so.2 (a libtool -release name), or the soname itself."""
+    name = link_name(soname) or soname
+    return bool({soname, name, re.sub(r"-[0-9.]+$", "", name)} & set(settings.exclude))
 
 
 def setuptools_build_dirs(work: Path, environ: Mapping[str, str]) -> dict[str, str]:
@@ -145,13 +167,26 @@ def setuptools_build_dirs(work: Path, environ: Mapping[str, str]) -> dict[str, s
 
 
 def choose_policy(ctx: Context, facts: list[ElfFacts], link_log: Path, *, pinned: bool,
-                  aliases: Mapping[str, str]) -> tuple[Policy, Verdict]:
-    """The tag to write: the target if the files meet it, the verdict for "auto"; else a ComplianceError."""
+                  aliases: Mapping[str, str], bundled: Sequence[str] = ()) -> tuple[Policy, Verdict]:
+    """The tag to write: the target if the files meet it, the verdict for "auto"; else a ComplianceError.
+
+    Libraries bundled from the host were built against its glibc, not the baseline: when only
+    they keep the files from the target, the tag says what they need, and the log names them.
+    """
     policies = load_policies(ctx.arch)
-    verdict = judge(facts, policies, ctx.arch)
+    verdict = judge(facts, policies, ctx.arch, exclude=lambda lib: is_excluded(ctx.settings, lib))
     log(f"{len(facts)} ELF file{'s' if len(facts) != 1 else ''} verified, "
         f"{verdict.refs_checked} references checked: they meet {verdict.name}")
     target = ctx.target or verdict.policy or next(p for p in policies if p.family == verdict.family)
+    blocking = verdict.blocking(target)
+    if blocking and verdict.policy is not None and all(c.file in bundled for c in blocking):
+        for c in sorted(blocking, key=lambda c: (c.file, c.subject))[:20]:
+            log(f"warning: bundled {c.file}: {c.subject}: {c.reason}")
+        log(f"warning: the bundled libraries above need {verdict.policy.name}, newer than the target "
+            f"{target.name}: the wheel is tagged {verdict.policy.name}. To reach {target.name}, link them "
+            f"statically (an archive built with -fPIC; [tool.manywheel] static) or bundle a build of "
+            f"them made for {target.name}")
+        return verdict.policy, verdict
     if not verdict.meets(target):
         blocking = verdict.blocking(target)
         origins = find_origins(blocking, read_link_log(link_log), aliases)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,16 @@ SETTINGS: tuple[Setting, ...] = (
             '["packaging"]'),
     Setting("exports", "list", [],
             "Dynamic symbols to export from extension modules besides PyInit_*.", '["my_plugin_entry"]'),
+    Setting("static", "list", [],
+            "External libraries (outside the policy's allow-list) to link statically; the build fails if "
+            "no lib<name>_pic.a or lib<name>.a is found. Unlisted ones are linked statically when an "
+            "archive exists, else bundled.", '["ffi"]'),
+    Setting("bundle", "list", [],
+            "External libraries to bundle into <dist>.libs/ under a unique name even when a static "
+            "archive exists.", '["yaml"]'),
+    Setting("exclude", "list", [],
+            "Libraries to leave as they are, provided at run time by something else (another wheel, "
+            "the system); as in -l (cuda) or as in NEEDED (libcuda.so.1).", '["cuda"]'),
     Setting("jobs", "int", 0,
             "How many source files of one extension compile at once; 0 means one per CPU core.", "4"),
     Setting("verbose", "bool", False, "Print every compiler and linker command as it runs.", "true"),
@@ -69,6 +80,9 @@ class Settings:
     inner_backend: str = "setuptools.build_meta"
     inner_backend_path: tuple[str, ...] = ()
     exports: tuple[str, ...] = ()
+    static: tuple[str, ...] = ()
+    bundle: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
     jobs: int = 0
     verbose: bool = False
     cache_dir: str = ""
@@ -119,7 +133,9 @@ def read_settings(project: Path, config_settings: Mapping[str, Any] | None, envi
         raise errors[0] if len(errors) == 1 else SettingsErrors(errors)
     return Settings(
         target=values["target"], pin=values["pin"], inner_backend=values["inner-backend"],
-        inner_backend_path=tuple(values["inner-backend-path"]), exports=tuple(values["exports"]), jobs=values["jobs"],
+        inner_backend_path=tuple(values["inner-backend-path"]), exports=tuple(values["exports"]),
+        static=tuple(map(library_name, values["static"])), bundle=tuple(map(library_name, values["bundle"])),
+        exclude=tuple(map(library_name, values["exclude"])), jobs=values["jobs"],
         verbose=values["verbose"], cache_dir=values["cache-dir"], sources=sources,
     )
 
@@ -200,10 +216,23 @@ def _check_value(setting: Setting, value: Any) -> None:
                 raise ValueError(f"{entry!r} must be a relative path inside the project (like backend-path in PEP 517)")
     if setting.key == "jobs" and value < 0:
         raise ValueError(f"must be 0 (one per CPU core) or more, not {value}")
+    if setting.key in ("static", "bundle", "exclude"):
+        for entry in value:
+            if not _LIBRARY.match(entry):
+                raise ValueError(f"{entry!r} is not a library name (like ffi, libffi or libffi.so.8)")
     if setting.key == "exports":
         for name in value:
             if not name.replace("*", "x").replace("_", "x").isalnum():
                 raise ValueError(f"{name!r} is not a symbol name (letters, digits, _ and * wildcards)")
+
+
+_LIBRARY = re.compile(r"^(?:-l)?(?:lib)?([A-Za-z0-9_+.-]+?)(?:\.so(?:\.[0-9.]*)?|\.a)?$")
+
+
+def library_name(entry: str) -> str:
+    """``ffi``, ``libffi``, ``-lffi``, ``libffi.so.8`` -> ``ffi``: the name ``-l`` takes."""
+    m = _LIBRARY.match(entry)
+    return m.group(1) if m else entry
 
 
 def _type_name(value: Any) -> str:

@@ -46,6 +46,17 @@ class BaselineFlags(Protocol):
 
 
 @dataclass(frozen=True)
+class LibraryRules:
+    """How links treat libraries outside the policy's allow-list (see ``_extlibs``)."""
+
+    allowed: frozenset[str]  # link names the policy allows ("c", "m", "z", ...)
+    static: tuple[str, ...] = ()
+    bundle: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    bundle_enabled: bool = True  # False for editable installs: they run against the host's libraries
+
+
+@dataclass(frozen=True)
 class Toolchain:
     cc: list[str]
     cxx: list[str]
@@ -129,8 +140,37 @@ def without_forced_includes(flags: list[str]) -> list[str]:
     return kept
 
 
+def linker_search_dirs(cc: list[str], environ: Mapping[str, str]) -> list[str]:
+    """The directories the linker searches for ``-l`` after the ``-L`` ones (``cc -print-search-dirs``)."""
+    try:
+        proc = subprocess.run(cc + ["-print-search-dirs"], capture_output=True, text=True, timeout=60, env=dict(environ))
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    dirs: list[str] = []
+    for line in proc.stdout.splitlines():
+        if line.startswith("libraries:"):
+            for entry in line.split("=", 1)[-1].split(os.pathsep):
+                path = os.path.normpath(entry)
+                if entry and os.path.isdir(path) and path not in dirs:
+                    dirs.append(path)
+    return dirs
+
+
+def library_config(rules: LibraryRules | None, cc: list[str], environ: Mapping[str, str]) -> dict[str, object] | None:
+    if rules is None:
+        return None
+    return {
+        "allowed": sorted(rules.allowed),
+        "static": list(rules.static),
+        "bundle": list(rules.bundle),
+        "exclude": list(rules.exclude),
+        "bundle_enabled": rules.bundle_enabled,
+        "search_dirs": linker_search_dirs(cc, environ),
+    }
+
+
 def make_toolchain(workdir: Path, environ: Mapping[str, str], arch: str, baseline: BaselineFlags | None,
-                   *, project: Path, verbose: bool) -> Toolchain:
+                   *, project: Path, verbose: bool, libraries: LibraryRules | None = None) -> Toolchain:
     """Write the wrappers into ``workdir`` and return the environment that routes the build through them."""
     cc = find_compiler(environ, "CC", "CC")
     cxx = find_compiler(environ, "CXX", "CXX")
@@ -154,6 +194,7 @@ def make_toolchain(workdir: Path, environ: Mapping[str, str], arch: str, baselin
         "no_relr": bool(baseline and baseline.no_relr),
         "isa_flags": _ISA_FLAGS.get(arch, {}),
         "env_prefix": sys.prefix,
+        "libs": library_config(libraries, cc, environ),
         "verbose": verbose,
         "state_dir": str(workdir),
     }

@@ -10,7 +10,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Collection, Iterable, Mapping, Sequence
 
 from .elf import ElfFacts
 from .policy import Policy, split_version
@@ -94,18 +94,24 @@ class Verdict:
         return _newest_oldest(self.policies, [c for c in self.constraints if c.kind not in skipped])
 
 
-def judge(facts: Sequence[ElfFacts], policies: Sequence[Policy], arch: str) -> Verdict:
-    """Judge every ELF file of one wheel (or one directory) together."""
+def judge(facts: Sequence[ElfFacts], policies: Sequence[Policy], arch: str,
+          exclude: Callable[[str], bool] | None = None) -> Verdict:
+    """Judge every ELF file of one wheel (or one directory) together.
+
+    ``exclude``: libraries something outside the wheel provides (``[tool.manywheel] exclude``);
+    they are judged like the wheel's own.
+    """
     family = "musllinux" if any(_is_musl(f) for f in facts) else "manylinux"
     ordered = tuple(p for p in policies if p.family == family and p.arch == arch)
     in_wheel = {name for f in facts for name in (f.soname, f.path.rsplit("/", 1)[-1]) if name}
+    excluded = {lib for f in facts for lib in f.needed if exclude is not None and exclude(lib)}
     exported_in_wheel = {s for f in facts for s in f.exported}
     locations = bundled_locations(facts)
     constraints: list[Constraint] = []
     refs = 0
     for f in facts:
         refs += len(f.versioned_refs) + len(f.unversioned_refs) + len(f.needed)
-        constraints.extend(check_file(f, ordered, arch, family, in_wheel, exported_in_wheel))
+        constraints.extend(check_file(f, ordered, arch, family, in_wheel, exported_in_wheel, excluded))
         constraints.extend(_unreachable(f, locations, ordered))
     if not ordered:
         constraints.append(Constraint("arch", facts[0].path if facts else "", f"{family} on {arch}",
@@ -179,7 +185,7 @@ def _unreachable(f: ElfFacts, locations: Mapping[str, list[str]], ordered: Seque
 
 
 def check_file(f: ElfFacts, ordered: Sequence[Policy], arch: str, family: str,
-               in_wheel: set[str], exported_in_wheel: set[str]) -> Iterable[Constraint]:
+               in_wheel: set[str], exported_in_wheel: set[str], excluded: Collection[str] = ()) -> Iterable[Constraint]:
     """Every constraint one file imposes."""
     def first(accept: Callable[[Policy], bool]) -> Policy | None:
         """The oldest policy from which every newer one accepts."""
@@ -198,7 +204,7 @@ def check_file(f: ElfFacts, ordered: Sequence[Policy], arch: str, family: str,
                          f"the wheel is for {arch}, this file is for {f.arch or 'an unsupported architecture'}", None)
         return
     for lib in f.needed:
-        if lib in in_wheel or _LOADER.match(lib):
+        if lib in in_wheel or lib in excluded or _LOADER.match(lib):
             continue
         def lib_ok(p: Policy, lib: str = lib) -> bool:
             return lib in p.libraries

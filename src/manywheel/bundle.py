@@ -1,0 +1,84 @@
+"""Put the libraries the links bundled into the wheel, and point the modules at them.
+
+At link time (``_extlibs``) a module that needs a bundled library got ``DT_NEEDED`` on
+the library's unique name and a placeholder ``RUNPATH``.  Here, with the wheel's layout
+known, each bundled library becomes ``<dist>.libs/<unique name>`` and each placeholder is
+overwritten in place with ``$ORIGIN/<path to <dist>.libs>`` (NUL-padded: the string table
+keeps its size, so nothing else in the file moves).
+"""
+from __future__ import annotations
+
+import json
+import posixpath
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ._extlibs import PLACEHOLDER
+from .errors import WheelError
+from .wheel import Member, WheelContents
+
+
+@dataclass(frozen=True)
+class BundledLibrary:
+    name: str  # the unique file name, e.g. libffi-1a2b3c4d.so.8
+    path: Path  # the prepared copy (no DT_SONAME)
+    source: str  # the host library it was copied from
+
+
+def read_bundled(link_log: Path) -> dict[str, BundledLibrary]:
+    """Every library some link of this build bundled, by unique name."""
+    found: dict[str, BundledLibrary] = {}
+    try:
+        lines = link_log.read_text().splitlines()
+    except OSError:
+        return found
+    for line in lines:
+        try:
+            for entry in json.loads(line).get("bundled", []):
+                found[entry["name"]] = BundledLibrary(entry["name"], Path(entry["path"]), entry["source"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue
+    return found
+
+
+def libs_dir(contents: WheelContents) -> str:
+    """``<dist>.libs``, as auditwheel names it: the distribution name of the .dist-info directory."""
+    return contents.dist_info.split("-", 1)[0] + ".libs"
+
+
+def runpath_for(member: str, libs: str) -> str:
+    """``$ORIGIN``-relative path from ``member``'s directory to ``libs`` (both wheel paths)."""
+    directory = posixpath.dirname(member)
+    rel = posixpath.relpath(libs, directory or ".")
+    return "$ORIGIN/" + rel
+
+
+def bundle_libraries(contents: WheelContents, bundled: dict[str, BundledLibrary]) -> tuple[WheelContents, list[str]]:
+    """The wheel with placeholders filled in and the needed libraries added; the added paths."""
+    if not bundled:
+        return contents, []
+    placeholder = PLACEHOLDER.encode()
+    libs = libs_dir(contents)
+    members: list[Member] = []
+    needed: set[str] = set()
+    for m in contents.members:
+        if placeholder in m.data:
+            value = runpath_for(m.name, libs).encode()
+            if len(value) > len(placeholder):
+                raise WheelError(f"{m.name}: the path to {libs}/ ({value.decode()}) is longer than the "
+                                 f"{len(placeholder)} bytes reserved for it",
+                                 hint="install the extension module less deep in the package tree")
+            m = replace(m, data=m.data.replace(placeholder, value + b"\0" * (len(placeholder) - len(value))))
+            needed.update(name for name in bundled if name.encode() + b"\0" in m.data)
+        members.append(m)
+    stamp = members[0].date_time if members else (1980, 1, 1, 0, 0, 0)
+    added = []
+    for name in sorted(needed):
+        path = f"{libs}/{name}"
+        try:
+            data = bundled[name].path.read_bytes()
+        except OSError as e:
+            raise WheelError(f"cannot read the bundled library {bundled[name].path}: {e.strerror}") from e
+        members.append(Member(path, data, True, stamp))
+        added.append(path)
+    return replace(contents, members=tuple(members)), added

@@ -1,0 +1,3 @@
+from ._core import call_strlen, yaml_version
+
+__all__ = ["call_strlen", "yaml_version"]

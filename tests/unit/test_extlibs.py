@@ -1,0 +1,100 @@
+"""External libraries at link time: which are external, static or bundled, and the bundled copy."""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from manywheel import _extlibs
+from manywheel.bundle import runpath_for
+from manywheel.elf import read_elf_file
+from manywheel.settings import library_name
+
+
+def config(tmp_path: Path, search: list[Path], **lists: list[str]) -> dict[str, Any]:
+    return {"state_dir": str(tmp_path / "state"), "libs": {
+        "allowed": ["c", "m", "pthread", "dl", "z"], "static": lists.get("static", []),
+        "bundle": lists.get("bundle", []), "exclude": lists.get("exclude", []),
+        "bundle_enabled": True, "search_dirs": [str(d) for d in search]}}
+
+
+@pytest.fixture()
+def libdir(tmp_path: Path) -> Path:
+    """libdemo.so.1 (shared only) and libboth (shared and a PIC archive), made with the real gcc."""
+    d = tmp_path / "lib"
+    d.mkdir()
+    src = d / "demo.c"
+    src.write_text("int demo(int n) { return n + 1; }\n")
+    for name in ("demo", "both"):
+        subprocess.run(["gcc", "-shared", "-fPIC", f"-Wl,-soname,lib{name}.so.1", "-o", str(d / f"lib{name}.so.1"), str(src)],
+                       check=True)
+        (d / f"lib{name}.so").symlink_to(f"lib{name}.so.1")
+    subprocess.run(["gcc", "-c", "-fPIC", "-o", str(d / "demo.o"), str(src)], check=True)
+    subprocess.run(["ar", "rcs", str(d / "libboth_pic.a"), str(d / "demo.o")], check=True)
+    return d
+
+
+@pytest.mark.parametrize(("entry", "name"), [
+    ("ffi", "ffi"), ("libffi", "ffi"), ("-lffi", "ffi"), ("libffi.so.8", "ffi"), ("libyaml-0.so.2", "yaml-0"),
+    ("libfoo.so", "foo"), ("yaml.a", "yaml"), ("glib-2.0", "glib-2.0")])
+def test_library_names_normalize_to_what_dash_l_takes(entry: str, name: str) -> None:
+    assert library_name(entry) == name
+
+
+def test_allowed_and_compiler_runtime_libraries_are_not_external(tmp_path: Path) -> None:
+    cfg = config(tmp_path, [])
+    assert [n for n in ("c", "m", "z", "stdc++", "gcc_s", "python3.11", "ffi", "ssl") if _extlibs.is_external(n, cfg)] == \
+        ["ffi", "ssl"]
+
+
+def test_an_archive_is_preferred_and_a_shared_only_library_is_bundled(tmp_path: Path, libdir: Path) -> None:
+    cfg = config(tmp_path, [libdir])
+    args, bundled, notes, chosen_static = _extlibs.rewrite_link(
+        ["-shared", "m.o", "-lboth", "-ldemo", "-lm", "-o", "m.so"], cfg, prefer_static=True)
+    assert args[2] == str(libdir / "libboth_pic.a") and chosen_static
+    assert [b["source"] for b in bundled] == [str(libdir / "libdemo.so.1")]
+    unique = bundled[0]["name"]
+    assert unique.startswith("libdemo-") and unique.endswith(".so.1") and len(unique) == len("libdemo-12345678.so.1")
+    assert args[3] == f"-l:{unique}" and "-lm" in args
+    assert args[-2:] == ["-L" + str(tmp_path / "state" / "bundle"), "-Wl,-rpath," + _extlibs.PLACEHOLDER]
+    assert any("linked libboth statically" in n for n in notes) and any("bundling" in n for n in notes)
+    # The retry after a failed static link bundles both.
+    args, bundled, _, chosen_static = _extlibs.rewrite_link(["-shared", "m.o", "-lboth", "-o", "m.so"], cfg, prefer_static=False)
+    assert not chosen_static and bundled[0]["name"].startswith("libboth-")
+
+
+def test_the_lists_override_the_default(tmp_path: Path, libdir: Path) -> None:
+    cfg = config(tmp_path, [libdir], bundle=["both"], exclude=["demo"])
+    args, bundled, _, chosen_static = _extlibs.rewrite_link(["-shared", "-lboth", "-ldemo", "-o", "m.so"], cfg, True)
+    assert not chosen_static and [b["name"].split("-")[0] for b in bundled] == ["libboth"]
+    assert "-ldemo" in args
+    with pytest.raises(_extlibs.LinkError, match=r"static lists 'demo', but neither libdemo_pic.a nor libdemo.a"):
+        _extlibs.rewrite_link(["-shared", "-ldemo"], config(tmp_path, [libdir], static=["demo"]), True)
+
+
+def test_a_library_given_by_path_and_dash_l_dirs_are_searched(tmp_path: Path, libdir: Path) -> None:
+    cfg = config(tmp_path, [])
+    args, bundled, _, _ = _extlibs.rewrite_link(["-shared", str(libdir / "libdemo.so"), "-o", "m.so"], cfg, True)
+    assert bundled and args[1] == "-l:" + bundled[0]["name"]
+    args, _, _, chosen_static = _extlibs.rewrite_link(["-shared", "-L", str(libdir), "-lboth"], cfg, True)
+    assert chosen_static and str(libdir / "libboth_pic.a") in args
+
+
+def test_the_bundled_copy_has_no_soname_and_links_by_its_unique_name(tmp_path: Path, libdir: Path) -> None:
+    copy = Path(_extlibs.bundle_copy(str(libdir / "libdemo.so"), str(tmp_path / "b")))
+    assert read_elf_file(libdir / "libdemo.so.1").soname == "libdemo.so.1"
+    facts = read_elf_file(copy)
+    assert facts.soname is None and copy.stat().st_size == (libdir / "libdemo.so.1").stat().st_size
+    main = tmp_path / "m.c"
+    main.write_text("int demo(int); int f(void) { return demo(1); }\n")
+    out = tmp_path / "m.so"
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(out), str(main), f"-L{copy.parent}", f"-l:{copy.name}"], check=True)
+    assert copy.name in read_elf_file(out).needed
+
+
+@pytest.mark.parametrize(("member", "expected"), [
+    ("pkg/_core.so", "$ORIGIN/../pkg.libs"), ("_top.so", "$ORIGIN/pkg.libs"), ("pkg/sub/x.so", "$ORIGIN/../../pkg.libs")])
+def test_runpath_points_from_the_module_to_the_libs_directory(member: str, expected: str) -> None:
+    assert runpath_for(member, "pkg.libs") == expected
