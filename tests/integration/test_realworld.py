@@ -29,7 +29,7 @@ def root() -> Path:
 
 
 @pytest.mark.parametrize(("project", "python_version"), RUNS, ids=[f"{p.name}-py{py}" for p, py in RUNS])
-def test_sdist_builds_with_only_the_backend_swapped(tmp_path: Path, build_env: dict[str, str], root: Path,
+def test_sdist_builds_with_only_the_backend_swapped(root: Path, tmp_path: Path, build_env: dict[str, str],
                                                      project: steps.Project, python_version: str) -> None:
     python = steps.find_python(python_version)
     if python is None:

@@ -20,8 +20,8 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tests import oldroot  # noqa: E402
-from tests.realworld import steps  # noqa: E402
+from tests import oldroot
+from tests.realworld import steps
 
 
 def parse_args(argv: list[str] | None, names: list[str]) -> argparse.Namespace:
@@ -62,8 +62,8 @@ def results_table(outcomes: list[steps.Outcome], projects: dict[str, steps.Proje
 
 
 def compare_table(outcomes: list[steps.Outcome]) -> str:
-    rows = ["| project | python | tag written (manywheel) | tag auditwheel repair gives | build s manywheel | "
-            "build s setuptools + repair | wheel size manywheel | wheel size repaired |",
+    rows = [("| project | python | tag written (manywheel) | tag auditwheel repair gives | build s manywheel | "
+             "build s setuptools + repair | wheel size manywheel | wheel size repaired |"),
             "|---|---|---|---|---|---|---|---|"]
     for o in outcomes:
         both = None if o.plain_seconds is None or o.repair_seconds is None else o.plain_seconds + o.repair_seconds

@@ -164,7 +164,10 @@ def unpack_sdist(sdist: Path, dest: Path) -> Path:
             zf.extractall(dest)
     else:
         with tarfile.open(sdist) as tf:
-            tf.extractall(dest, filter="data") if hasattr(tarfile, "data_filter") else tf.extractall(dest)
+            if hasattr(tarfile, "data_filter"):  # 3.11.4+: refuse links and paths out of dest
+                tf.extractall(dest, filter="data")
+            else:
+                tf.extractall(dest)
     tops = [p for p in dest.iterdir() if p.is_dir()]
     if len(tops) != 1:
         raise StepFailed(f"{sdist.name}: expected one top directory, found {[p.name for p in tops]}")
@@ -173,7 +176,7 @@ def unpack_sdist(sdist: Path, dest: Path) -> Path:
 
 # --- the swap -----------------------------------------------------------------------------
 
-_HEADER = re.compile(r"^[ \t]*\[(\[)?[ \t]*([^\]\n]+?)[ \t]*\]\]?[ \t]*(?:#[^\n]*)?$", re.M)
+_HEADER = re.compile(r"^[ \t]*\[(\[)?[ \t]*([^\]\n]+?)[ \t]*\]\]?[ \t]*(?:#[^\n]*)?$", re.MULTILINE)
 _SETUPTOOLS_BACKENDS = ("setuptools.build_meta", "setuptools.build_meta:__legacy__")
 
 
@@ -206,17 +209,17 @@ def _rewrite_build_system(text: str) -> str:
     section, n = re.subn(r"^([ \t]*requires[ \t]*=[ \t]*\[)(?:([ \t]*\n)([ \t]*))?",
                          lambda m: (m.group(1) + m.group(2) + m.group(3) + '"manywheel",\n' + m.group(3)
                                     if m.group(2) else m.group(1) + '"manywheel", '),
-                         section, count=1, flags=re.M)
+                         section, count=1, flags=re.MULTILINE)
     if n == 0:
         section = '\nrequires = ["manywheel"]' + section
     # The old value's trailing comment goes with it (it would describe the old backend).
     section, n = re.subn(r"""^([ \t]*build-backend[ \t]*=[ \t]*)("[^"\n]*"|'[^'\n]*')[^\n]*""",
-                         r'\1"manywheel.backend"', section, count=1, flags=re.M)
+                         r'\1"manywheel.backend"', section, count=1, flags=re.MULTILINE)
     if n == 0:
         section = '\nbuild-backend = "manywheel.backend"' + section
     # manywheel is not in the tree: a frontend would refuse it with backend-path still set
     # (the in-tree backend moves to [tool.manywheel] inner-backend-path).
-    section = re.sub(r"^[ \t]*backend-path[ \t]*=[ \t]*\[[^\]]*\][^\n]*\n", "", section, flags=re.M)
+    section = re.sub(r"^[ \t]*backend-path[ \t]*=[ \t]*\[[^\]]*\][^\n]*\n", "", section, flags=re.MULTILINE)
     return text[:start] + section + text[end:]
 
 
