@@ -148,15 +148,18 @@ def setuptools_build_dirs(work: Path, environ: Mapping[str, str]) -> dict[str, s
     """Point setuptools' build and egg-info directories into this build's temporary directory.
 
     Every build then compiles afresh with this build's flags (a stale object from a build
-    with another target can never slip in) and the source tree is left as it was.  A
-    user's own DIST_EXTRA_CONFIG is kept, with these two settings added.
+    with another target can never slip in) and the source tree is left as it was.  The
+    inner wheel is written uncompressed.  A user's own DIST_EXTRA_CONFIG is kept, with
+    these settings added.
     """
     parser = configparser.ConfigParser()
     if environ.get("DIST_EXTRA_CONFIG"):
         parser.read(environ["DIST_EXTRA_CONFIG"])
     (work / "setuptools-build").mkdir(exist_ok=True)
     (work / "egg-info").mkdir(exist_ok=True)
-    for section, key, value in (("build", "build_base", work / "setuptools-build"), ("egg_info", "egg_base", work / "egg-info")):
+    # The inner wheel is read once and written again with the tag: compressing it is wasted time.
+    for section, key, value in (("build", "build_base", work / "setuptools-build"), ("egg_info", "egg_base", work / "egg-info"),
+                                ("bdist_wheel", "compression", "stored")):
         if not parser.has_section(section):
             parser.add_section(section)
         parser.set(section, key, str(value))

@@ -9,6 +9,7 @@ host-specific absolute RPATHs (pyenv's interpreters add one to every link).
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import re
 import shlex
@@ -169,6 +170,17 @@ def library_config(rules: LibraryRules | None, cc: list[str], environ: Mapping[s
     }
 
 
+def write_toolchain_config(workdir: Path, config: Mapping[str, object]) -> Path:
+    """Write the wrappers' configuration: ``toolchain.marshal``, which they read (marshal loads
+    without imports), and the same as ``toolchain.json`` for people reading a build's files."""
+    (workdir / "toolchain.json").write_text(json.dumps(config, indent=1))
+    path = workdir / "toolchain.marshal"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(marshal.dumps(dict(config)))
+    os.replace(tmp, path)
+    return path
+
+
 def make_toolchain(workdir: Path, environ: Mapping[str, str], arch: str, baseline: BaselineFlags | None,
                    *, project: Path, verbose: bool, libraries: LibraryRules | None = None) -> Toolchain:
     """Write the wrappers into ``workdir`` and return the environment that routes the build through them."""
@@ -198,8 +210,7 @@ def make_toolchain(workdir: Path, environ: Mapping[str, str], arch: str, baselin
         "verbose": verbose,
         "state_dir": str(workdir),
     }
-    config_path = workdir / "toolchain.json"
-    config_path.write_text(json.dumps(config, indent=1))
+    config_path = write_toolchain_config(workdir, config)
     for name, lang in (("cc", "c"), ("c++", "c++"), ("gcc", "c"), ("g++", "c++")):
         script = bindir / name
         script.write_text(

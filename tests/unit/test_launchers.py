@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from manywheel.toolchain import find_compiler, make_toolchain, without_forced_includes
+from manywheel.toolchain import find_compiler, make_toolchain, without_forced_includes, write_toolchain_config
 
 from tests.launchers import ccache_hits, ccache_misses, ccache_stats, require_ccache
 
@@ -107,7 +107,7 @@ def test_the_build_environment_is_mapped_only_when_a_compile_uses_it(tmp_path: P
     (headers / "pkg.h").write_text("#define PKG 1\n")
     chain = make_toolchain(tmp_path / "tc", dict(os.environ), "x86_64", None, project=tmp_path, verbose=True)
     config = tmp_path / "tc" / "toolchain.json"
-    config.write_text(json.dumps(dict(json.loads(config.read_text()), env_prefix=str(env_prefix))))
+    write_toolchain_config(tmp_path / "tc", dict(json.loads(config.read_text()), env_prefix=str(env_prefix)))
     src = tmp_path / "m.c"
     src.write_text("int f(void) { return 1; }\n")
     run_env = dict(os.environ, **chain.env)
