@@ -13,24 +13,23 @@ import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 from . import __version__
-from ._extlibs import link_name
-from .bundle import bundle_libraries, read_bundled
-from .elf import ELF_MAGIC, ElfFacts, read_elf_file
 from .errors import ComplianceError, WheelError
-from .explain import describe_missing, find_origins, read_link_log
 from .inner import call_hook, load_inner_backend
-from .parallel import parallel_compile
 from .policy import Policy, find_policy, load_policies
-from .report import hint_for, render_violations
-from .scan import facts_of_members
-from .sdist import normalize_sdist
 from .settings import Settings, inner_config_settings, read_settings
-from .toolchain import BaselineFlags, LibraryRules, make_toolchain
-from .verify import Verdict, judge
-from .wheel import read_wheel, source_date_epoch, write_wheel
+from .wheel import source_date_epoch
+
+if TYPE_CHECKING:
+    from .elf import ElfFacts
+    from .toolchain import BaselineFlags, LibraryRules
+    from .verify import Verdict
+
+# The modules only a wheel build needs (toolchain, ELF reading, verification, reports) are
+# imported by the steps that use them: the other hooks (get_requires_*, prepare_metadata_*,
+# build_sdist) each run in a fresh process and should not pay for them.
 
 _SKIP_DIRS = {".git", "build", "dist", ".tox", ".nox", ".venv", "venv", "__pycache__", "node_modules"}
 
@@ -91,6 +90,12 @@ def make_baseline(ctx: Context, workdir: Path) -> BaselineFlags | None:
 
 def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
                 metadata_directory: str | None, *, editable: bool = False) -> str:
+    from .bundle import bundle_libraries, read_bundled
+    from .parallel import parallel_compile
+    from .scan import facts_of_members
+    from .toolchain import make_toolchain
+    from .wheel import read_wheel, write_wheel
+
     ctx = Context.load(config_settings)
     backend = ctx.inner()
     started = time.time()
@@ -130,6 +135,9 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
 
 def library_rules(ctx: Context, editable: bool) -> LibraryRules:
     """What links do with libraries outside the allow-list of the target (for "auto", of the newest policy)."""
+    from ._extlibs import link_name
+    from .toolchain import LibraryRules
+
     policies = [p for p in load_policies(ctx.arch) if p.family == "manylinux"]
     policy = ctx.target or (policies[-1] if policies else None)
     allowed = frozenset(n for n in (link_name(lib) for lib in (policy.libraries if policy else ())) if n)
@@ -140,6 +148,8 @@ def library_rules(ctx: Context, editable: bool) -> LibraryRules:
 def is_excluded(settings: Settings, soname: str) -> bool:
     """Whether ``[tool.manywheel] exclude`` names this NEEDED entry: ``cuda`` for libcuda.so.1,
     ``yaml`` for libyaml-0.so.2 (a libtool -release name), or the soname itself."""
+    from ._extlibs import link_name
+
     name = link_name(soname) or soname
     return bool({soname, name, re.sub(r"-[0-9.]+$", "", name)} & set(settings.exclude))
 
@@ -176,6 +186,10 @@ def choose_policy(ctx: Context, facts: list[ElfFacts], link_log: Path, *, pinned
     Libraries bundled from the host were built against its glibc, not the baseline: when only
     they keep the files from the target, the tag says what they need, and the log names them.
     """
+    from .explain import describe_missing, find_origins, read_link_log
+    from .report import hint_for, render_violations
+    from .verify import judge
+
     policies = load_policies(ctx.arch)
     verdict = judge(facts, policies, ctx.arch, exclude=lambda lib: is_excluded(ctx.settings, lib))
     log(f"{len(facts)} ELF file{'s' if len(facts) != 1 else ''} verified, "
@@ -225,6 +239,8 @@ def _pass_through(path: Path, out_dir: Path) -> str:
 
 def _facts_built_in_tree(project: Path, since: float) -> list[ElfFacts]:
     """ELF files an editable build compiled into the source tree during this build."""
+    from .elf import ELF_MAGIC, read_elf_file
+
     facts = []
     for root, dirs, files in os.walk(project):
         dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.endswith(".egg-info"))
@@ -264,6 +280,8 @@ def build_sdist(sdist_directory: str, config_settings: Mapping[str, Any] | None)
         result: str = call_hook(backend, "build_sdist", sdist_directory, ctx.config_settings)
     epoch = source_date_epoch(ctx.environ)
     if epoch is not None:
+        from .sdist import normalize_sdist
+
         normalize_sdist(Path(sdist_directory) / result, epoch)
     log(f"wrote {result}" + (f" (normalized for SOURCE_DATE_EPOCH={epoch})" if epoch is not None else ""))
     return result
