@@ -4,7 +4,6 @@ from __future__ import annotations
 import configparser
 import contextlib
 import os
-import re
 import shutil
 import sys
 import sysconfig
@@ -19,7 +18,7 @@ from . import __version__
 from .errors import ComplianceError, WheelError
 from .inner import call_hook, load_inner_backend
 from .policy import Policy, find_policy, load_policies
-from .settings import Settings, inner_config_settings, read_settings
+from .settings import Settings, excludes, inner_config_settings, read_settings
 from .wheel import source_date_epoch
 
 if TYPE_CHECKING:
@@ -145,15 +144,6 @@ def library_rules(ctx: Context, editable: bool) -> LibraryRules:
     return LibraryRules(allowed, s.static, s.bundle, s.exclude, bundle_enabled=not editable)
 
 
-def is_excluded(settings: Settings, soname: str) -> bool:
-    """Whether ``[tool.manywheel] exclude`` names this NEEDED entry: ``cuda`` for libcuda.so.1,
-    ``yaml`` for libyaml-0.so.2 (a libtool -release name), or the soname itself."""
-    from ._extlibs import link_name
-
-    name = link_name(soname) or soname
-    return bool({soname, name, re.sub(r"-[0-9.]+$", "", name)} & set(settings.exclude))
-
-
 def setuptools_build_dirs(work: Path, environ: Mapping[str, str]) -> dict[str, str]:
     """Point setuptools' build and egg-info directories into this build's temporary directory.
 
@@ -191,7 +181,7 @@ def choose_policy(ctx: Context, facts: list[ElfFacts], link_log: Path, *, pinned
     from .verify import judge
 
     policies = load_policies(ctx.arch)
-    verdict = judge(facts, policies, ctx.arch, exclude=lambda lib: is_excluded(ctx.settings, lib))
+    verdict = judge(facts, policies, ctx.arch, exclude=lambda lib: excludes(ctx.settings.exclude, lib))
     log(f"{len(facts)} ELF file{'s' if len(facts) != 1 else ''} verified, "
         f"{verdict.refs_checked} references checked: they meet {verdict.name}")
     target = ctx.target or verdict.policy or next(p for p in policies if p.family == verdict.family)

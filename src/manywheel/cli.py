@@ -13,6 +13,7 @@ from .errors import ManywheelError, PolicyError
 from .policy import ARCHES, Policy, find_policy, load_policies
 from .report import hint_for, render_verdict, render_violations, summary_line, verdict_json
 from .scan import Scan, majority_arch, scan_path
+from .settings import excludes
 from .verify import Verdict, judge
 
 EXIT_MEETS, EXIT_FAILS, EXIT_USAGE = 0, 1, 2
@@ -46,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--target", help="judge against this policy (e.g. manylinux_2_17 or manylinux2014)")
     check.add_argument("--json", action="store_true", help="print the verdicts as JSON (every fact)")
     check.add_argument("--all", action="store_true", help="list every fact of every file, not the first few")
+    check.add_argument("--exclude", action="append", default=[], metavar="LIB",
+                       help="a library something outside the wheel provides, accepted as it is (repeatable; "
+                            "like [tool.manywheel] exclude: cuda or libcuda.so.1)")
     check.set_defaults(func=_check)
     targets = sub.add_parser("targets", help="list the policies for an architecture")
     targets.add_argument("--arch", default=None, help="architecture (default: this host's)")
@@ -57,7 +61,7 @@ def _check(args: argparse.Namespace) -> int:
     results = []
     worst = EXIT_MEETS
     for path in args.paths:
-        scan, verdict, target = _judge_path(path, args.target)
+        scan, verdict, target = _judge_path(path, args.target, args.exclude)
         ok = verdict.meets(target) if target else verdict.policy is not None or not scan.facts
         worst = max(worst, EXIT_MEETS if ok else EXIT_FAILS)
         results.append((path, scan, verdict, target))
@@ -75,7 +79,7 @@ def _check(args: argparse.Namespace) -> int:
     return worst
 
 
-def _judge_path(path: Path, target_name: str | None) -> tuple[Scan, Verdict, Policy | None]:
+def _judge_path(path: Path, target_name: str | None, exclude: list[str]) -> tuple[Scan, Verdict, Policy | None]:
     if not path.exists():
         raise ManywheelError(f"{path}: no such file or directory")
     if path.is_file() and path.stat().st_size == 0:
@@ -85,7 +89,7 @@ def _judge_path(path: Path, target_name: str | None) -> tuple[Scan, Verdict, Pol
         raise ManywheelError(f"{path}: no ELF files in this directory ({scan.members} files looked at)",
                              hint="name a wheel, a shared object, or a directory holding some")
     arch = _wheel_arch(path) or majority_arch(scan.facts, "") or _host_arch()
-    verdict = judge(scan.facts, load_policies(arch), arch)
+    verdict = judge(scan.facts, load_policies(arch), arch, exclude=lambda soname: excludes(exclude, soname))
     return scan, verdict, _target_for(target_name, path, arch)
 
 

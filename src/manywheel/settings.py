@@ -12,7 +12,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from .errors import SettingsError, SettingsErrors
 
@@ -233,6 +233,14 @@ def library_name(entry: str) -> str:
     """``ffi``, ``libffi``, ``-lffi``, ``libffi.so.8`` -> ``ffi``: the name ``-l`` takes."""
     m = _LIBRARY.match(entry)
     return m.group(1) if m else entry
+
+
+def excludes(names: Iterable[str], soname: str) -> bool:
+    """Whether an ``exclude`` list names this NEEDED entry: ``cuda`` for libcuda.so.1, ``yaml``
+    for libyaml-0.so.2 (a libtool -release name), or the soname itself."""
+    wanted = set(names) | {library_name(n) for n in names}
+    name = library_name(soname)
+    return bool({soname, name, re.sub(r"-[0-9.]+$", "", name)} & wanted)
 
 
 def _type_name(value: Any) -> str:

@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
 from manywheel import _extlibs
 from manywheel.bundle import runpath_for
 from manywheel.elf import read_elf_file
-from manywheel.settings import library_name
+from manywheel.settings import excludes, library_name
 
 
 def config(tmp_path: Path, search: list[Path], **lists: list[str]) -> dict[str, Any]:
@@ -98,3 +99,22 @@ def test_the_bundled_copy_has_no_soname_and_links_by_its_unique_name(tmp_path: P
     ("pkg/_core.so", "$ORIGIN/../pkg.libs"), ("_top.so", "$ORIGIN/pkg.libs"), ("pkg/sub/x.so", "$ORIGIN/../../pkg.libs")])
 def test_runpath_points_from_the_module_to_the_libs_directory(member: str, expected: str) -> None:
     assert runpath_for(member, "pkg.libs") == expected
+
+
+@pytest.mark.parametrize(("names", "soname", "expected"), [
+    (["cuda"], "libcuda.so.1", True), (["yaml"], "libyaml-0.so.2", True), (["libffi.so.8"], "libffi.so.8", True),
+    (["-lffi"], "libffi.so.8", True), (["ffi"], "libyaml-0.so.2", False), (["glib-2.0"], "libglib-2.0.so.0", True),
+    (["ssl"], "libssl3.so", False)])
+def test_exclude_names_match_needed_entries(names: list[str], soname: str, expected: bool) -> None:
+    assert excludes(names, soname) is expected
+
+
+def test_check_accepts_an_excluded_library(compile_so: Callable[..., Path]) -> None:
+    lib = compile_so("#include <ffi.h>\nvoid *f(void) { return &ffi_type_sint; }\n", "-lffi", name="uses_ffi.so")
+    if "libffi.so.8" not in read_elf_file(lib).needed:
+        pytest.skip("needs libffi.so.8 (Debian: libffi-dev)")
+    check = [sys.executable, "-m", "manywheel", "check", "--target", "manylinux_2_17", str(lib)]
+    refused = subprocess.run(check, capture_output=True, text=True)
+    assert refused.returncode != 0 and "NEEDED libffi.so.8" in refused.stdout
+    accepted = subprocess.run(check + ["--exclude", "ffi"], capture_output=True, text=True)
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
