@@ -63,13 +63,13 @@ def results_table(outcomes: list[steps.Outcome], projects: dict[str, steps.Proje
 
 def compare_table(outcomes: list[steps.Outcome]) -> str:
     rows = [("| project | python | tag written (manywheel) | tag auditwheel repair gives | build s manywheel | "
-             "build s setuptools + repair | wheel size manywheel | wheel size repaired |"),
-            "|---|---|---|---|---|---|---|---|"]
+             "build s setuptools + repair | wheel size manywheel | wheel size repaired | zmm instructions manywheel / repaired |"),
+            "|---|---|---|---|---|---|---|---|---|"]
     for o in outcomes:
         both = None if o.plain_seconds is None or o.repair_seconds is None else o.plain_seconds + o.repair_seconds
         standard = "-" if both is None else f"{_s(both)} ({_s(o.plain_seconds)} + {_s(o.repair_seconds)})"
         rows.append(f"| {o.project} | {o.python} | {o.tag or '-'} | {o.repaired_tag or '-'} | {_s(o.seconds)} | "
-                    f"{standard} | {_size(o.size)} | {_size(o.repaired_size)} |")
+                    f"{standard} | {_size(o.size)} | {_size(o.repaired_size)} | {o.zmm} / {o.repaired_zmm} |")
     return "\n".join(rows)
 
 

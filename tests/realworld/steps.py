@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Mapping
@@ -58,6 +59,7 @@ class Project:
     manywheel: Mapping[str, object] = field(default_factory=dict)
     runtime: tuple[str, ...] = ()
     proc: bool = False
+    avx512: bool = False  # whether the wheel may hold AVX-512 instructions (none of the twelve may)
 
 
 def load_projects(path: Path = PROJECTS_FILE) -> dict[str, Project]:
@@ -71,7 +73,7 @@ def load_projects(path: Path = PROJECTS_FILE) -> dict[str, Project]:
             name=name, version=entry["version"], pythons=tuple(entry["pythons"]), modules=entry["modules"],
             smoke=entry["smoke"], tag=entry.get("tag", DEFAULT_TAG), env=dict(entry.get("env", {})),
             manywheel=dict(entry.get("manywheel", {})), runtime=tuple(entry.get("runtime", ())),
-            proc=bool(entry.get("proc", False)))
+            proc=bool(entry.get("proc", False)), avx512=bool(entry.get("avx512", False)))
     return projects
 
 
@@ -337,6 +339,28 @@ def compiled_modules(wheel: Path) -> list[str]:
         return sorted(n for n in zf.namelist() if n.endswith(".so"))
 
 
+def zmm_instructions(wheel: Path) -> int:
+    """How many instructions of the wheel's ELF files use a zmm register (AVX-512), by `objdump -d`.
+
+    A wheel tagged for every x86_64 machine must not need AVX-512: `-march=native` on an
+    AVX-512 host (this one) would put such instructions in it.
+    """
+    count = 0
+    with zipfile.ZipFile(wheel) as zf, tempfile.TemporaryDirectory(prefix="mw-zmm-") as tmp:
+        for name in zf.namelist():
+            data = zf.read(name)
+            if data[:4] != b"\x7fELF":
+                continue
+            path = Path(tmp) / "member"
+            path.write_bytes(data)
+            proc = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(path)], capture_output=True,
+                                  text=True, timeout=600, check=False)
+            if proc.returncode != 0:
+                raise StepFailed(f"objdump -d {name} failed: {proc.stderr.strip()}")
+            count += sum(1 for line in proc.stdout.splitlines() if "%zmm" in line)
+    return count
+
+
 def auditwheel_show(wheel: Path) -> str:
     """The platform tag `auditwheel show` finds the wheel consistent with."""
     proc = subprocess.run([sys.executable, "-m", "auditwheel", "show", str(wheel)], capture_output=True,
@@ -427,12 +451,14 @@ class Outcome:
     smoke: bool | None = None
     seconds: float | None = None
     size: int | None = None
+    zmm: int | None = None  # instructions using an AVX-512 zmm register, in every ELF file of the wheel
     failures: list[str] = field(default_factory=list)
     # --compare: the unchanged sdist with setuptools, then auditwheel repair
     plain_seconds: float | None = None
     repair_seconds: float | None = None
     repaired_tag: str | None = None
     repaired_size: int | None = None
+    repaired_zmm: int | None = None
 
 
 def check_wheel(outcome: Outcome, project: Project, wheel: Path, root: Path | None,
@@ -451,7 +477,11 @@ def check_wheel(outcome: Outcome, project: Project, wheel: Path, root: Path | No
             outcome.failures.append(f"auditwheel: show says {outcome.auditwheel}, manywheel wrote {outcome.tag}")
     except StepFailed as e:
         outcome.failures.append(f"auditwheel: {e}")
-    say(f"tag {outcome.tag}, {outcome.modules} compiled modules, auditwheel show: {outcome.auditwheel}")
+    outcome.zmm = zmm_instructions(wheel)
+    if outcome.zmm and not project.avx512:
+        outcome.failures.append(f"isa: {outcome.zmm} instructions use AVX-512 zmm registers (objdump -d)")
+    say(f"tag {outcome.tag}, {outcome.modules} compiled modules, auditwheel show: {outcome.auditwheel}, "
+        f"{outcome.zmm} zmm instructions")
     if root is None:
         outcome.failures.append(f"smoke: {root_reason}")
         return
@@ -483,6 +513,7 @@ def compare_standard_path(outcome: Outcome, project: Project, sdist: Path, work:
     outcome.repair_seconds = repaired.seconds
     outcome.repaired_tag = platform_tag(repaired.wheel)
     outcome.repaired_size = repaired.wheel.stat().st_size
+    outcome.repaired_zmm = zmm_instructions(repaired.wheel)
     say(f"setuptools {plain.seconds:.1f} s + repair {repaired.seconds:.1f} s: {repaired.wheel.name}")
 
 
