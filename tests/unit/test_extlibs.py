@@ -1,6 +1,7 @@
 """External libraries at link time: which are external, static or bundled, and the bundled copy."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from manywheel import _extlibs
 from manywheel.bundle import runpath_for
 from manywheel.elf import read_elf_file
+from manywheel.toolchain import LibraryRules, make_toolchain
 from manywheel.settings import excludes, library_name
 
 
@@ -118,3 +120,30 @@ def test_check_accepts_an_excluded_library(compile_so: Callable[..., Path]) -> N
     assert refused.returncode != 0 and "NEEDED libffi.so.8" in refused.stdout
     accepted = subprocess.run(check + ["--exclude", "ffi"], capture_output=True, text=True)
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+
+
+def test_an_archive_that_cannot_go_into_a_shared_object_falls_back_to_bundling(tmp_path: Path) -> None:
+    """Through the real wrapper: a non-PIC archive fails to link, the retry bundles the shared library."""
+    libdir = tmp_path / "lib"
+    libdir.mkdir()
+    src = libdir / "np.c"
+    src.write_text('static const char msg[] = "hi";\nconst char *np_message(void) { return msg; }\n')
+    subprocess.run(["gcc", "-c", "-fno-pic", "-fno-pie", "-O2", str(src), "-o", str(libdir / "np.o")], check=True)
+    subprocess.run(["ar", "rcs", str(libdir / "libnopic.a"), str(libdir / "np.o")], check=True)
+    subprocess.run(["gcc", "-shared", "-fPIC", "-Wl,-soname,libnopic.so.1", "-o", str(libdir / "libnopic.so.1"), str(src)],
+                   check=True)
+    (libdir / "libnopic.so").symlink_to("libnopic.so.1")
+    module = tmp_path / "m.c"
+    module.write_text("const char *np_message(void);\nconst char *f(void) { return np_message(); }\n")
+    chain = make_toolchain(tmp_path / "tc", dict(os.environ), "x86_64", None, project=tmp_path, verbose=False,
+                           libraries=LibraryRules(frozenset({"c", "m"})))
+    out = tmp_path / "m.so"
+    proc = subprocess.run([chain.env["CC"], "-shared", "-fPIC", str(module), f"-L{libdir}", "-lnopic", "-o", str(out)],
+                          env=dict(os.environ, **chain.env), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "a static library could not be linked into" in proc.stderr and "bundling the shared library instead" in proc.stderr
+    needed = read_elf_file(out).needed
+    assert [n for n in needed if n.startswith("libnopic")] == [
+        n for n in os.listdir(tmp_path / "tc" / "bundle") if n.startswith("libnopic-")]
+    log = (tmp_path / "tc" / "links.jsonl").read_text().splitlines()
+    assert len(log) == 1 and '"bundled": [{"name": "libnopic-' in log[0]
