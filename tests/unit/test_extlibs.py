@@ -12,8 +12,8 @@ import pytest
 from manywheel import _extlibs
 from manywheel.bundle import runpath_for
 from manywheel.elf import read_elf_file
-from manywheel.toolchain import LibraryRules, make_toolchain
 from manywheel.settings import excludes, library_name
+from manywheel.toolchain import LibraryRules, make_toolchain
 
 
 def config(tmp_path: Path, search: list[Path], **lists: list[str]) -> dict[str, Any]:
