@@ -129,6 +129,7 @@ def read_settings(project: Path, config_settings: Mapping[str, Any] | None, envi
         key = name[len(CONFIG_PREFIX):]
         _take(key, raw, f"config setting -C {name}", f"-C {name}", typed=False,
               values=values, sources=sources, errors=errors)
+    errors += _conflicting_library_lists(values, sources)
     if errors:
         raise errors[0] if len(errors) == 1 else SettingsErrors(errors)
     return Settings(
@@ -138,6 +139,20 @@ def read_settings(project: Path, config_settings: Mapping[str, Any] | None, envi
         exclude=tuple(map(library_name, values["exclude"])), jobs=values["jobs"],
         verbose=values["verbose"], cache_dir=values["cache-dir"], sources=sources,
     )
+
+
+def _conflicting_library_lists(values: Mapping[str, Any], sources: Mapping[str, str]) -> list[SettingsError]:
+    """A library in two of static / bundle / exclude: which one wins would be a guess."""
+    errors = []
+    keys = ("static", "bundle", "exclude")
+    for i, first in enumerate(keys):
+        for second in keys[i + 1:]:
+            both = sorted({library_name(n) for n in values[first]} & {library_name(n) for n in values[second]})
+            for name in both:
+                errors.append(SettingsError(
+                    f"library {name!r} is listed in both {first} ({sources[first]}) and {second} ({sources[second]})",
+                    key=f"tool.manywheel.{second}", hint=f"keep {name!r} in one of {first} and {second}"))
+    return errors
 
 
 def inner_config_settings(config_settings: Mapping[str, Any] | None) -> dict[str, Any] | None:

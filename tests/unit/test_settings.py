@@ -52,6 +52,10 @@ def test_other_config_settings_are_not_ours() -> None:
     ({}, {"manywheel.pin": "maybe"}, {}, ["-C manywheel.pin: expected a boolean"]),
     ({}, {"manywheel.target": ["a", "b"]}, {}, ["given more than once"]),
     ({"exports": ["bad name!"]}, {}, {}, ["'bad name!' is not a symbol name"]),
+    ({"static": ["bad name!"]}, {}, {}, ["'bad name!' is not a library name (like ffi, libffi or libffi.so.8)"]),
+    ({"static": ["ffi"]}, {"manywheel.bundle": "libffi.so.8"}, {},
+     ["library 'ffi' is listed in both static (pyproject.toml [tool.manywheel]) and bundle (config setting "
+      "-C manywheel.bundle)", "hint: keep 'ffi' in one of static and bundle"]),
 ])
 def test_errors_name_the_key_and_the_fix(pyproject: dict[str, Any], config: dict[str, Any], env: dict[str, str],
                                          messages: list[str]) -> None:
