@@ -22,6 +22,8 @@ from manywheel import elf
 from manywheel.elf import ElfFacts, read_elf_bytes, read_elf_file, read_elf_streamed
 from manywheel.scan import scan_path
 
+from tests.streams import ChunkedStream
+
 
 def _host_files() -> list[str]:
     pattern = [f"/usr/lib/{sys.implementation._multiarch}/*.so*", f"{sys.base_prefix}/lib/python3*/lib-dynload/*.so",
@@ -88,29 +90,12 @@ def test_without_a_hash_table_the_full_reader_decides(compile_so: Callable[..., 
     assert read_elf_bytes(bytes(data), "x.so").exported == ("f",)
 
 
-class _Chunks:
-    """A ByteStream over bytes that hands out at most ``step`` bytes per read."""
-
-    def __init__(self, data: bytes, step: int) -> None:
-        self.data, self.pos, self.step = data, 0, step
-
-    def read(self, n: int) -> bytes:
-        block = self.data[self.pos:self.pos + min(n, self.step)]
-        self.pos += len(block)
-        return block
-
-    def skip(self, n: int) -> int:
-        passed = min(n, len(self.data) - self.pos)
-        self.pos += passed
-        return passed
-
-
 @pytest.mark.parametrize("keep", [64, 4096, 1 << 20, 48 << 20])
 def test_streamed_reading_gives_the_same_facts(keep: int) -> None:
     """However little of the stream is kept (a second pass reads it whole), the facts are the same."""
     for path in HOST_FILES[::8]:
         data = Path(path).read_bytes()
-        streamed = read_elf_streamed(lambda: _Chunks(data, 7919), len(data), path, keep=keep)
+        streamed = read_elf_streamed(lambda: ChunkedStream(data, 7919), len(data), path, keep=keep)
         assert streamed == read_elf_file(path, path)
 
 

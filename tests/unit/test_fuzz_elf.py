@@ -20,6 +20,8 @@ from hypothesis import strategies as st
 from manywheel.elf import ElfFacts, read_elf_bytes, read_elf_streamed
 from manywheel.errors import ElfError
 
+from tests.streams import ChunkedStream
+
 SOURCE = """
 #include <sys/random.h>
 #include <math.h>
@@ -84,25 +86,10 @@ def apply(data: bytes, regions: list[tuple[int, int]], changes: list[Mutation], 
     return bytes(out[:len(data)])
 
 
-class _Stream:
-    def __init__(self, data: bytes) -> None:
-        self.data, self.pos = data, 0
-
-    def read(self, n: int) -> bytes:
-        block = self.data[self.pos:self.pos + n]
-        self.pos += len(block)
-        return block
-
-    def skip(self, n: int) -> int:
-        passed = min(n, len(self.data) - self.pos)
-        self.pos += passed
-        return passed
-
-
 def _read_both(data: bytes) -> None:
     results: list[ElfFacts | str] = []
     for read in (lambda: read_elf_bytes(data, "fuzz.so"),
-                 lambda: read_elf_streamed(lambda: _Stream(data), len(data), "fuzz.so", keep=256)):
+                 lambda: read_elf_streamed(lambda: ChunkedStream(data), len(data), "fuzz.so", keep=256)):
         try:
             results.append(read())
         except ElfError as e:
