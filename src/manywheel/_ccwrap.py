@@ -166,36 +166,43 @@ def link_command(real: list[str], args: list[str], cfg: dict[str, Any], maps: li
 
 def link(real: list[str], args: list[str], cfg: dict[str, Any], maps: list[str], notes: list[str]) -> int:
     """Link, with libraries outside the policy's allow-list linked statically or bundled."""
-    if not ("-shared" in args and cfg.get("libs") and any(a.startswith("-l") or ".so" in a for a in args)):
-        for note in notes:
-            warn(cfg, note)
-        record_link(cfg, args, [])
-        return run(link_command(real, args, cfg, maps), cfg)
-    try:
-        from . import _extlibs  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:  # run as a script
-        import _extlibs  # type: ignore[no-redef, import-not-found, unused-ignore]
-    try:
-        new_args, bundled, lib_notes, chosen_static = _extlibs.rewrite_link(args, cfg, prefer_static=True)
-        if chosen_static:
-            code, output = run_captured(link_command(real, new_args, cfg, maps), cfg)
-            if code == 0:
-                for note in notes + lib_notes:
-                    warn(cfg, note)
-                record_link(cfg, args, bundled)
-                sys.stderr.write(output)
-                return 0
-            last = (output.strip().splitlines() or ["(no output)"])[-1]
-            notes.append("a static library could not be linked into %s (%s); bundling the shared library instead"
-                         % (output_of(args) or "the output", last))
-            new_args, bundled, lib_notes, _ = _extlibs.rewrite_link(args, cfg, prefer_static=False)
-    except _extlibs.LinkError as e:
-        sys.stderr.write("manywheel: error: %s\n" % e)
-        return 1
-    for note in notes + lib_notes:
+    bundled: list[dict[str, str]] = []
+    if "-shared" in args and cfg.get("libs"):
+        try:
+            args_out, bundled, lib_notes, chosen_static = _extlibs().rewrite_link(args, cfg, prefer_static=True)
+            if chosen_static:  # an archive manywheel chose may not be fit for a shared object: try it first
+                code, output = run_captured(link_command(real, args_out, cfg, maps), cfg)
+                if code == 0:
+                    sys.stderr.write(output)
+                    return linked(cfg, args, bundled, notes + lib_notes)
+                last = (output.strip().splitlines() or ["(no output)"])[-1]
+                notes.append("a static library could not be linked into %s (%s); bundling the shared library instead"
+                             % (output_of(args) or "the output", last))
+                args_out, bundled, lib_notes, _ = _extlibs().rewrite_link(args, cfg, prefer_static=False)
+        except _extlibs().LinkError as e:
+            sys.stderr.write("manywheel: error: %s\n" % e)
+            return 1
+        notes += lib_notes
+    else:
+        args_out = args
+    linked(cfg, args, bundled, notes)
+    return run(link_command(real, args_out, cfg, maps), cfg)
+
+
+def linked(cfg: dict[str, Any], args: list[str], bundled: list[dict[str, str]], notes: list[str]) -> int:
+    for note in notes:
         warn(cfg, note)
     record_link(cfg, args, bundled)
-    return run(link_command(real, new_args, cfg, maps), cfg)
+    return 0
+
+
+def _extlibs() -> Any:
+    """The external-library module, imported only by links that may need it."""
+    try:
+        from . import _extlibs as module  # type: ignore[attr-defined, unused-ignore]
+    except ImportError:  # run as a script
+        import _extlibs as module  # type: ignore[no-redef, import-not-found, unused-ignore]
+    return module
 
 
 def record_link(cfg: dict[str, Any], args: list[str], bundled: list[dict[str, str]]) -> None:
@@ -246,25 +253,13 @@ def run_captured(cmd: list[str], cfg: dict[str, Any]) -> tuple[int, str]:
     return proc.returncode, proc.stdout.decode("utf-8", "replace")
 
 
-def executable(name: str, env: dict[str, str]) -> str:
-    """``name`` as a path: the compiler commands are absolute already; a bare name is looked up
-    on the compiler's PATH (the one without the wrappers)."""
-    if os.sep in name:
-        return name
-    for directory in env.get("PATH", os.defpath).split(os.pathsep):
-        path = os.path.join(directory, name)
-        if os.access(path, os.X_OK) and not os.path.isdir(path):
-            return path
-    return name
-
-
 def run(cmd: list[str], cfg: dict[str, Any]) -> int:
     if cfg["verbose"]:
         sys.stderr.write("manywheel: $ %s\n" % " ".join(cmd))
         sys.stderr.flush()
     env = compiler_environ(cfg)
     try:
-        pid = os.posix_spawn(executable(cmd[0], env), cmd, env)
+        pid = os.posix_spawn(cmd[0], cmd, env)  # toolchain.find_compiler made cmd[0] absolute
         _, status = os.waitpid(pid, 0)
     except OSError as e:
         sys.stderr.write("manywheel: error: cannot run the compiler %r: %s\n" % (cmd[0], e.strerror))
