@@ -68,8 +68,9 @@ def host_glibc_version() -> GlibcVersion:
 
 
 def prepare_baseline(target: Policy | None, arch: str, settings: Settings, environ: Mapping[str, str],
-                     workdir: Path, log: Log) -> Baseline | None:
-    """Return the baseline for ``target`` (generating or reusing the cache entry)."""
+                     workdir: Path, log: Log, cc: list[str] | None = None) -> Baseline | None:
+    """Return the baseline for ``target`` (generating or reusing the cache entry); ``cc`` is the
+    C compiler command when the caller has resolved it already (find_compiler runs it)."""
     if target is None:
         log("target auto: no baseline to pin to; building with the host ABI and verifying")
         return None
@@ -83,7 +84,7 @@ def prepare_baseline(target: Policy | None, arch: str, settings: Settings, envir
     if wanted > host:
         raise BaselineError(f"target {target.name} is newer than this host's glibc {host.major}.{host.minor}",
                             hint=f"choose a target up to manylinux_{host.major}_{host.minor}")
-    cc = find_compiler(environ, "CC", "CC")
+    cc = cc or find_compiler(environ, "CC", "CC")
     key = _cache_key(cc, wanted, arch)
     started = time.perf_counter()
     entry, reused = _cached_entry(settings, environ, workdir, key,

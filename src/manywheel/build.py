@@ -78,13 +78,13 @@ def patched_environ(changes: Mapping[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def make_baseline(ctx: Context, workdir: Path) -> BaselineFlags | None:
+def make_baseline(ctx: Context, workdir: Path, cc: list[str] | None = None) -> BaselineFlags | None:
     """The pinned baseline for the target, or None when pinning is off."""
     if not ctx.settings.pin:
         return None
     from .baseline import prepare_baseline  # the baseline step; imported late, it is heavy
 
-    return prepare_baseline(ctx.target, ctx.arch, ctx.settings, ctx.environ, workdir, log)
+    return prepare_baseline(ctx.target, ctx.arch, ctx.settings, ctx.environ, workdir, log, cc)
 
 
 def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
@@ -92,7 +92,7 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
     from .bundle import bundle_libraries, read_bundled
     from .parallel import parallel_compile
     from .scan import facts_of_members
-    from .toolchain import make_toolchain
+    from .toolchain import find_compiler, make_toolchain
     from .wheel import read_wheel, write_wheel
 
     ctx = Context.load(config_settings)
@@ -102,10 +102,11 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
     log(f"manywheel {__version__}: target {target_name}, inner backend {ctx.settings.inner_backend}")
     with tempfile.TemporaryDirectory(prefix="manywheel-") as tmp:
         work = Path(tmp)
-        baseline = make_baseline(ctx, work / "baseline")
+        compilers = find_compiler(ctx.environ, "CC", "CC"), find_compiler(ctx.environ, "CXX", "CXX")  # once a build
+        baseline = make_baseline(ctx, work / "baseline", compilers[0])
         toolchain = make_toolchain(work / "toolchain", ctx.environ, ctx.arch, baseline,
                                    project=ctx.project, verbose=ctx.settings.verbose,
-                                   libraries=library_rules(ctx, editable) if baseline else None)
+                                   libraries=library_rules(ctx, editable) if baseline else None, compilers=compilers)
         log(f"toolchain: {toolchain.summary}")
         hook = "build_editable" if editable else "build_wheel"
         log(f"compiling: {ctx.settings.inner_backend}.{hook}")

@@ -182,10 +182,13 @@ def write_toolchain_config(workdir: Path, config: Mapping[str, object]) -> Path:
 
 
 def make_toolchain(workdir: Path, environ: Mapping[str, str], arch: str, baseline: BaselineFlags | None,
-                   *, project: Path, verbose: bool, libraries: LibraryRules | None = None) -> Toolchain:
-    """Write the wrappers into ``workdir`` and return the environment that routes the build through them."""
-    cc = find_compiler(environ, "CC", "CC")
-    cxx = find_compiler(environ, "CXX", "CXX")
+                   *, project: Path, verbose: bool, libraries: LibraryRules | None = None,
+                   compilers: tuple[list[str], list[str]] | None = None) -> Toolchain:
+    """Write the wrappers into ``workdir`` and return the environment that routes the build through them.
+
+    ``compilers``: the C and C++ commands when the caller has resolved them (find_compiler runs each).
+    """
+    cc, cxx = compilers or (find_compiler(environ, "CC", "CC"), find_compiler(environ, "CXX", "CXX"))
     workdir.mkdir(parents=True, exist_ok=True)
     bindir = workdir / "bin"
     bindir.mkdir(exist_ok=True)
