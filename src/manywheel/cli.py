@@ -66,7 +66,7 @@ def _check(args: argparse.Namespace) -> int:
         worst = max(worst, EXIT_MEETS if ok else EXIT_FAILS)
         results.append((path, scan, verdict, target))
         if not args.json:
-            print(render_verdict(verdict, str(path), scan, every=args.all, summary=False))
+            print(render_verdict(verdict, str(path), every=args.all))
             if verdict.policy is not None:
                 print(_who_can_install(target if target and ok else verdict.policy))
             if target and not ok:

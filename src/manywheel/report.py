@@ -13,11 +13,11 @@ def _key(c: Constraint) -> tuple[int, int]:
     return (1, 0) if c.oldest is None else (0, c.oldest.libc_version.major * 1000 + c.oldest.libc_version.minor)
 
 
-def render_verdict(v: Verdict, source: str, scan: Scan | None = None, every: bool = True, summary: bool = True) -> str:
-    """The verdict, why it is not better (for each older policy, the nearest fact ruling it out), the facts, a summary.
+def render_verdict(v: Verdict, source: str, every: bool = True) -> str:
+    """The verdict, why it is not better (for each older policy, the nearest fact ruling it out), the facts.
 
-    With ``every`` false, each file shows its first few facts of each group and a count of the rest;
-    with ``summary`` false the summary line is left for the caller to print last.
+    With ``every`` false, each file shows its first few facts of each group and a count of the rest.
+    The caller prints ``summary_line`` last, after what it adds.
     """
     lines = [f"{source}: {v.name}"]
     if v.policy is None:
@@ -26,8 +26,6 @@ def render_verdict(v: Verdict, source: str, scan: Scan | None = None, every: boo
         lines.append("  no ELF files: nothing limits the platform")
     lines.extend(_ruled_out(v))
     lines.extend(_details(v, None if every else _SHOWN))
-    if summary:
-        lines.append("  " + summary_line(v, scan))
     return "\n".join(lines)
 
 

@@ -100,6 +100,7 @@ def _scan_zip(path: Path, workers: int) -> Scan:
     try:
         with zipfile.ZipFile(path) as zf:
             infos = [i for i in zf.infolist() if not i.is_dir()]
+            check_member_names(path.name, [(i.filename, i.external_attr) for i in infos])
             with open(path, "rb") as f, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
                 archive = _Archive(path, zf, f.fileno())
                 # Large members first, so the longest stream starts at once while the rest is looked at;
@@ -108,7 +109,6 @@ def _scan_zip(path: Path, workers: int) -> Scan:
                 large = sorted((i for i in candidates if i.file_size >= _LARGE), key=lambda i: -i.file_size)
                 small = sorted((i for i in candidates if i.file_size < _LARGE), key=lambda i: i.header_offset)
                 futures = {i.filename: pool.submit(archive.facts, i) for i in large if archive.is_elf(i, archive.head(i))}
-                check_member_names(path.name, [(i.filename, i.external_attr) for i in infos])
                 futures.update((i.filename, pool.submit(archive.facts, i))
                                for i, head in archive.heads(small) if archive.is_elf(i, head))
                 facts = [futures[i.filename].result() for i in infos if i.filename in futures]
