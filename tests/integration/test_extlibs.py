@@ -12,7 +12,7 @@ import pytest
 from manywheel.elf import read_elf_bytes
 from tests import oldroot
 from tests.conftest import PROJECTS, copy_project, tree_digest
-from tests.integration.helpers import assert_auditwheel_agrees, only_wheel, platform_tag, python_build
+from tests.integration.helpers import assert_auditwheel_agrees, elf_files, only_wheel, platform_tag, python_build
 
 pytestmark = [pytest.mark.slow]
 PROJECT = PROJECTS / "extlibs"
@@ -30,11 +30,6 @@ def dev_packages() -> None:
         pytest.skip(reason)
 
 
-def elf_files(wheel: Path) -> dict[str, bytes]:
-    with zipfile.ZipFile(wheel) as zf:
-        return {n: zf.read(n) for n in zf.namelist() if zf.read(n)[:4] == b"\x7fELF"}
-
-
 def run_in_old_root(wheel: Path) -> subprocess.CompletedProcess[str]:
     root = oldroot.find_root()
     if root is None or os.geteuid() != 0:
@@ -42,7 +37,7 @@ def run_in_old_root(wheel: Path) -> subprocess.CompletedProcess[str]:
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
-    python = os.path.basename(wheel.name).split("-")[2]
+    python = wheel.name.split("-")[2]
     interpreter = oldroot.PYTHON39 if python == "cp39" else oldroot.PYTHON311
     with oldroot.unpacked_wheel(root, wheel) as site:
         return oldroot.run_in_root(root, [interpreter, "-m", "unittest", "discover", "-s", "tests", "-v"],

@@ -3,10 +3,8 @@ Debian bullseye root (glibc 2.31, Python 3.9), while the same projects built wit
 manywheel fail there to load."""
 from __future__ import annotations
 
-import glob
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import pytest
 from tests import oldroot
 from tests.conftest import EXAMPLE, PROJECTS, copy_project
 from tests.integration.helpers import assert_auditwheel_agrees, only_wheel, platform_tag, python_build
+from tests.realworld.steps import find_python
 
 pytestmark = [pytest.mark.oldglibc, pytest.mark.slow]
 TAG_2_17 = "manylinux_2_17_x86_64.manylinux2014_x86_64"
@@ -35,11 +34,9 @@ def root() -> Path:
 @pytest.fixture(scope="module")
 def python39() -> str:
     """A CPython 3.9 with `build`, matching the root's Python for cp39 wheels."""
-    candidates = [os.environ.get("MANYWHEEL_PYTHON39", "")] + sorted(
-        glob.glob(os.path.expanduser("~/.pyenv/versions/3.9*/bin/python3.9"))) + [shutil.which("python3.9") or ""]
-    for candidate in filter(None, candidates):
-        if subprocess.run([candidate, "-c", "import build"], capture_output=True).returncode == 0:
-            return candidate
+    found = find_python("3.9")
+    if found:
+        return found
     message = "no CPython 3.9 with the 'build' package (pyenv 3.9; tools/test.sh installs build into it)"
     if os.environ.get("CI"):
         pytest.fail(message)

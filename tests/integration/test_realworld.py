@@ -49,7 +49,7 @@ def test_sdist_builds_with_only_the_backend_swapped(root: Path, tmp_path: Path, 
     modules = steps.compiled_modules(wheel)
     assert len(modules) == project.modules, f"a pure-Python fallback? compiled modules: {modules}"
     theirs = steps.auditwheel_show(wheel)
-    assert steps.auditwheel_agrees(tag, theirs), f"auditwheel show: {theirs}, manywheel wrote {tag}"
+    assert steps.tags_agree(tag, theirs), f"auditwheel show: {theirs}, manywheel wrote {tag}"
     if not project.avx512:
         assert steps.zmm_instructions(wheel) == 0, "AVX-512 instructions in a wheel for every x86_64 machine"
     result = steps.smoke_test(root, wheel, project, python_version)

@@ -7,6 +7,7 @@ tests/integration/test_realworld.py (pytest) both call.
 """
 from __future__ import annotations
 
+import functools
 import glob
 import json
 import os
@@ -28,6 +29,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from tests import oldroot
+from tests.integration.helpers import elf_files, platform_tag, read_auditwheel_tag, tags_agree
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECTS_FILE = Path(__file__).with_name("projects.json")
@@ -38,9 +40,7 @@ DEFAULT_TAG = "manylinux_2_17_x86_64"
 ROOT_PYTHONS = {"3.9": oldroot.PYTHON39, "3.11": oldroot.PYTHON311}
 # The root's glibc is 2.31: runtime dependencies come as wheels for that or older.
 ROOT_PLATFORMS = [f"manylinux_2_{minor}_x86_64" for minor in range(31, 16, -1)] + ["manylinux2014_x86_64"]
-_AUDITWHEEL_TAG = re.compile(r'consistent\s+with\s+the\s+following\s+platform\s+tag:\s+"([^"]+)"')
 PATCHELF_MIN = (0, 14, 5)  # what auditwheel 6.8 repair accepts
-_LEGACY_GLIBC = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
 
 
 class StepFailed(Exception):
@@ -98,9 +98,11 @@ def failure_text(proc: subprocess.CompletedProcess[str], lines: int = 60) -> str
     return "\n".join(out[-lines:])
 
 
+@functools.lru_cache(maxsize=None)
 def find_python(version: str) -> str | None:
-    """A host CPython `version` (pyenv's newest, else PATH) with the `build` package, or None."""
-    candidates = sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python{version}")),
+    """A host CPython `version` with the `build` package, or None: $MANYWHEEL_PYTHON39 (for 3.9,
+    and so on), else pyenv's newest, else PATH."""
+    candidates = [os.environ.get(f"MANYWHEEL_PYTHON{version.replace('.', '')}", "")] + sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python{version}")),
                         key=lambda p: [int(x) for x in re.findall(r"\d+", Path(p).parts[-3])], reverse=True)
     candidates.append(shutil.which(f"python{version}") or "")
     for candidate in filter(None, candidates):
@@ -328,11 +330,6 @@ def repair_wheel(wheel: Path, out: Path) -> Built:
     return Built(wheels[0], seconds)
 
 
-def platform_tag(wheel: Path) -> str:
-    """The platform tag of a wheel's file name (all of it, e.g. `a.b` for compressed tags)."""
-    return wheel.name[:-4].split("-")[-1]
-
-
 def compiled_modules(wheel: Path) -> list[str]:
     """The wheel's compiled extension modules (members named *.so)."""
     with zipfile.ZipFile(wheel) as zf:
@@ -346,11 +343,8 @@ def zmm_instructions(wheel: Path) -> int:
     AVX-512 host (this one) would put such instructions in it.
     """
     count = 0
-    with zipfile.ZipFile(wheel) as zf, tempfile.TemporaryDirectory(prefix="mw-zmm-") as tmp:
-        for name in zf.namelist():
-            data = zf.read(name)
-            if data[:4] != b"\x7fELF":
-                continue
+    with tempfile.TemporaryDirectory(prefix="mw-zmm-") as tmp:
+        for name, data in elf_files(wheel).items():
             path = Path(tmp) / "member"
             path.write_bytes(data)
             proc = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(path)], capture_output=True,
@@ -363,34 +357,10 @@ def zmm_instructions(wheel: Path) -> int:
 
 def auditwheel_show(wheel: Path) -> str:
     """The platform tag `auditwheel show` finds the wheel consistent with."""
-    proc = subprocess.run([sys.executable, "-m", "auditwheel", "show", str(wheel)], capture_output=True,
-                          text=True, timeout=600, check=False)
-    match = _AUDITWHEEL_TAG.search(" ".join(proc.stdout.split()))
-    if not match:
+    tag, proc = read_auditwheel_tag(wheel)
+    if tag is None:
         raise StepFailed(f"auditwheel show gave no tag (exit {proc.returncode}):\n{proc.stdout}{proc.stderr}")
-    return match.group(1)
-
-
-def glibc_of(tag: str) -> tuple[int, int] | None:
-    """The glibc a manylinux tag requires; None for a plain linux_* tag (no promise)."""
-    first = tag.split(".")[0]
-    match = re.match(r"manylinux_(\d+)_(\d+)_", first)
-    if match:
-        return int(match.group(1)), int(match.group(2))
-    legacy = first.split("_")[0]
-    if legacy in _LEGACY_GLIBC:
-        return _LEGACY_GLIBC[legacy]
-    if first.startswith("linux_"):
-        return None
-    raise ValueError(f"not a glibc platform tag: {tag!r}")
-
-
-def auditwheel_agrees(written: str, theirs: str) -> bool:
-    """Whether auditwheel's tag is at least as compatible as the one manywheel wrote."""
-    ours_glibc, their_glibc = glibc_of(written), glibc_of(theirs)
-    if ours_glibc is None:
-        return True
-    return their_glibc is not None and their_glibc <= ours_glibc
+    return tag
 
 
 def runtime_deps(project: Project, python_version: str, cache: Path = RUNTIME_DEPS) -> Path | None:
@@ -473,7 +443,7 @@ def check_wheel(outcome: Outcome, project: Project, wheel: Path, root: Path | No
         outcome.failures.append(f"modules: {len(modules)} compiled modules {modules}, expected {project.modules}")
     try:
         outcome.auditwheel = auditwheel_show(wheel)
-        if not auditwheel_agrees(outcome.tag, outcome.auditwheel):
+        if not tags_agree(outcome.tag, outcome.auditwheel):
             outcome.failures.append(f"auditwheel: show says {outcome.auditwheel}, manywheel wrote {outcome.tag}")
     except StepFailed as e:
         outcome.failures.append(f"auditwheel: {e}")
@@ -546,7 +516,7 @@ def check_project(project: Project, python_version: str, work: Path, base_env: M
         check_wheel(outcome, project, built.wheel, root, root_reason, step)
     if compare:
         try:
-            sdist = fetch_sdist(project)
+            sdist = fetch_sdist(project)  # cached: the download is done once
         except StepFailed as e:
             outcome.failures.append(f"compare: {e}")
         else:
