@@ -2,7 +2,9 @@
 
 The root has glibc 2.31 and Python 3.9 (/usr/bin/python3); made with --python311 it also
 has /usr/local/bin/python3.11. Everything here needs root, as chroot does. Nothing in the
-root needs /proc or /dev mounted for Python imports, so nothing is mounted.
+root needs /proc or /dev mounted for Python imports, so nothing is mounted unless a caller
+asks for /proc (run_in_root(mount_proc=True): psutil reads it), and then only in a private
+mount namespace that ends with the command.
 """
 
 from __future__ import annotations
@@ -76,11 +78,15 @@ def missing_reason(*, python311: bool = False) -> str | None:
 
 
 def _chroot(
-    root: Path, argv: list[str], env: Mapping[str, str] | None, timeout: float
+    root: Path, argv: list[str], env: Mapping[str, str] | None, timeout: float, mount_proc: bool = False
 ) -> subprocess.CompletedProcess[str]:
     # chroot passes its environment on: the root sees only BASE_ENV and env.
+    command = ["chroot", str(root), *argv]
+    if mount_proc:
+        script = 'r=$1; shift; mount -t proc proc "$r/proc" && exec chroot "$r" "$@"'
+        command = ["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script, "sh", str(root), *argv]
     return subprocess.run(
-        ["chroot", str(root), *argv],
+        command,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -124,8 +130,10 @@ def run_in_root(
     copy_in: Mapping[Path, str] | None = None,
     env: Mapping[str, str] | None = None,
     timeout: float = 300,
+    mount_proc: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """Run argv inside root, in a fresh directory holding copies of copy_in.
+    """Run argv inside root, in a fresh directory holding copies of copy_in (with /proc
+    mounted for the command alone when mount_proc).
 
     copy_in maps host files or directories to names relative to that directory. The
     command runs with BASE_ENV plus env (not the host's environment); its output is
@@ -136,7 +144,7 @@ def run_in_root(
     try:
         _copy_in(copy_in or {}, host_dir)
         script = 'cd "$1" && shift && exec "$@"'
-        out = _chroot(root, ["/bin/sh", "-c", script, "sh", inroot_dir, *argv], env, timeout)
+        out = _chroot(root, ["/bin/sh", "-c", script, "sh", inroot_dir, *argv], env, timeout, mount_proc)
         return subprocess.CompletedProcess(argv, out.returncode, out.stdout, out.stderr)
     finally:
         shutil.rmtree(host_dir, ignore_errors=True)

@@ -382,16 +382,6 @@ def runtime_deps(project: Project, python_version: str, cache: Path = RUNTIME_DE
     return dest
 
 
-def _run_in_root_with_proc(root: Path, argv: list[str], env: Mapping[str, str],
-                           timeout: float) -> subprocess.CompletedProcess[str]:
-    # /proc mounted in a private mount namespace: it goes away with the process.
-    script = 'r=$1; shift; mount -t proc proc "$r/proc" && exec chroot "$r" "$@"'
-    out = subprocess.run(["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script, "sh",
-                          str(root), *argv], capture_output=True, text=True, timeout=timeout, check=False,
-                         env={**oldroot.BASE_ENV, **env})
-    return subprocess.CompletedProcess(argv, out.returncode, out.stdout, out.stderr)
-
-
 def smoke_test(root: Path, wheel: Path, project: Project, python_version: str,
                timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run the project's smoke snippet in the root with the root's python_version, the
@@ -403,9 +393,7 @@ def smoke_test(root: Path, wheel: Path, project: Project, python_version: str,
             shutil.copytree(deps, root / site.lstrip("/"), dirs_exist_ok=True,
                             ignore=shutil.ignore_patterns(".complete"))
         env = {"PYTHONPATH": site, "PYTHONDONTWRITEBYTECODE": "1"}
-        if project.proc:
-            return _run_in_root_with_proc(root, argv, env, timeout)
-        return oldroot.run_in_root(root, argv, env=env, timeout=timeout)
+        return oldroot.run_in_root(root, argv, env=env, timeout=timeout, mount_proc=project.proc)
 
 
 # --- one project, every step ----------------------------------------------------------------
