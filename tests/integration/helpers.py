@@ -1,14 +1,18 @@
 """Running real frontends on sample projects and judging the wheels they write."""
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from manywheel.policy import find_policy
 
+from tests import oldroot
 from tests.conftest import run
 
 _AUDITWHEEL_TAG = re.compile(r'consistent\s+with\s+the\s+following\s+platform\s+tag:\s+"([^"]+)"')
@@ -75,3 +79,25 @@ def elf_files(wheel: Path) -> dict[str, bytes]:
 
 def elf_members(wheel: Path) -> list[str]:
     return list(elf_files(wheel))
+
+
+def require_root(*, python311: bool = False) -> Path:
+    """The older-glibc root; the test is skipped naming what is missing, or fails under CI
+    (tools/test.sh makes the root)."""
+    reason = oldroot.missing_reason(python311=python311)
+    found = oldroot.find_root()
+    if reason is None and found is not None:
+        return found
+    reason = reason or "no older-glibc root"
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}: CI must make it (tools/test.sh runs tools/oldroot.sh --python311)")
+    pytest.skip(reason)
+
+
+def run_project_tests(root: Path, wheel: Path, project: Path) -> subprocess.CompletedProcess[str]:
+    """The project's own tests (its tests/ directory) in the root, with the wheel on PYTHONPATH
+    and the root's Python matching the wheel's (cp39: python3, else python3.11)."""
+    interpreter = oldroot.PYTHON39 if wheel.name.split("-")[2] == "cp39" else oldroot.PYTHON311
+    with oldroot.unpacked_wheel(root, wheel) as site:
+        return oldroot.run_in_root(root, [interpreter, "-m", "unittest", "discover", "-s", "tests", "-v"],
+                                   copy_in={project / "tests": "tests"}, env={"PYTHONPATH": site})

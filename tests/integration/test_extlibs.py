@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,8 @@ import pytest
 from manywheel.elf import read_elf_bytes
 from tests import oldroot
 from tests.conftest import PROJECTS, copy_project, tree_digest
-from tests.integration.helpers import assert_auditwheel_agrees, elf_files, only_wheel, platform_tag, python_build
+from tests.integration.helpers import (assert_auditwheel_agrees, elf_files, only_wheel, platform_tag, python_build,
+                                       require_root, run_project_tests)
 
 pytestmark = [pytest.mark.slow]
 PROJECT = PROJECTS / "extlibs"
@@ -31,17 +31,7 @@ def dev_packages() -> None:
 
 
 def run_in_old_root(wheel: Path) -> subprocess.CompletedProcess[str]:
-    root = oldroot.find_root()
-    if root is None or os.geteuid() != 0:
-        reason = oldroot.missing_reason() or "no older-glibc root"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    python = wheel.name.split("-")[2]
-    interpreter = oldroot.PYTHON39 if python == "cp39" else oldroot.PYTHON311
-    with oldroot.unpacked_wheel(root, wheel) as site:
-        return oldroot.run_in_root(root, [interpreter, "-m", "unittest", "discover", "-s", "tests", "-v"],
-                                   copy_in={PROJECT / "tests": "tests"}, env={"PYTHONPATH": site})
+    return run_project_tests(require_root(python311=True), wheel, PROJECT)
 
 
 def test_static_archives_are_linked_in_and_the_wheel_stays_manylinux_2_17(tmp_path: Path, build_env: dict[str, str]) -> None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests import oldroot
 from tests.conftest import EXAMPLE, PROJECTS, copy_project
-from tests.integration.helpers import assert_auditwheel_agrees, only_wheel, platform_tag, python_build
+from tests.integration.helpers import (assert_auditwheel_agrees, only_wheel, platform_tag, python_build, require_root,
+                                       run_project_tests)
 from tests.realworld.steps import find_python
 
 pytestmark = [pytest.mark.oldglibc, pytest.mark.slow]
@@ -21,12 +21,7 @@ TAG_2_17 = "manylinux_2_17_x86_64.manylinux2014_x86_64"
 
 @pytest.fixture(scope="module")
 def root() -> Path:
-    found = oldroot.find_root()
-    if found is None:
-        reason = oldroot.missing_reason() or "no older-glibc root"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}: CI must make it (tools/test.sh runs tools/oldroot.sh)")
-        pytest.skip(reason)
+    found = require_root()
     assert oldroot.glibc_version(found) == (2, 31)
     return found
 
@@ -41,12 +36,6 @@ def python39() -> str:
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
-
-
-def run_project_tests(root: Path, wheel: Path, project: Path) -> subprocess.CompletedProcess[str]:
-    with oldroot.unpacked_wheel(root, wheel) as site:
-        return oldroot.run_in_root(root, [oldroot.PYTHON39, "-m", "unittest", "discover", "-s", "tests", "-v"],
-                                   copy_in={project / "tests": "tests"}, env={"PYTHONPATH": site})
 
 
 def plain_setuptools_copy(project: Path, dest: Path) -> Path:

@@ -6,12 +6,12 @@ The same steps as `python tests/realworld/run.py`; the projects are tests/realwo
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from tests import oldroot
+from tests.integration.helpers import require_root
 from tests.realworld import steps
 
 pytestmark = [pytest.mark.realworld, pytest.mark.oldglibc, pytest.mark.slow]
@@ -21,14 +21,7 @@ RUNS = [(project, python) for project in PROJECTS.values() for python in project
 
 @pytest.fixture(scope="module")
 def root() -> Path:
-    reason = oldroot.missing_reason(python311=True)
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}: CI must make it (tools/test.sh runs tools/oldroot.sh --python311)")
-        pytest.skip(reason)
-    found = oldroot.find_root()
-    assert found is not None
-    return found
+    return require_root(python311=True)
 
 
 @pytest.mark.parametrize(("project", "python_version"), RUNS, ids=[f"{p.name}-py{py}" for p, py in RUNS])
