@@ -25,9 +25,10 @@ def say(message: str) -> None:
 
 
 def download_cache() -> Path:
-    """Downloads live here, outside the checkout: $XDG_CACHE_HOME/manywheel/bench."""
+    """Downloads live here, outside the checkout: the sdist cache of tests/realworld
+    ($XDG_CACHE_HOME/manywheel/realworld/sdists), so zstandard is downloaded once for both."""
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    path = base / "manywheel" / "bench"
+    path = base / "manywheel" / "realworld" / "sdists"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -3,7 +3,7 @@
 
 Usage: python benchmarks/bench_standard_path.py [--rounds N] [--project example_project|zstandard ...] [--ccache]
 
-For example_project and zstandard 0.25.0 (sdist from PyPI, cached in ~/.cache/manywheel/bench),
+For example_project and zstandard 0.25.0 (sdist from PyPI, cached in ~/.cache/manywheel/realworld/sdists, shared with tests/realworld),
 each round times, on fresh copies of the same sources and in alternating order:
 
 - standard: `python -m build --wheel` with build-backend setuptools.build_meta, then
@@ -33,6 +33,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (EXAMPLE, build_env, fresh_copy, machine_note, make_venv, manywheel_wheel,  # noqa: E402
                      median, run, say, timed, zstandard_source)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.launchers import ccache_hits, ccache_misses, ccache_stats  # noqa: E402
 
 _TAG = re.compile(r'following\s+platform\s+tag:\s+"([^"]+)"')
 
@@ -116,10 +119,8 @@ def ccache_rebuild(py: Path, project: Project, work: Path, env: dict[str, str]) 
     results = []
     for _ in range(2):
         took = manywheel_round(py, project, work, ccache_env)[1]
-        stats = dict(line.split("\t", 1) for line in
-                     run(["ccache", "--print-stats"], ccache_env).stdout.splitlines() if "\t" in line)
-        hits = int(stats.get("direct_cache_hit", 0)) + int(stats.get("preprocessed_cache_hit", 0))
-        results.append((took, hits, int(stats.get("cache_miss", 0))))
+        stats = ccache_stats(cache)
+        results.append((took, ccache_hits(stats), ccache_misses(stats)))
         run(["ccache", "--zero-stats"], ccache_env)
     (first, h1, m1), (second, h2, m2) = results
     say(f"{project.name} with CC='ccache gcc' (empty ccache, then unchanged sources):")
