@@ -749,10 +749,12 @@ class _DynamicReader:
                 unversioned.append(UnversionedRef(name, weak))
 
     def names(self) -> dict[int, str]:
-        """Offset -> string of every string that starts right after a NUL (decoded at once, for speed)."""
+        """Offset -> string of every NUL-terminated string that starts right after a NUL (decoded at
+        once, for speed). What follows the last NUL is left out, so an unterminated tail or an offset
+        at the very end goes through ``string``, which refuses it as before."""
         if not self.strtab.isascii():
             return {}
-        parts = self.strtab.decode("ascii").split("\0")
+        parts = self.strtab.decode("ascii").split("\0")[:-1]
         return dict(zip(itertools.accumulate((len(p) + 1 for p in parts), initial=0), parts))
 
 
