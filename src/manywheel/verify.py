@@ -305,12 +305,13 @@ def _unversioned(f: ElfFacts, in_wheel: set[str], exported_in_wheel: set[str], a
 
 
 def _glibc_abi(arch: str) -> GlibcAbi | None:
-    from .glibc.abi import load_abi
+    """The packaged record for ``arch`` (read once, by load_abi), or None when there is none for it.
 
-    try:
-        return load_abi(arch)
-    except Exception:  # no record for this architecture: such references stay unjudged (None below)
-        return None
+    A record that exists but cannot be read or parsed raises its AbiDataError: a broken
+    installation is said, not hidden (and not re-read for every reference)."""
+    from .glibc.abi import ARCHES, load_abi
+
+    return load_abi(arch) if arch in ARCHES else None
 
 
 def _musl(f: ElfFacts, ordered: Sequence[Policy]) -> Iterable[Constraint]:
