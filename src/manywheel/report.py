@@ -135,15 +135,15 @@ def render_violations(v: Verdict, target: Policy, origins: Mapping[tuple[str, st
 
 
 def hint_for(v: Verdict, target: Policy) -> str:
-    kinds = {c.kind for c in v.blocking(target)}
+    blocking = v.blocking(target)
+    kinds = {c.kind for c in blocking}
     hints = []
     if "symbol-version" in kinds or "blacklist" in kinds:
         hints.append("keep [tool.manywheel] pin = true (the default) so every reference is pinned to the target, "
                      "avoid the functions named, or choose a newer target")
-    blocking = v.blocking(target)
-    if any(c.kind == "library" and c.reason.startswith("bundled at") for c in blocking):
+    if any(c.kind == "library" and c.unreachable for c in blocking):
         hints.append("give the file a RUNPATH that leads to the bundled library ($ORIGIN/<relative directory>)")
-    if any(c.kind == "library" and not c.reason.startswith("bundled at") for c in blocking):
+    if any(c.kind == "library" and not c.unreachable for c in blocking):
         hints.append("link the libraries named statically, or bundle them, or choose a target whose allow-list has them")
     if "relr" in kinds:
         hints.append("link with -Wl,-z,nopack-relative-relocs")

@@ -41,6 +41,7 @@ class Constraint:
     symbol: str | None = None
     version: str | None = None
     library: str | None = None
+    unreachable: bool = False  # a library the wheel bundles that this file's RPATH/RUNPATH does not lead to
 
     def blocks(self, policy: Policy) -> bool:
         return self.oldest is None or self.oldest.libc_version > policy.libc_version or self.oldest.family != policy.family
@@ -181,7 +182,7 @@ def _unreachable(f: ElfFacts, locations: Mapping[str, list[str]], ordered: Seque
         yield Constraint("library", f.path, f"NEEDED {lib}",
                          f"bundled at {where}, but this file's {'RUNPATH' if f.runpath else 'RPATH'} ({paths}) "
                          f"does not lead there: the loader finds it only if something loaded it first",
-                         None, library=lib)
+                         None, library=lib, unreachable=True)
 
 
 def check_file(f: ElfFacts, ordered: Sequence[Policy], arch: str, family: str,

@@ -19,9 +19,9 @@ _AUDITWHEEL_TAG = re.compile(r'consistent\s+with\s+the\s+following\s+platform\s+
 
 
 def python_build(project: Path, out: Path, env: dict[str, str], *args: str, check: bool = True,
-                 python: str = sys.executable) -> subprocess.CompletedProcess[str]:
+                 python: str = sys.executable, timeout: int = 900) -> subprocess.CompletedProcess[str]:
     return run([python, "-m", "build", "--wheel", "--outdir", str(out), *args, str(project)],
-               env=env, check=check)
+               env=env, check=check, timeout=timeout)
 
 
 def pip_wheel(project: Path, out: Path, env: dict[str, str], *args: str, check: bool = True

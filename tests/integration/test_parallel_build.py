@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EXAMPLE, PROJECTS, copy_project, run
-from tests.integration.helpers import assert_auditwheel_agrees, only_wheel, platform_tag
+from tests.integration.helpers import assert_auditwheel_agrees, only_wheel, platform_tag, python_build
 from tests.launchers import ccache_hits, ccache_misses, ccache_stats, require_ccache
 
 pytestmark = pytest.mark.slow
@@ -55,8 +55,7 @@ def install_and_run(wheel: Path, where: Path, code: str) -> str:
 def build(project: Path, out: Path, env: dict[str, str], *args: str, check: bool = True
           ) -> subprocess.CompletedProcess[str]:
     """python -m build --wheel; a hang fails the test after 5 minutes instead of 15."""
-    return run([sys.executable, "-m", "build", "--wheel", "--outdir", str(out), *args, str(project)],
-               env=env, check=check, timeout=300)
+    return python_build(project, out, env, *args, check=check, timeout=300)
 
 
 def test_a_project_using_processes_and_threads_builds_in_parallel(tmp_path: Path, timed_env: dict[str, str]) -> None:
