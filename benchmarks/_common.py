@@ -2,12 +2,14 @@
 downloads cached outside the repository, timing, and a note on how busy the machine was."""
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 import venv
 from pathlib import Path
@@ -33,10 +35,17 @@ def download_cache() -> Path:
     return path
 
 
+@functools.lru_cache(maxsize=None)
+def neutral_cwd() -> Path:
+    """An empty directory of this benchmark process, the working directory of its commands."""
+    return Path(tempfile.mkdtemp(prefix="manywheel-bench-cwd-"))
+
+
 def run(cmd: Sequence[str | Path], env: Mapping[str, str] | None = None, cwd: Path | None = None,
         timeout: float = 3600, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run a command; on failure show it, its exit code and the tail of its output, and stop."""
-    proc = subprocess.run([str(c) for c in cmd], env=dict(env) if env is not None else None, cwd=cwd,
+    # Never from the checkout: a build/ directory in the working directory would shadow pypa/build.
+    proc = subprocess.run([str(c) for c in cmd], env=dict(env) if env is not None else None, cwd=cwd or neutral_cwd(),
                           capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
         tail = (proc.stdout + proc.stderr).strip().splitlines()[-40:]
@@ -62,8 +71,8 @@ def make_venv(where: Path, packages: Sequence[str]) -> Path:
 def manywheel_wheel(dest: Path) -> Path:
     """A wheel of this checkout in ``dest`` (a find-links directory for isolated builds)."""
     dest.mkdir(parents=True, exist_ok=True)
-    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--disable-pip-version-check",
-         "-w", dest, REPO])
+    # From a copy of the checkout (tools/manywheel-wheel.sh): pip wheel of the checkout would leave build/ in it.
+    run(["bash", REPO / "tools" / "manywheel-wheel.sh", dest], env=dict(os.environ, PYTHON=sys.executable))
     return next(dest.glob("manywheel-*.whl"))
 
 

@@ -33,13 +33,18 @@ EXAMPLE = REPO / "example_project"
 
 
 def sh(cmd: list[str], **kw: object) -> None:
+    kw.setdefault("cwd", tempfile.mkdtemp(prefix="manywheel-bench-cwd-"))  # never the checkout (a build/ there shadows pypa/build)
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)  # type: ignore[call-overload]
 
 
 def make_env(where: Path) -> Path:
     venv.create(where, with_pip=True)
     py = where / "bin" / "python"
-    sh([str(py), "-m", "pip", "install", "--quiet", "build", "setuptools>=64", "wheel", "ziglang", str(REPO)])
+    # manywheel from a wheel built from a copy of the checkout: installing the checkout would leave build/ in it.
+    wheels = where / "manywheel-dist"
+    sh(["bash", str(REPO / "tools" / "manywheel-wheel.sh"), str(wheels)], env=dict(os.environ, PYTHON=sys.executable))
+    sh([str(py), "-m", "pip", "install", "--quiet", "build", "setuptools>=64", "wheel", "ziglang",
+        str(next(wheels.glob("manywheel-*.whl")))])
     return py
 
 

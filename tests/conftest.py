@@ -1,28 +1,14 @@
 """Shared fixtures: real compilers, a real manywheel wheel for isolated builds."""
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Callable
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-PROJECTS = REPO / "tests" / "projects"
-EXAMPLE = REPO / "example_project"
-
-
-def run(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
-        check: bool = True, timeout: int = 900) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"command failed ({proc.returncode}): {' '.join(map(str, cmd))}\n"
-                             f"--- stdout\n{proc.stdout[-6000:]}\n--- stderr\n{proc.stderr[-6000:]}")
-    return proc
+from tests.common import manywheel_wheel, run
 
 
 @pytest.fixture(scope="session")
@@ -49,8 +35,7 @@ def compile_so(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
 def manywheel_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory holding a manywheel wheel built from this checkout (for PIP_FIND_LINKS)."""
     out = tmp_path_factory.mktemp("mwdist")
-    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--disable-pip-version-check",
-         "-w", str(out), str(REPO)])
+    manywheel_wheel(out)
     return out
 
 
@@ -62,19 +47,3 @@ def build_env(manywheel_dist: Path, tmp_path: Path) -> dict[str, str]:
     env["PIP_FIND_LINKS"] = links
     env.setdefault("MANYWHEEL_CACHE_DIR", str(Path(os.environ.get("MANYWHEEL_TEST_CACHE", tmp_path / "cache"))))
     return env
-
-
-def tree_digest(root: Path) -> str:
-    """A digest of every path and file content below ``root``: equal digests, an unchanged tree."""
-    h = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        h.update(str(path.relative_to(root)).encode())
-        if path.is_file():
-            h.update(path.read_bytes())
-    return h.hexdigest()
-
-
-def copy_project(src: Path, dest_parent: Path) -> Path:
-    dest = dest_parent / src.name
-    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("build", "dist", "*.egg-info", "__pycache__", "*.so"))
-    return dest

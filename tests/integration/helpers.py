@@ -13,7 +13,7 @@ import pytest
 from manywheel.policy import find_policy
 
 from tests import oldroot
-from tests.conftest import run
+from tests.common import run
 
 _AUDITWHEEL_TAG = re.compile(r'consistent\s+with\s+the\s+following\s+platform\s+tag:\s+"([^"]+)"')
 

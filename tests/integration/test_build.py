@@ -10,7 +10,7 @@ import pytest
 
 from manywheel.glibc.abi import load_abi
 
-from tests.conftest import EXAMPLE, PROJECTS, copy_project, run, tree_digest
+from tests.common import EXAMPLE, PROJECTS, copy_project, run, tree_digest
 from tests.integration.helpers import (assert_auditwheel_agrees, elf_members, only_wheel, pip_wheel,
                                        platform_tag, python_build)
 

@@ -10,7 +10,7 @@ import pytest
 
 from manywheel.elf import read_elf_bytes
 from tests import oldroot
-from tests.conftest import PROJECTS, copy_project, tree_digest
+from tests.common import PROJECTS, copy_project, tree_digest
 from tests.integration.helpers import (assert_auditwheel_agrees, elf_files, only_wheel, platform_tag, python_build,
                                        require_root, run_project_tests)
 

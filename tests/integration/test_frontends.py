@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLE, PROJECTS, copy_project, run, tree_digest
+from tests.common import EXAMPLE, PROJECTS, copy_project, run, tree_digest
 from tests.integration.helpers import only_wheel, pip_wheel, platform_tag
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests import oldroot
-from tests.conftest import EXAMPLE, PROJECTS, copy_project
+from tests.common import EXAMPLE, PROJECTS, copy_project
 from tests.integration.helpers import (assert_auditwheel_agrees, only_wheel, platform_tag, python_build, require_root,
                                        run_project_tests)
 from tests.realworld.steps import find_python

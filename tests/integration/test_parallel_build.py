@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLE, PROJECTS, copy_project, run
+from tests.common import EXAMPLE, PROJECTS, copy_project, run
 from tests.integration.helpers import assert_auditwheel_agrees, only_wheel, platform_tag, python_build
 from tests.launchers import ccache_hits, ccache_misses, ccache_stats, require_ccache
 

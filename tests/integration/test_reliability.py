@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLE, PROJECTS, copy_project, run, tree_digest
+from tests.common import EXAMPLE, PROJECTS, copy_project, run, tree_digest
 from tests.integration.helpers import assert_auditwheel_agrees, only_wheel, platform_tag
 
 pytestmark = pytest.mark.slow

@@ -29,6 +29,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from tests import oldroot
+from tests.common import manywheel_wheel, neutral_cwd
 from tests.integration.helpers import elf_files, platform_tag, read_auditwheel_tag, tags_agree
 
 REPO = Path(__file__).resolve().parents[2]
@@ -80,7 +81,7 @@ def load_projects(path: Path = PROJECTS_FILE) -> dict[str, Project]:
 def run(cmd: list[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None,
         timeout: float = 1800) -> subprocess.CompletedProcess[str]:
     """Run cmd; on a non-zero exit raise StepFailed with the command and its output's tail."""
-    proc = subprocess.run([str(c) for c in cmd], env=None if env is None else dict(env), cwd=cwd,
+    proc = subprocess.run([str(c) for c in cmd], env=None if env is None else dict(env), cwd=cwd or neutral_cwd(),
                           capture_output=True, text=True, timeout=timeout, check=False)
     if proc.returncode != 0:
         raise StepFailed(f"`{' '.join(map(str, cmd))}` exited {proc.returncode}:\n{failure_text(proc)}")
@@ -114,11 +115,7 @@ def find_python(version: str) -> str | None:
 
 def make_manywheel_dist(out: Path) -> Path:
     """Build this checkout's manywheel wheel into out (for PIP_FIND_LINKS)."""
-    out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("*.whl"):
-        old.unlink()
-    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--disable-pip-version-check",
-         "-w", str(out), str(REPO)])
+    manywheel_wheel(out)
     return out
 
 

@@ -15,7 +15,7 @@ from typing import Callable
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from tests.conftest import run
+from tests.common import run
 
 SOURCE = "#include <sys/random.h>\nint f(void *b){ return (int)getrandom(b, 8, 0); }\n"
 

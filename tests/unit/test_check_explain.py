@@ -15,7 +15,7 @@ from typing import Any, Callable
 from manywheel.elf import read_elf_file
 from manywheel.policy import load_policies
 from manywheel.verify import Verdict, judge
-from tests.conftest import run
+from tests.common import run
 
 POLICIES = load_policies("x86_64")
 NEW_SYMBOLS = """

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from tests.conftest import run
+from tests.common import run
 
 GETRANDOM = "#include <sys/random.h>\nint f(void *b){ return (int)getrandom(b, 8, 0); }\n"
 

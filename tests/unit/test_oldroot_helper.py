@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
-# tests/ is not a package; the helper sits beside this directory.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import oldroot  # noqa: E402
+from tests import oldroot
 
 pytestmark = pytest.mark.oldglibc
 

@@ -26,12 +26,8 @@ from manywheel.errors import BaselineError
 from manywheel.glibc import shims
 from manywheel.glibc.shims import SHIMS, ShimBuildError, build_shim_archive, shims_for
 
-# tests/ is not a package; the old-root helper sits beside this directory.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-try:
-    import oldroot  # type: ignore[import-not-found,unused-ignore]
-except ImportError:  # pragma: no cover - only without the helper
-    oldroot = None
+from tests import oldroot
+
 
 TARGET = (2, 17)
 HOST_LIBDIR = Path("/lib/x86_64-linux-gnu")
@@ -1491,8 +1487,6 @@ def test_cxx_needs_only_symbols_with_old_versions(cxx_checks: Path) -> None:
 
 @pytest.fixture(scope="module")
 def old_root() -> Path:
-    if oldroot is None:
-        pytest.skip("tests/oldroot.py (the older-glibc root helper) is missing")
     reason = oldroot.missing_reason()
     if reason is not None:
         pytest.skip(reason)

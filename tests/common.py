@@ -1,0 +1,66 @@
+"""What the tests share besides fixtures: paths, running commands (never from the checkout), manywheel's
+own wheel (built from a copy of the checkout), and copying and digesting project trees.
+
+A frontend run with the repository root as its working directory imports a ``build/``
+directory there instead of pypa/build (and writes into the tree), so every command runs
+from an empty directory of its own unless a test names one.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PROJECTS = REPO / "tests" / "projects"
+EXAMPLE = REPO / "example_project"
+
+
+@functools.lru_cache(maxsize=None)
+def neutral_cwd() -> Path:
+    """An empty directory of this test process: the working directory of every command by default."""
+    return Path(tempfile.mkdtemp(prefix="manywheel-tests-cwd-"))
+
+
+def run(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
+        check: bool = True, timeout: int = 900) -> subprocess.CompletedProcess[str]:
+    """Run ``cmd`` (from ``neutral_cwd()`` unless ``cwd`` is given); with ``check``, a non-zero exit
+    raises AssertionError with the command and the tail of its output."""
+    proc = subprocess.run([str(c) for c in cmd], cwd=cwd or neutral_cwd(), env=env, capture_output=True,
+                          text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"command failed ({proc.returncode}): {' '.join(map(str, cmd))}\n"
+                             f"--- stdout\n{proc.stdout[-6000:]}\n--- stderr\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def manywheel_wheel(out: Path) -> Path:
+    """Build this checkout's manywheel wheel into ``out`` (a find-links directory for isolated
+    builds) with tools/manywheel-wheel.sh, which builds from a copy: the checkout stays as it was."""
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("manywheel-*.whl"):
+        old.unlink()
+    run(["bash", str(REPO / "tools" / "manywheel-wheel.sh"), str(out)],
+        env=dict(os.environ, PYTHON=sys.executable))
+    return next(out.glob("manywheel-*.whl"))
+
+
+def tree_digest(root: Path) -> str:
+    """A digest of every path and file content below ``root``: equal digests, an unchanged tree."""
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        h.update(str(path.relative_to(root)).encode())
+        if path.is_file():
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def copy_project(src: Path, dest_parent: Path) -> Path:
+    dest = dest_parent / src.name
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("build", "dist", "*.egg-info", "__pycache__", "*.so"))
+    return dest
