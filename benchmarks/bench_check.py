@@ -54,7 +54,7 @@ def main() -> int:
     if not args.wheel.is_file():
         sys.exit(f"no wheel at {args.wheel}")
     size = args.wheel.stat().st_size / 1e6
-    inflater = subprocess.run([sys.executable, "-c", "from manywheel.scan import INFLATER; print(INFLATER)"],
+    inflater = subprocess.run([sys.executable, "-c", "from manywheel.check.scan import INFLATER; print(INFLATER)"],
                               capture_output=True, text=True).stdout.strip()
     print(f"wheel: {args.wheel.name} ({size:.0f} MB), {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.2f}, manywheel inflates with {inflater}")

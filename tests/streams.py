@@ -1,4 +1,4 @@
-"""A forward-only byte stream over bytes, the shape manywheel.elf.read_elf_streamed reads."""
+"""A forward-only byte stream over bytes, the shape manywheel.check.elf.read_elf_streamed reads."""
 from __future__ import annotations
 
 

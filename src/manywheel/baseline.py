@@ -23,9 +23,9 @@ from typing import Callable, Mapping
 
 from . import __version__
 from .errors import BaselineError
-from .glibc.abi import AbiSymbol, GlibcAbi, GlibcVersion, load_abi
+from .glibc.abi import AbiSymbol, GlibcAbi, load_abi
 from .glibc.shims import SHIMS, ShimBuildError, build_shim_archive, shims_for
-from .policy import Policy
+from .policy import LibcVersion, Policy, parse_version
 from .settings import Settings
 from .toolchain import find_compiler
 
@@ -58,13 +58,13 @@ def default_cache_dir(environ: Mapping[str, str]) -> Path:
     return Path(base) / "manywheel"
 
 
-def host_glibc_version() -> GlibcVersion:
+def host_glibc_version() -> LibcVersion:
     raw = os.confstr("CS_GNU_LIBC_VERSION") or ""
     if not raw.startswith("glibc "):
         raise BaselineError(f"this host's C library is not glibc ({raw or 'unknown'})",
                             hint="manylinux baselines can only be pinned on a glibc host; use pin = false")
     parts = [int(p) for p in raw.split()[1].split(".")[:2]]
-    return GlibcVersion(parts[0], parts[1])
+    return LibcVersion(parts[0], parts[1])
 
 
 def prepare_baseline(target: Policy | None, arch: str, settings: Settings, environ: Mapping[str, str],
@@ -80,7 +80,7 @@ def prepare_baseline(target: Policy | None, arch: str, settings: Settings, envir
     if arch not in STUB_LIBRARIES:
         raise BaselineError(f"pinning is implemented for x86_64 only, not {arch}", hint="set pin = false")
     host = host_glibc_version()
-    wanted = GlibcVersion(target.libc_version.major, target.libc_version.minor)
+    wanted = target.libc_version
     if wanted > host:
         raise BaselineError(f"target {target.name} is newer than this host's glibc {host.major}.{host.minor}",
                             hint=f"choose a target up to manylinux_{host.major}_{host.minor}")
@@ -95,7 +95,7 @@ def prepare_baseline(target: Policy | None, arch: str, settings: Settings, envir
     return _flags(entry, target, wanted, arch, settings, workdir)
 
 
-def _cache_key(cc: list[str], target: GlibcVersion, arch: str) -> str:
+def _cache_key(cc: list[str], target: LibcVersion, arch: str) -> str:
     """Content key: host libc, compiler, ABI data, shim sources, target, arch, manywheel version."""
     h = hashlib.sha256()
     h.update(f"{FORMAT}|{__version__}|{arch}|{target.major}.{target.minor}|{' '.join(cc)}".encode())
@@ -195,7 +195,7 @@ def _valid(entry: Path) -> bool:
         return False
 
 
-def _generate(out: Path, final: Path, cc: list[str], target: GlibcVersion, arch: str) -> None:
+def _generate(out: Path, final: Path, cc: list[str], target: LibcVersion, arch: str) -> None:
     """Write the entry into ``out``; paths inside linker scripts name ``final``, where it will live."""
     abi = load_abi(arch)
     stubs = out / "lib"
@@ -224,11 +224,11 @@ def _make_stub(cc: list[str], stubs: Path, soname: str, symbols: list[AbiSymbol]
     src_dir.mkdir(exist_ok=True)
     newest: dict[str, AbiSymbol] = {}
     for sym in symbols:
-        if sym.name not in newest or _vkey(sym.version) > _vkey(newest[sym.name].version):
+        if sym.name not in newest or sym.glibc_version > newest[sym.name].glibc_version:
             newest[sym.name] = sym
     asm = [".text"]
     nodes: dict[str, list[str]] = {}
-    for i, sym in enumerate(sorted(symbols, key=lambda s: (s.name, _vkey(s.version)))):
+    for i, sym in enumerate(sorted(symbols, key=lambda s: (s.name, s.glibc_version))):
         local = f"__mw_stub_{i}"
         bind = ".weak" if sym.weak else ".globl"
         if sym.is_function:
@@ -242,7 +242,7 @@ def _make_stub(cc: list[str], stubs: Path, soname: str, symbols: list[AbiSymbol]
         nodes.setdefault(sym.version, []).append(sym.name)
     stem = soname.replace(".", "_")
     (src_dir / f"{stem}.s").write_text("\n".join(asm) + "\n")
-    ordered = sorted(nodes, key=_vkey)
+    ordered = sorted(nodes, key=parse_version)
     script = []
     for j, version in enumerate(ordered):
         names = "".join(f" {n};" for n in sorted(set(nodes[version])))
@@ -277,7 +277,7 @@ def _write_linker_scripts(cc: list[str], stubs: Path, final: Path, libraries: tu
         (stubs / f"{base}.so").write_text(f"INPUT ( {final / lib} )\n")
 
 
-def make_pin_header(abi: GlibcAbi, target: GlibcVersion, arch: str) -> str:
+def make_pin_header(abi: GlibcAbi, target: LibcVersion, arch: str) -> str:
     """``.symver`` lines binding each function whose host default is newer to its target default.
 
     Unused lines add nothing to an object; used ones pin its reference even if some
@@ -306,7 +306,7 @@ def make_pin_header(abi: GlibcAbi, target: GlibcVersion, arch: str) -> str:
     return "\n".join(lines)
 
 
-def _flags(entry: Path, target: Policy, wanted: GlibcVersion, arch: str, settings: Settings, workdir: Path) -> Baseline:
+def _flags(entry: Path, target: Policy, wanted: LibcVersion, arch: str, settings: Settings, workdir: Path) -> Baseline:
     stubs = entry / "lib"
     workdir.mkdir(parents=True, exist_ok=True)
     export_map = workdir / "exports.map"
@@ -325,7 +325,7 @@ def _flags(entry: Path, target: Policy, wanted: GlibcVersion, arch: str, setting
         link_flags_after=["-Wl,--push-state,--no-as-needed", "-lc", "-Wl,--pop-state", "-Wl,-z,noexecstack"],
         export_map=str(export_map),
         static_cxx=True,
-        no_relr=wanted < GlibcVersion(2, 36),
+        no_relr=wanted < LibcVersion(2, 36),
         summary=f"pinned to glibc {wanted.major}.{wanted.minor} ({target.name}_{arch}): stub libraries, "
                 f"{len(shims_for((wanted.major, wanted.minor), arch))} shims, static libstdc++/libgcc, export map",
     )
@@ -344,10 +344,6 @@ def _run(cmd: list[str]) -> str:
         return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout
     except OSError as e:
         raise BaselineError(f"cannot run {cmd[0]}: {e.strerror or e}") from e
-
-
-def _vkey(version: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in version.replace("GLIBC_", "").split(".") if p.isdigit())
 
 
 __all__ = ["Baseline", "prepare_baseline", "make_pin_header", "default_cache_dir", "SHIMS"]

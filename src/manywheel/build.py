@@ -6,7 +6,6 @@ import contextlib
 import os
 import shutil
 import sys
-import sysconfig
 import tempfile
 import time
 import zipfile
@@ -16,15 +15,16 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 from . import __version__
 from .errors import ComplianceError, WheelError
+from .files import replace_atomically
 from .inner import call_hook, load_inner_backend
-from .policy import Policy, find_policy, load_policies
-from .settings import Settings, excludes, inner_config_settings, read_settings
+from .policy import Policy, excludes, find_policy, host_arch, load_policies
+from .settings import Settings, inner_config_settings, read_settings
 from .wheel import source_date_epoch
 
 if TYPE_CHECKING:
-    from .elf import ElfFacts
+    from .check.elf import ElfFacts
+    from .check.verify import Verdict
     from .toolchain import BaselineFlags, LibraryRules
-    from .verify import Verdict
 
 # The modules only a wheel build needs (toolchain, ELF reading, verification, reports) are
 # imported by the steps that use them: the other hooks (get_requires_*, prepare_metadata_*,
@@ -35,12 +35,6 @@ _SKIP_DIRS = {".git", "build", "dist", ".tox", ".nox", ".venv", "venv", "__pycac
 
 def log(message: str) -> None:
     print(f"manywheel: {message}", file=sys.stderr, flush=True)
-
-
-def host_arch() -> str:
-    plat = sysconfig.get_platform()  # e.g. "linux-x86_64"
-    machine = plat.split("-", 1)[1] if "-" in plat else plat
-    return {"i386": "i686", "i586": "i686", "amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
 
 
 @dataclass(frozen=True)
@@ -91,7 +85,7 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
                 metadata_directory: str | None, *, editable: bool = False) -> str:
     from .bundle import bundle_libraries, read_bundled
     from .parallel import parallel_compile
-    from .scan import facts_of_members
+    from .check.scan import facts_of_members
     from .toolchain import find_compiler, make_toolchain
     from .wheel import read_wheel, write_wheel
 
@@ -117,7 +111,7 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
             name = call_hook(backend, hook, str(inner_out), ctx.config_settings, metadata_directory)
         if not isinstance(name, str) or not (inner_out / name).is_file():
             raise WheelError(f"the inner backend's {hook} returned {name!r}, which is not a wheel it wrote")
-        contents, added = bundle_libraries(read_wheel(inner_out / name), read_bundled(toolchain.wrapper_dir / "links.jsonl"))
+        contents, added = bundle_libraries(read_wheel(inner_out / name), read_bundled(toolchain.link_log))
         for path in added:
             log(f"bundled {path}")
         facts = facts_of_members(contents.members)
@@ -126,7 +120,7 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
         if not facts and contents.filename.endswith("-any.whl"):
             log("no ELF files: a pure-Python wheel, passed through as it is")
             return _pass_through(inner_out / name, Path(wheel_directory))
-        policy, verdict = choose_policy(ctx, facts, toolchain.wrapper_dir / "links.jsonl", pinned=baseline is not None,
+        policy, verdict = choose_policy(ctx, facts, toolchain.link_log, pinned=baseline is not None,
                                         aliases={str(work / "setuptools-build"): "build"}, bundled=added)
         out = write_wheel(contents, Path(wheel_directory), list(policy.platform_tags), source_date_epoch(ctx.environ))
         log(f"wrote {out.name}: {_reason(verdict, policy)}")
@@ -135,7 +129,7 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
 
 def library_rules(ctx: Context, editable: bool) -> LibraryRules:
     """What links do with libraries outside the allow-list of the target (for "auto", of the newest policy)."""
-    from ._extlibs import link_name
+    from ._wrapper.extlibs import link_name
     from .toolchain import LibraryRules
 
     policies = [p for p in load_policies(ctx.arch) if p.family == "manylinux"]
@@ -172,35 +166,55 @@ def setuptools_build_dirs(work: Path, environ: Mapping[str, str]) -> dict[str, s
 
 def choose_policy(ctx: Context, facts: list[ElfFacts], link_log: Path, *, pinned: bool,
                   aliases: Mapping[str, str], bundled: Sequence[str] = ()) -> tuple[Policy, Verdict]:
-    """The tag to write: the target if the files meet it, the verdict for "auto"; else a ComplianceError.
+    """The tag to write: the target if the files meet it (for "auto", the verdict), a newer one
+    when only bundled host libraries keep the files from the target; else a ComplianceError."""
+    from .check.verify import judge
 
-    Libraries bundled from the host were built against its glibc, not the baseline: when only
-    they keep the files from the target, the tag says what they need, and the log names them.
-    """
-    from .explain import describe_missing, find_origins, read_link_log
-    from .report import hint_for, render_violations
-    from .verify import judge
-
-    policies = load_policies(ctx.arch)
-    verdict = judge(facts, policies, ctx.arch, exclude=lambda lib: excludes(ctx.settings.exclude, lib))
+    verdict = judge(facts, load_policies(ctx.arch), ctx.arch, exclude=lambda lib: excludes(ctx.settings.exclude, lib))
     log(f"{len(facts)} ELF file{'s' if len(facts) != 1 else ''} verified, "
         f"{verdict.refs_checked} references checked: they meet {verdict.name}")
-    target = ctx.target or verdict.policy or next(p for p in policies if p.family == verdict.family)
+    target = ctx.target or verdict.policy or next(p for p in verdict.policies if p.family == verdict.family)
+    lowered = policy_for_bundled(verdict, target, bundled)
+    if lowered is not None:
+        warn_bundled(verdict, target, lowered)
+        return lowered, verdict
+    if not verdict.meets(target):
+        raise compliance_error(verdict, target, link_log, aliases, pinned=pinned)
+    return target, verdict
+
+
+def policy_for_bundled(verdict: Verdict, target: Policy, bundled: Sequence[str]) -> Policy | None:
+    """The verdict's policy when the files miss ``target`` only because of libraries bundled from
+    the host (built against its glibc, not the baseline); None when they meet it or something
+    else blocks it."""
     blocking = verdict.blocking(target)
     if blocking and verdict.policy is not None and all(c.file in bundled for c in blocking):
-        for c in sorted(blocking, key=lambda c: (c.file, c.subject))[:20]:
-            log(f"warning: bundled {c.file}: {c.subject}: {c.reason}")
-        log(f"warning: the bundled libraries above need {verdict.policy.name}, newer than the target "
-            f"{target.name}: the wheel is tagged {verdict.policy.name}. To reach {target.name}, link them "
-            f"statically (an archive built with -fPIC; [tool.manywheel] static) or bundle a build of "
-            f"them made for {target.name}")
-        return verdict.policy, verdict
-    if not verdict.meets(target):
-        blocking = verdict.blocking(target)
-        origins = find_origins(blocking, read_link_log(link_log), aliases)
-        notes = describe_missing(blocking, ctx.arch, (target.libc_version.major, target.libc_version.minor), policies) if pinned else {}
-        raise ComplianceError(render_violations(verdict, target, origins, notes), hint=hint_for(verdict, target))
-    return target, verdict
+        return verdict.policy
+    return None
+
+
+def warn_bundled(verdict: Verdict, target: Policy, tagged: Policy) -> None:
+    """Name each bundled library and symbol that holds the tag above the target, and the ways out."""
+    for c in sorted(verdict.blocking(target), key=lambda c: (c.file, c.subject))[:20]:
+        log(f"warning: bundled {c.file}: {c.subject}: {c.reason}")
+    log(f"warning: the bundled libraries above need {tagged.name}, newer than the target "
+        f"{target.name}: the wheel is tagged {tagged.name}. To reach {target.name}, link them "
+        f"statically (an archive built with -fPIC; [tool.manywheel] static) or bundle a build of "
+        f"them made for {target.name}")
+
+
+def compliance_error(verdict: Verdict, target: Policy, link_log: Path, aliases: Mapping[str, str], *,
+                     pinned: bool) -> ComplianceError:
+    """The error for files that miss ``target``: each violation, the objects and sources behind
+    each symbol (from the link log), and for a pinned build why no shim or version covers it."""
+    from ._wrapper import linklog
+    from .check.report import hint_for, render_violations
+    from .explain import describe_missing, find_origins
+
+    blocking = verdict.blocking(target)
+    origins = find_origins(blocking, linklog.read(link_log), aliases)
+    notes = describe_missing(blocking, target.libc_version.node) if pinned else {}
+    return ComplianceError(render_violations(verdict, target, origins, notes), hint=hint_for(verdict, target))
 
 
 def _reason(verdict: Verdict, policy: Policy) -> str:
@@ -214,23 +228,15 @@ def _reason(verdict: Verdict, policy: Policy) -> str:
 
 
 def _pass_through(path: Path, out_dir: Path) -> str:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=out_dir)
-    os.close(fd)
-    try:
-        shutil.copyfile(path, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out_dir / path.name)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replace_atomically(out_dir / path.name) as out, open(path, "rb") as src:
+        shutil.copyfileobj(src, out)
     log(f"wrote {path.name}")
     return path.name
 
 
 def _facts_built_in_tree(project: Path, since: float) -> list[ElfFacts]:
     """ELF files an editable build compiled into the source tree during this build."""
-    from .elf import ELF_MAGIC, read_elf_file
+    from .check.elf import ELF_MAGIC, read_elf_file
 
     facts = []
     for root, dirs, files in os.walk(project):

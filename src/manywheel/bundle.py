@@ -1,6 +1,6 @@
 """Put the libraries the links bundled into the wheel, and point the modules at them.
 
-At link time (``_extlibs``) a module that needs a bundled library got ``DT_NEEDED`` on
+At link time (``manywheel._wrapper.extlibs``) a module that needs a bundled library got ``DT_NEEDED`` on
 the library's unique name and a placeholder ``RUNPATH``.  Here, with the wheel's layout
 known, each bundled library becomes ``<dist>.libs/<unique name>`` and each placeholder is
 overwritten in place with ``$ORIGIN/<path to <dist>.libs>`` (NUL-padded: the string table
@@ -8,12 +8,12 @@ keeps its size, so nothing else in the file moves).
 """
 from __future__ import annotations
 
-import json
 import posixpath
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ._extlibs import PLACEHOLDER
+from ._wrapper import linklog
+from ._wrapper.elfedit import PLACEHOLDER, fill_runpath, has_runpath_placeholder
 from .errors import WheelError
 from .wheel import Member, WheelContents
 
@@ -28,16 +28,9 @@ class BundledLibrary:
 def read_bundled(link_log: Path) -> dict[str, BundledLibrary]:
     """Every library some link of this build bundled, by unique name."""
     found: dict[str, BundledLibrary] = {}
-    try:
-        lines = link_log.read_text().splitlines()
-    except OSError:
-        return found
-    for line in lines:
-        try:
-            for entry in json.loads(line).get("bundled", []):
-                found[entry["name"]] = BundledLibrary(entry["name"], Path(entry["path"]), entry["source"])
-        except (ValueError, KeyError, TypeError, AttributeError):
-            continue
+    for link in linklog.read(link_log):
+        for entry in link["bundled"]:
+            found[entry["name"]] = BundledLibrary(entry["name"], Path(entry["path"]), entry["source"])
     return found
 
 
@@ -57,18 +50,18 @@ def bundle_libraries(contents: WheelContents, bundled: dict[str, BundledLibrary]
     """The wheel with placeholders filled in and the needed libraries added; the added paths."""
     if not bundled:
         return contents, []
-    placeholder = PLACEHOLDER.encode()
     libs = libs_dir(contents)
     members: list[Member] = []
     needed: set[str] = set()
     for m in contents.members:
-        if placeholder in m.data:
-            value = runpath_for(m.name, libs).encode()
-            if len(value) > len(placeholder):
-                raise WheelError(f"{m.name}: the path to {libs}/ ({value.decode()}) is longer than the "
-                                 f"{len(placeholder)} bytes reserved for it",
-                                 hint="install the extension module less deep in the package tree")
-            m = replace(m, data=m.data.replace(placeholder, value + b"\0" * (len(placeholder) - len(value))))
+        if has_runpath_placeholder(m.data):
+            value = runpath_for(m.name, libs)
+            try:
+                m = replace(m, data=fill_runpath(m.data, value))
+            except ValueError:
+                raise WheelError(f"{m.name}: the path to {libs}/ ({value}) is longer than the "
+                                 f"{len(PLACEHOLDER)} bytes reserved for it",
+                                 hint="install the extension module less deep in the package tree") from None
             needed.update(name for name in bundled if name.encode() + b"\0" in m.data)
         members.append(m)
     stamp = members[0].date_time if members else (1980, 1, 1, 0, 0, 0)

@@ -10,11 +10,10 @@ from typing import Sequence
 
 from . import __version__, lifecycle
 from .errors import ManywheelError, PolicyError
-from .policy import ARCHES, Policy, find_policy, load_policies
-from .report import hint_for, render_verdict, render_violations, summary_line, verdict_json
-from .scan import Scan, majority_arch, scan_path
-from .settings import excludes
-from .verify import Verdict, judge
+from .check.report import hint_for, render_verdict, render_violations, summary_line, verdict_json
+from .check.scan import Scan, majority_arch, scan_path
+from .check.verify import Verdict, judge
+from .policy import ARCHES, Policy, excludes, find_policy, host_arch, load_policies
 
 EXIT_MEETS, EXIT_FAILS, EXIT_USAGE = 0, 1, 2
 
@@ -88,15 +87,9 @@ def _judge_path(path: Path, target_name: str | None, exclude: list[str]) -> tupl
     if path.is_dir() and not scan.facts:
         raise ManywheelError(f"{path}: no ELF files in this directory ({scan.members} files looked at)",
                              hint="name a wheel, a shared object, or a directory holding some")
-    arch = _wheel_arch(path) or majority_arch(scan.facts, "") or _host_arch()
+    arch = _wheel_arch(path) or majority_arch(scan.facts, "") or host_arch()
     verdict = judge(scan.facts, load_policies(arch), arch, exclude=lambda soname: excludes(exclude, soname))
     return scan, verdict, _target_for(target_name, path, arch)
-
-
-def _host_arch() -> str:
-    from .build import host_arch  # the build module is heavy to import; only needed here
-
-    return host_arch()
 
 
 def _install_json(v: Verdict) -> dict[str, object]:
@@ -134,7 +127,7 @@ def _target_for(name: str | None, path: Path, arch: str) -> Policy | None:
 
 
 def _targets(args: argparse.Namespace) -> int:
-    arch = args.arch or _host_arch()
+    arch = args.arch or host_arch()
     policies = load_policies(arch)
     if not policies:
         raise PolicyError(f"no policies for architecture {arch!r}")

@@ -1,38 +1,25 @@
 """Say where a reference that breaks the target comes from, and what would accept it.
 
 Used only when verification fails: the compiler wrapper logged every link (output and
-input objects); this reads those objects and names the ones that reference each
-offending symbol, with the source file the compiler recorded.
+input objects, ``manywheel._wrapper.linklog``); this reads those objects and names the
+ones that reference each offending symbol, with the source file the compiler recorded.
+What glibc version a symbol needs and which policy accepts it, ``verify`` already put in
+each constraint.
 """
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
-from .elf import ObjectRefs, read_object_refs
+from .check.elf import ObjectRefs, read_object_refs
+from .check.verify import Constraint
 from .errors import ElfError
-from .policy import Policy
-from .verify import Constraint
+
+if TYPE_CHECKING:
+    from ._wrapper.linklog import LinkEntry
 
 
-def read_link_log(path: Path) -> list[tuple[str, list[str]]]:
-    links = []
-    try:
-        lines = path.read_text().splitlines()
-    except OSError:
-        return []
-    for line in lines:
-        try:
-            entry = json.loads(line)
-            links.append((str(entry["output"]), [str(p) for p in entry["inputs"]]))
-        except (ValueError, KeyError, TypeError):
-            continue
-    return links
-
-
-def find_origins(constraints: Iterable[Constraint], links: list[tuple[str, list[str]]],
+def find_origins(constraints: Iterable[Constraint], links: list[LinkEntry],
                  aliases: Mapping[str, str] | None = None) -> dict[tuple[str, str], list[str]]:
     """(wheel file, symbol) -> ["rng.c (build/temp/rng.o)", ...] for each symbol constraint.
 
@@ -44,10 +31,10 @@ def find_origins(constraints: Iterable[Constraint], links: list[tuple[str, list[
         if not c.symbol:
             continue
         base = os.path.basename(c.file)
-        for output, inputs in links:
-            if os.path.basename(output) != base:
+        for link in links:
+            if os.path.basename(link["output"]) != base:
                 continue
-            for obj in inputs:
+            for obj in link["inputs"]:
                 if obj not in cache:
                     try:
                         cache[obj] = read_object_refs(obj)
@@ -71,25 +58,20 @@ def _short(path: str, aliases: Mapping[str, str]) -> str:
         return path
 
 
-def describe_missing(constraints: Iterable[Constraint], arch: str, target_glibc: tuple[int, int],
-                     policies: Iterable[Policy]) -> dict[str, str]:
-    """For symbols the pinned link left unversioned: when glibc got them and which target accepts them."""
-    from .glibc.abi import GlibcVersion, load_abi
-
-    abi = load_abi(arch)
-    ordered = sorted((p for p in policies if p.family == "manylinux"), key=lambda p: p.libc_version)
+def describe_missing(constraints: Iterable[Constraint], target: str) -> dict[str, str]:
+    """For symbols the pinned link left unversioned: when glibc got them and which target accepts
+    them (``target``: the version node the baseline pinned to, e.g. ``GLIBC_2.17``)."""
     notes = {}
     for c in constraints:
         if c.kind != "unversioned" or not c.symbol:
             continue
-        oldest = abi.oldest(c.symbol)
-        target = f"GLIBC_{target_glibc[0]}.{target_glibc[1]}"
-        if oldest is None:
+        if c.library is None:
             notes[c.symbol] = ("no glibc library defines it: an unversioned reference that fails to load on every "
                                "system (a missing library, or a typo)")
-            continue
-        first = GlibcVersion(*[int(x) for x in oldest.version.split("_", 1)[1].split(".")][:2])
-        accepting = next((p.name for p in ordered if tuple(p.libc_version) >= tuple(first)[:2]), None)
-        notes[c.symbol] = (f"no version <= {target} exists ({oldest.version} in {oldest.library} is the oldest) "
-                           f"and no shim covers it; oldest target that accepts it: {accepting or 'none known'}")
+        elif c.version is None:
+            notes[c.symbol] = f"glibc defines it in {c.library}, which the file does not load: link that library"
+        else:
+            notes[c.symbol] = (f"no version <= {target} exists ({c.version} in {c.library} is the oldest) "
+                               f"and no shim covers it; oldest target that accepts it: "
+                               f"{c.oldest.name if c.oldest else 'none known'}")
     return notes

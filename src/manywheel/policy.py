@@ -9,23 +9,50 @@ from __future__ import annotations
 import functools
 import json
 import re
+import sysconfig
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Mapping, NamedTuple
+from typing import Any, Iterable, Mapping, NamedTuple
 
 from .errors import PolicyError
 
+# The architecture names of the manylinux/musllinux platform tags (and of the glibc ABI record).
 ARCHES = ("x86_64", "i686", "aarch64", "armv7l", "ppc64le", "s390x", "ppc64", "riscv64", "loongarch64")
 LEGACY_ALIASES = {"manylinux1": "manylinux_2_5", "manylinux2010": "manylinux_2_12", "manylinux2014": "manylinux_2_17"}
 _NAME = re.compile(r"^(manylinux|musllinux)_(\d+)_(\d+)$")
+_VERSION = re.compile(r"(?:GLIBC_)?(\d+)[._](\d+)(?:[._](\d+))?")
+_MACHINE_TO_ARCH = {"i386": "i686", "i586": "i686", "amd64": "x86_64", "arm64": "aarch64"}
 
 
 class LibcVersion(NamedTuple):
+    """A glibc (or musl) release or symbol version, compared as a tuple: (2, 2, 5) < (2, 17, 0)."""
+
     major: int
     minor: int
+    patch: int = 0
 
     def __str__(self) -> str:
-        return f"{self.major}.{self.minor}"
+        return f"{self.major}.{self.minor}" + (f".{self.patch}" if self.patch else "")
+
+    @property
+    def node(self) -> str:
+        """The glibc version node name, e.g. ``GLIBC_2.17``."""
+        return f"GLIBC_{self}"
+
+
+def parse_version(text: str) -> LibcVersion:
+    """Parse ``GLIBC_2.2.5``, ``2.17`` or ``2_17``; raise ValueError quoting anything else."""
+    m = _VERSION.fullmatch(text.strip()) if isinstance(text, str) else None
+    if m is None:
+        raise ValueError(f"not a glibc version: {text!r}")
+    return LibcVersion(int(m[1]), int(m[2]), int(m[3] or 0))
+
+
+def host_arch() -> str:
+    """This machine's architecture, by its manylinux name (``x86_64``, ``aarch64``, ...)."""
+    plat = sysconfig.get_platform()  # e.g. "linux-x86_64"
+    machine = plat.split("-", 1)[1] if "-" in plat else plat
+    return _MACHINE_TO_ARCH.get(machine, machine)
 
 
 @dataclass(frozen=True)
@@ -159,7 +186,19 @@ def split_version(version: str) -> tuple[str, str]:
     return prefix, rest
 
 
-def version_key(version: str) -> tuple[int, ...]:
-    """Numeric sort key of the numeric tail of a symbol version (``2.2.5`` -> (2, 2, 5))."""
-    parts = re.findall(r"\d+", version)
-    return tuple(int(p) for p in parts)
+# A library as a user names it: ffi, libffi, -lffi, libffi.so.8 (group 1: the name -l takes).
+LIBRARY_NAME = re.compile(r"^(?:-l)?(?:lib)?([A-Za-z0-9_+.-]+?)(?:\.so(?:\.[0-9.]*)?|\.a)?$")
+
+
+def library_name(entry: str) -> str:
+    """``ffi``, ``libffi``, ``-lffi``, ``libffi.so.8`` -> ``ffi``: the name ``-l`` takes."""
+    m = LIBRARY_NAME.match(entry)
+    return m.group(1) if m else entry
+
+
+def excludes(names: Iterable[str], soname: str) -> bool:
+    """Whether an ``exclude`` list names this NEEDED entry: ``cuda`` for libcuda.so.1, ``yaml``
+    for libyaml-0.so.2 (a libtool -release name), or the soname itself."""
+    wanted = set(names) | {library_name(n) for n in names}
+    name = library_name(soname)
+    return bool({soname, name, re.sub(r"-[0-9.]+$", "", name)} & wanted)

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import gzip
 import io
-import os
 import tarfile
-import tempfile
 from pathlib import Path
 
 from .errors import WheelError
+from .files import replace_atomically
 
 
 def normalize_sdist(path: Path, epoch: int) -> None:
@@ -38,12 +37,5 @@ def normalize_sdist(path: Path, epoch: int) -> None:
             elif member.isfile():
                 member.mode = 0o755 if member.mode & 0o111 else 0o644
             out.addfile(member, io.BytesIO(data) if data is not None else None)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f, gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=epoch) as gz:
-            gz.write(raw.getvalue())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replace_atomically(path) as f, gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=epoch) as gz:
+        gz.write(raw.getvalue())

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from .errors import SettingsError, SettingsErrors
+from .policy import LIBRARY_NAME, library_name
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -233,29 +233,12 @@ def _check_value(setting: Setting, value: Any) -> None:
         raise ValueError(f"must be 0 (one per CPU core) or more, not {value}")
     if setting.key in ("static", "bundle", "exclude"):
         for entry in value:
-            if not _LIBRARY.match(entry):
+            if not LIBRARY_NAME.match(entry):
                 raise ValueError(f"{entry!r} is not a library name (like ffi, libffi or libffi.so.8)")
     if setting.key == "exports":
         for name in value:
             if not name.replace("*", "x").replace("_", "x").isalnum():
                 raise ValueError(f"{name!r} is not a symbol name (letters, digits, _ and * wildcards)")
-
-
-_LIBRARY = re.compile(r"^(?:-l)?(?:lib)?([A-Za-z0-9_+.-]+?)(?:\.so(?:\.[0-9.]*)?|\.a)?$")
-
-
-def library_name(entry: str) -> str:
-    """``ffi``, ``libffi``, ``-lffi``, ``libffi.so.8`` -> ``ffi``: the name ``-l`` takes."""
-    m = _LIBRARY.match(entry)
-    return m.group(1) if m else entry
-
-
-def excludes(names: Iterable[str], soname: str) -> bool:
-    """Whether an ``exclude`` list names this NEEDED entry: ``cuda`` for libcuda.so.1, ``yaml``
-    for libyaml-0.so.2 (a libtool -release name), or the soname itself."""
-    wanted = set(names) | {library_name(n) for n in names}
-    name = library_name(soname)
-    return bool({soname, name, re.sub(r"-[0-9.]+$", "", name)} & wanted)
 
 
 def _type_name(value: Any) -> str:

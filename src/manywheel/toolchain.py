@@ -1,7 +1,7 @@
 """How manywheel's flags reach every compiler and linker call of the inner build.
 
 manywheel writes small wrapper scripts (``cc``, ``c++``, ``gcc``, ``g++``) that run
-``_ccwrap.py``; the inner build sees them through ``CC``/``CXX``/``LDSHARED``/
+``manywheel._wrapper.ccwrap``; the inner build sees them through ``CC``/``CXX``/``LDSHARED``/
 ``LDCXXSHARED`` and, for build systems that call ``gcc`` directly, first on ``PATH``.
 The wrappers add the baseline's flags, replace ``-march=native``, and drop
 host-specific absolute RPATHs (pyenv's interpreters add one to every link).
@@ -19,11 +19,18 @@ import sys
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Protocol
+from typing import TYPE_CHECKING, Mapping, Protocol
 
+from ._wrapper import linklog
 from .errors import ToolchainError
+from .files import replace_atomically
 
-_WRAPPER = Path(__file__).with_name("_ccwrap.py")
+if TYPE_CHECKING:
+    from ._wrapper.config import LibraryConfig, WrapperConfig
+
+# The directory that holds the manywheel package: the wrappers run with ``python -S -E`` (no
+# site-packages, no PYTHONPATH) and put it first on sys.path to import the wrapper from it.
+_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 # What -march/-mtune=native become: the ISA every system of the arch has.
 _ISA_FLAGS = {
     "x86_64": {"-march": "-march=x86-64", "-mtune": "-mtune=generic"},
@@ -48,7 +55,7 @@ class BaselineFlags(Protocol):
 
 @dataclass(frozen=True)
 class LibraryRules:
-    """How links treat libraries outside the policy's allow-list (see ``_extlibs``)."""
+    """How links treat libraries outside the policy's allow-list (see ``manywheel._wrapper.extlibs``)."""
 
     allowed: frozenset[str]  # link names the policy allows ("c", "m", "z", ...)
     static: tuple[str, ...] = ()
@@ -64,6 +71,11 @@ class Toolchain:
     wrapper_dir: Path
     env: dict[str, str]  # variables to set for the inner build
     summary: str
+
+    @property
+    def link_log(self) -> Path:
+        """The log of every link the wrappers ran (``manywheel._wrapper.linklog``)."""
+        return Path(linklog.path_in(str(self.wrapper_dir)))
 
 
 def find_compiler(environ: Mapping[str, str], var: str, default_var: str) -> list[str]:
@@ -157,7 +169,7 @@ def linker_search_dirs(cc: list[str], environ: Mapping[str, str]) -> list[str]:
     return dirs
 
 
-def library_config(rules: LibraryRules | None, cc: list[str], environ: Mapping[str, str]) -> dict[str, object] | None:
+def library_config(rules: LibraryRules | None, cc: list[str], environ: Mapping[str, str]) -> LibraryConfig | None:
     if rules is None:
         return None
     return {
@@ -170,14 +182,13 @@ def library_config(rules: LibraryRules | None, cc: list[str], environ: Mapping[s
     }
 
 
-def write_toolchain_config(workdir: Path, config: Mapping[str, object]) -> Path:
+def write_toolchain_config(workdir: Path, config: WrapperConfig) -> Path:
     """Write the wrappers' configuration: ``toolchain.marshal``, which they read (marshal loads
     without imports), and the same as ``toolchain.json`` for people reading a build's files."""
     (workdir / "toolchain.json").write_text(json.dumps(config, indent=1))
     path = workdir / "toolchain.marshal"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(marshal.dumps(dict(config)))
-    os.replace(tmp, path)
+    with replace_atomically(path) as f:
+        f.write(marshal.dumps(dict(config)))
     return path
 
 
@@ -195,7 +206,7 @@ def make_toolchain(workdir: Path, environ: Mapping[str, str], arch: str, baselin
     # The project's path never reaches the objects; sys.prefix (often a temporary isolated build
     # environment) is mapped by the wrapper only for compiles that use something under it.
     prefix_maps = [f"-ffile-prefix-map={project.resolve()}={project.name}"]
-    config = {
+    config: WrapperConfig = {
         "cc": cc,
         "cxx": cxx,
         "arch": arch,
@@ -214,11 +225,14 @@ def make_toolchain(workdir: Path, environ: Mapping[str, str], arch: str, baselin
         "state_dir": str(workdir),
     }
     config_path = write_toolchain_config(workdir, config)
+    # sys.argv is then ["-c", CONFIG, LANG, ARGS...], what ccwrap.main reads.
+    start = (f"import sys; sys.path[0] = {str(_PACKAGE_ROOT)!r}; "
+             "from manywheel._wrapper.ccwrap import main; sys.exit(main(sys.argv))")
     for name, lang in (("cc", "c"), ("c++", "c++"), ("gcc", "c"), ("g++", "c++")):
         script = bindir / name
         script.write_text(
             "#!/bin/sh\n"
-            f"exec {shlex.quote(sys.executable)} -S -E {shlex.quote(str(_WRAPPER))} "
+            f"exec {shlex.quote(sys.executable)} -S -E -c {shlex.quote(start)} "
             f"{shlex.quote(str(config_path))} {lang} \"$@\"\n")
         script.chmod(0o755)
     wcc, wcxx = str(bindir / "cc"), str(bindir / "c++")

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import stat
-import tempfile
 import time
 import zipfile
 from dataclasses import dataclass
@@ -18,6 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import Iterable, Mapping
 
 from .errors import WheelError
+from .files import replace_atomically
 
 _CHUNK = 1 << 20
 _ZIP_EPOCH = 315532800  # 1980-01-01, the earliest time a zip file can hold
@@ -144,22 +143,14 @@ def write_wheel(contents: WheelContents, out_dir: Path, platform_tags: list[str]
     record_lines = [f"{m.name},sha256={_digest(m.data)},{len(m.data)}" for m in members]
     record_lines.append(f"{record_file},,")
     record = Member(record_file, ("\n".join(record_lines) + "\n").encode("utf-8"), False, members[-1].date_time)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=out_dir)
-    try:
-        with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
-            for m in members + [record]:
-                # In chunks: a signal (SIGTERM, Ctrl-C) is then handled within moments, not after a huge member.
-                with zf.open(_zipinfo(m, epoch), "w", force_zip64=len(m.data) > 0x7FFFFFFF) as dest:
-                    view = memoryview(m.data)
-                    for start in range(0, len(view), _CHUNK):
-                        dest.write(view[start:start + _CHUNK])
-        os.chmod(tmp, 0o644)
-        final = out_dir / name
-        os.replace(tmp, final)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    final = out_dir / name
+    with replace_atomically(final) as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
+        for m in members + [record]:
+            # In chunks: a signal (SIGTERM, Ctrl-C) is then handled within moments, not after a huge member.
+            with zf.open(_zipinfo(m, epoch), "w", force_zip64=len(m.data) > 0x7FFFFFFF) as dest:
+                view = memoryview(m.data)
+                for start in range(0, len(view), _CHUNK):
+                    dest.write(view[start:start + _CHUNK])
     return final
 
 

@@ -29,7 +29,7 @@ def test_example_project_is_a_verified_manylinux_2_17_wheel(tmp_path: Path, buil
     assert json.loads(check.stdout)[0]["verdict"] == TAG_2_17
     # Every versioned glibc reference exists in glibc 2.17 according to the ABI record.
     abi = load_abi("x86_64")
-    from manywheel.scan import facts_of_path
+    from manywheel.check.scan import facts_of_path
     for facts in facts_of_path(wheel):
         for ref in facts.versioned_refs:
             if ref.version.startswith("GLIBC_"):

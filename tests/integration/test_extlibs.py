@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from manywheel.elf import read_elf_bytes
+from manywheel.check.elf import read_elf_bytes
 from tests import oldroot
 from tests.common import PROJECTS, copy_project, tree_digest
 from tests.integration.helpers import (assert_auditwheel_agrees, elf_files, only_wheel, platform_tag, python_build,

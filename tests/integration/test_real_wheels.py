@@ -28,8 +28,8 @@ import pytest
 
 from manywheel import elf
 from manywheel.policy import load_policies
-from manywheel.scan import scan_path
-from manywheel.verify import judge
+from manywheel.check.scan import scan_path
+from manywheel.check.verify import judge
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = json.loads((REPO / "tests" / "data" / "real-wheels.json").read_text())

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from manywheel.policy import find_policy
-from manywheel.scan import facts_of_path
+from manywheel.check.scan import facts_of_path
 
 from tests.common import EXAMPLE, copy_project
 from tests.integration.helpers import assert_auditwheel_agrees, only_wheel, pip_wheel, platform_tag

@@ -7,7 +7,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from manywheel.baseline import Baseline, prepare_baseline
-from manywheel.elf import read_elf_file
+from manywheel.check.elf import read_elf_file
 from manywheel.policy import find_policy
 from manywheel.settings import read_settings
 from manywheel.toolchain import make_toolchain

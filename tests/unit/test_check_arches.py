@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from manywheel.elf import read_elf_bytes
+from manywheel.check.elf import read_elf_bytes
 from tests.common import run
 
 EM = {"x86_64": 62, "i686": 3, "aarch64": 183, "armv7l": 40, "ppc64le": 21, "ppc64": 21, "s390x": 22, "riscv64": 243}

@@ -12,9 +12,9 @@ import zipfile
 from pathlib import Path
 from typing import Any, Callable
 
-from manywheel.elf import read_elf_file
+from manywheel.check.elf import read_elf_file
 from manywheel.policy import load_policies
-from manywheel.verify import Verdict, judge
+from manywheel.check.verify import Verdict, judge
 from tests.common import run
 
 POLICIES = load_policies("x86_64")

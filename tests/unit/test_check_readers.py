@@ -19,8 +19,8 @@ from typing import Callable
 import pytest
 
 from manywheel import elf
-from manywheel.elf import ElfFacts, read_elf_bytes, read_elf_file, read_elf_streamed
-from manywheel.scan import scan_path
+from manywheel.check.elf import ElfFacts, read_elf_bytes, read_elf_file, read_elf_streamed
+from manywheel.check.scan import scan_path
 
 from tests.streams import ChunkedStream
 

@@ -6,7 +6,7 @@ from typing import Callable
 
 import pytest
 
-from manywheel.elf import read_elf_bytes, read_elf_file
+from manywheel.check.elf import read_elf_bytes, read_elf_file
 from manywheel.errors import ElfError
 
 GETRANDOM = """

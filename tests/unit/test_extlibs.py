@@ -11,7 +11,7 @@ import pytest
 
 from manywheel import _extlibs
 from manywheel.bundle import runpath_for
-from manywheel.elf import read_elf_file
+from manywheel.check.elf import read_elf_file
 from manywheel.settings import excludes, library_name
 from manywheel.toolchain import LibraryRules, make_toolchain
 

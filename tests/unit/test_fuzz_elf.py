@@ -17,7 +17,7 @@ from elftools.elf.elffile import ELFFile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from manywheel.elf import ElfFacts, read_elf_bytes, read_elf_streamed
+from manywheel.check.elf import ElfFacts, read_elf_bytes, read_elf_streamed
 from manywheel.errors import ElfError
 
 from tests.streams import ChunkedStream

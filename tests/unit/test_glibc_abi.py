@@ -13,18 +13,16 @@ import pytest
 from elftools.elf.elffile import ELFFile
 
 from manywheel.glibc import abi as abi_module
+from manywheel.policy import ARCHES, LibcVersion, parse_version
 from manywheel.glibc.abi import (
-    ARCHES,
     AbiDataError,
     GlibcAbi,
-    GlibcVersion,
     data_file,
     load_abi,
-    parse_version,
     read_abi_file,
 )
 
-V = GlibcVersion
+V = LibcVersion
 HOST_ROOT = Path("/")
 BULLSEYE_ROOT = Path.home() / ".cache" / "manywheel" / "bullseye-root"
 X86_SONAMES = (
@@ -44,7 +42,7 @@ def resolve_in_root(root: Path, path: Path) -> Path:
     raise OSError(f"symlink loop at {path}")
 
 
-def glibc_release(root: Path) -> GlibcVersion:
+def glibc_release(root: Path) -> LibcVersion:
     libc = resolve_in_root(root, root / "lib/x86_64-linux-gnu/libc.so.6").read_bytes()
     m = re.search(rb"release version (\d+)\.(\d+)", libc)
     assert m, "libc.so.6 carries no release banner"
@@ -75,7 +73,7 @@ def read_real_symbols(root: Path) -> Facts:
     return facts
 
 
-def record_facts(abi: GlibcAbi, target: GlibcVersion) -> Facts:
+def record_facts(abi: GlibcAbi, target: LibcVersion) -> Facts:
     return {
         (s.name, s.version, lib): (s.is_function, s.size, s.weak)
         for lib, symbols in abi.symbols_at(target).items()
@@ -182,7 +180,7 @@ def test_oldest_version(x86: GlibcAbi, name: str, oldest: str) -> None:
         ("clock_gettime", "GLIBC_2.2.5", V(2, 31), "libc.so.6"),
     ],
 )
-def test_library_at_target(x86: GlibcAbi, name: str, version: str, target: GlibcVersion, library: str) -> None:
+def test_library_at_target(x86: GlibcAbi, name: str, version: str, target: LibcVersion, library: str) -> None:
     holders = [lib for lib, syms in x86.symbols_at(target).items() if any(
         s.name == name and s.version == version for s in syms
     )]
@@ -259,7 +257,7 @@ def test_counts_at_2_17(x86: GlibcAbi, capsys: pytest.CaptureFixture[str]) -> No
     assert counts["libpthread.so.0"] > 200 and counts["libc.so.6"] > 2000
 
 
-def assert_default(abi: GlibcAbi, name: str, target: GlibcVersion, version: str, library: str) -> None:
+def assert_default(abi: GlibcAbi, name: str, target: LibcVersion, version: str, library: str) -> None:
     found = abi.default_version(name, target)
     assert found is not None, f"{name} missing at {target}"
     assert (found.version, found.library) == (version, library)
@@ -306,7 +304,7 @@ def test_load_time(capsys: pytest.CaptureFixture[str]) -> None:
     ("text", "expected"),
     [("GLIBC_2.2.5", V(2, 2, 5)), ("2.17", V(2, 17, 0)), ("2_28", V(2, 28)), ("GLIBC_2.34", V(2, 34))],
 )
-def test_parse_version(text: str, expected: GlibcVersion) -> None:
+def test_parse_version(text: str, expected: LibcVersion) -> None:
     assert parse_version(text) == expected
     assert parse_version(expected.node) == expected
 

@@ -5,7 +5,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from manywheel.elf import read_elf_file
+from manywheel.check.elf import read_elf_file
 from manywheel.toolchain import make_toolchain
 
 

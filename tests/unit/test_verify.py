@@ -4,9 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from manywheel.elf import read_elf_bytes, read_elf_file
+from manywheel.check.elf import read_elf_bytes, read_elf_file
 from manywheel.policy import find_policy, load_policies
-from manywheel.verify import judge
+from manywheel.check.verify import judge
 
 POLICIES = load_policies("x86_64")
 

@@ -16,50 +16,28 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple, Sequence
 
+from ..errors import ManywheelError
+from ..policy import ARCHES, LibcVersion, parse_version
+
 FORMAT = "manywheel-glibc-abi/1"
-ARCHES = ("x86_64", "i686", "aarch64", "armv7l", "ppc64le", "ppc64", "s390x", "riscv64", "loongarch64")
-_VERSION_RE = re.compile(r"(?:GLIBC_)?(\d+)[._](\d+)(?:[._](\d+))?")
 
 
-class GlibcVersion(NamedTuple):
-    """A glibc release or symbol version, compared as a tuple: (2, 2, 5) < (2, 17, 0)."""
-
-    major: int
-    minor: int
-    patch: int = 0
-
-    def __str__(self) -> str:
-        return f"{self.major}.{self.minor}" + (f".{self.patch}" if self.patch else "")
-
-    @property
-    def node(self) -> str:
-        """The version node name, e.g. ``GLIBC_2.17``."""
-        return f"GLIBC_{self}"
-
-
-def parse_version(text: str) -> GlibcVersion:
-    """Parse ``GLIBC_2.2.5``, ``2.17`` or ``2_17``; raise ValueError quoting anything else."""
-    m = _VERSION_RE.fullmatch(text.strip()) if isinstance(text, str) else None
-    if m is None:
-        raise ValueError(f"not a glibc version: {text!r}")
-    return GlibcVersion(int(m[1]), int(m[2]), int(m[3] or 0))
-
-
-class AbiDataError(Exception):
-    """The packaged ABI record is missing or does not have the expected shape."""
+class AbiDataError(ManywheelError):
+    """The packaged ABI record is missing or does not have the expected shape: a broken
+    installation, reported like any other manywheel error (no traceback)."""
 
     def __init__(self, path: str, problem: str) -> None:
         self.path = path
         self.problem = problem
-        self.hint = "reinstall manywheel, or regenerate the record with tools/make_glibc_abi.py"
-        super().__init__(f"glibc ABI record {path}: {problem} ({self.hint})")
+        super().__init__(f"the glibc ABI record {path} is unusable: {problem}",
+                         hint="reinstall manywheel (pip install --force-reinstall manywheel), or regenerate "
+                              "the record with tools/make_glibc_abi.py")
 
 
 @dataclass(frozen=True)
@@ -74,7 +52,7 @@ class AbiSymbol:
     weak: bool
 
     @property
-    def glibc_version(self) -> GlibcVersion:
+    def glibc_version(self) -> LibcVersion:
         return parse_version(self.version)
 
 
@@ -89,16 +67,16 @@ class _Held(NamedTuple):
     is_function: bool
     size: int
     weak: bool  # binding when it appeared
-    version: GlibcVersion
-    since: GlibcVersion
-    until: GlibcVersion | None
+    version: LibcVersion
+    since: LibcVersion
+    until: LibcVersion | None
     rank: int  # index of the library in the record's library list
-    rebound: GlibcVersion | None  # release from which the binding is the other one
+    rebound: LibcVersion | None  # release from which the binding is the other one
 
-    def live(self, target: GlibcVersion) -> bool:
+    def live(self, target: LibcVersion) -> bool:
         return self.version <= target and self.since <= target and (self.until is None or target < self.until)
 
-    def at(self, target: GlibcVersion) -> AbiSymbol:
+    def at(self, target: LibcVersion) -> AbiSymbol:
         """The symbol with its binding in release ``target``."""
         flipped = self.rebound is not None and self.rebound <= target
         return AbiSymbol(self.name, self.node, self.library, self.is_function, self.size, self.weak ^ flipped)
@@ -114,7 +92,7 @@ class GlibcAbi:
         libraries: Sequence[str],
         versions: Sequence[str],
         held: Sequence[_Held],
-        markers: Sequence[tuple[str, str, GlibcVersion]],
+        markers: Sequence[tuple[str, str, LibcVersion]],
     ) -> None:
         self.arch = arch
         self.source = source
@@ -125,7 +103,7 @@ class GlibcAbi:
         self._by_name: dict[str, list[_Held]] = {}
         for h in self._held:
             self._by_name.setdefault(h.name, []).append(h)
-        self._at: dict[GlibcVersion, dict[str, tuple[AbiSymbol, ...]]] = {}
+        self._at: dict[LibcVersion, dict[str, tuple[AbiSymbol, ...]]] = {}
 
     def __repr__(self) -> str:
         return f"<GlibcAbi {self.arch}: {len(self._held)} symbols, {self.source}>"
@@ -134,7 +112,7 @@ class GlibcAbi:
         """Every numeric version node of this arch (GLIBC_PRIVATE excluded), oldest first."""
         return self._versions
 
-    def symbols_at(self, target: GlibcVersion) -> dict[str, list[AbiSymbol]]:
+    def symbols_at(self, target: LibcVersion) -> dict[str, list[AbiSymbol]]:
         """Soname -> every (symbol, version) with version <= target, in the library that
         held it in glibc release ``target``.  Every library of the record is a key."""
         if target not in self._at:
@@ -145,7 +123,7 @@ class GlibcAbi:
             self._at[target] = {lib: tuple(syms) for lib, syms in grouped.items()}
         return {lib: list(syms) for lib, syms in self._at[target].items()}
 
-    def default_version(self, name: str, target: GlibcVersion) -> AbiSymbol | None:
+    def default_version(self, name: str, target: LibcVersion) -> AbiSymbol | None:
         """The newest version <= target that some library held at ``target`` (libc.so.6
         first when several did); None if the symbol did not exist then."""
         live = [h for h in self._by_name.get(name, ()) if h.live(target)]
@@ -165,13 +143,13 @@ class GlibcAbi:
         """Whether ``name@version`` was ever defined by any library of this arch."""
         return any(h.node == version for h in self._by_name.get(name, ()))
 
-    def version_nodes(self, soname: str, target: GlibcVersion) -> list[str]:
+    def version_nodes(self, soname: str, target: LibcVersion) -> list[str]:
         """The version nodes (oldest first) that hold symbols in ``soname`` at ``target``."""
         self._check_library(soname)
         nodes = {h.version for h in self._held if h.library == soname and h.live(target)}
         return [v.node for v in sorted(nodes)]
 
-    def marker_nodes(self, soname: str, target: GlibcVersion) -> list[str]:
+    def marker_nodes(self, soname: str, target: LibcVersion) -> list[str]:
         """Version nodes without symbols (``GLIBC_ABI_DT_RELR``) that ``soname`` has at ``target``."""
         self._check_library(soname)
         return [node for lib, node, since in self._markers if lib == soname and since <= target]
@@ -247,14 +225,14 @@ def _str_list(doc: dict[str, Any], key: str, where: str) -> list[str]:
 
 
 def _read_symbols(
-    rows: Any, libraries: list[str], names: list[str], versions: list[GlibcVersion], where: str
+    rows: Any, libraries: list[str], names: list[str], versions: list[LibcVersion], where: str
 ) -> list[_Held]:
     if not isinstance(rows, list) or not rows:
         raise AbiDataError(where, "'symbols' is missing or empty")
     held: list[_Held] = []
     problems: list[str] = []
     seen: set[tuple[str, int, int]] = set()
-    releases: dict[str, GlibcVersion] = {}
+    releases: dict[str, LibcVersion] = {}
     n_versions, n_libraries, new = len(names), len(libraries), tuple.__new__
     for i, row in enumerate(rows):
         try:
@@ -287,14 +265,14 @@ def _read_symbols(
     return held
 
 
-def _binding(value: Any, releases: dict[str, GlibcVersion]) -> tuple[bool, GlibcVersion | None]:
+def _binding(value: Any, releases: dict[str, LibcVersion]) -> tuple[bool, LibcVersion | None]:
     """``[weak, release]``: the binding flipped in that release (plain 0/1 never gets here)."""
     if isinstance(value, list) and len(value) == 2 and value[0] in (0, 1):
         return bool(value[0]), _release(value[1], releases)
     raise ValueError(f"weak flag {value!r} mistyped")
 
 
-def _release(text: Any, cache: dict[str, GlibcVersion]) -> GlibcVersion:
+def _release(text: Any, cache: dict[str, LibcVersion]) -> LibcVersion:
     if not isinstance(text, str):
         raise ValueError(f"release {text!r} is not a string")
     if text not in cache:
@@ -302,8 +280,8 @@ def _release(text: Any, cache: dict[str, GlibcVersion]) -> GlibcVersion:
     return cache[text]
 
 
-def _read_markers(rows: Any, libraries: list[str], where: str) -> list[tuple[str, str, GlibcVersion]]:
-    markers: list[tuple[str, str, GlibcVersion]] = []
+def _read_markers(rows: Any, libraries: list[str], where: str) -> list[tuple[str, str, LibcVersion]]:
+    markers: list[tuple[str, str, LibcVersion]] = []
     if not isinstance(rows, list):
         raise AbiDataError(where, "'markers' is missing or not a list")
     for row in rows:

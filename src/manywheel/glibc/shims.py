@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BaselineError
+from ..files import replace_atomically
 
 ARCHIVE_NAME = "libmanywheel_shims.a"
 SUPPORTED_ARCHES = ("x86_64",)
@@ -187,7 +188,8 @@ def build_shim_archive(
             _run("archiving the shims", [ar, "rcsD", str(archive), *map(str, objects)], env)
         else:
             archive.write_bytes(b"!<arch>\n")
-        os.replace(archive, final)
+        with replace_atomically(final) as out:
+            out.write(archive.read_bytes())
     return final
 
 

@@ -1,7 +1,7 @@
 """External libraries at link time: link them statically, or bundle them into the wheel.
 
-Standard library only, like the wrapper that imports it (``_ccwrap``), and imported by it
-only when a link names a library outside the target policy's allow-list.
+Standard library only, like the wrapper that imports it (``ccwrap``), and imported by it
+only for links of shared objects when external libraries are handled.
 
 A library is linked statically when a usable archive exists (``libNAME_pic.a`` first,
 then ``libNAME.a``); its symbols stay hidden (``--exclude-libs,ALL``) and its references
@@ -11,7 +11,7 @@ is copied under a name unique to its content (``libffi-1a2b3c4d.so.8``) with its
 mistaken for it; the link names the copy by that file name (``-l:NAME``), so the module's
 ``DT_NEEDED`` is the unique name; and a placeholder ``RUNPATH`` long enough for any
 ``$ORIGIN/<...>/<dist>.libs`` is reserved in the module, to be filled in once the wheel's
-layout is known (``manywheel.bundle``).
+layout is known (``manywheel.bundle``).  The ELF edits are ``elfedit``'s.
 """
 from __future__ import annotations
 
@@ -19,14 +19,14 @@ import hashlib
 import os
 import re
 import shutil
-import struct
-from typing import Any
 
-# The RUNPATH reserved in a module that needs a bundled library; ``manywheel.bundle``
-# overwrites it in place with the real ``$ORIGIN``-relative path and NUL padding.
-PLACEHOLDER = "$ORIGIN/.manywheel-bundled-libraries" + "-" * 200
-_DT_NULL, _DT_SONAME = 0, 14
-_PT_LOAD, _PT_DYNAMIC = 1, 2
+from .elfedit import PLACEHOLDER, ElfEditError, read_soname, remove_soname
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .config import LibraryConfig, WrapperConfig
+    from .linklog import BundledEntry
+
 _LINK_NAME = re.compile(r"^lib(.+?)\.so(\.[0-9.]+)?$")
 # Never treated as external: the interpreter, and the compiler's own runtime libraries,
 # which the baseline already handles (static libstdc++/libgcc) or the policy allows.
@@ -43,19 +43,18 @@ def link_name(soname_or_file: str) -> str | None:
     return m.group(1) if m else None
 
 
-def is_external(name: str, cfg: dict[str, Any]) -> bool:
-    libs = cfg.get("libs")
-    return libs is not None and name not in libs["allowed"] and not _NEVER.match(name)
+def is_external(name: str, libs: LibraryConfig) -> bool:
+    return name not in libs["allowed"] and not _NEVER.match(name)
 
 
-def search_dirs(args: list[str], cfg: dict[str, Any]) -> list[str]:
+def search_dirs(args: list[str], libs: LibraryConfig) -> list[str]:
     dirs = []
     for i, a in enumerate(args):
         if a == "-L" and i + 1 < len(args):
             dirs.append(args[i + 1])
         elif a.startswith("-L") and len(a) > 2:
             dirs.append(a[2:])
-    return dirs + list(cfg["libs"]["search_dirs"])
+    return dirs + list(libs["search_dirs"])
 
 
 def find_archive(name: str, dirs: list[str]) -> str | None:
@@ -75,11 +74,10 @@ def find_shared(name: str, dirs: list[str]) -> str | None:
     return None
 
 
-def mode_of(name: str, cfg: dict[str, Any]) -> str:
+def mode_of(name: str, libs: LibraryConfig) -> str:
     """"exclude", "static", "bundle" or "auto", from the [tool.manywheel] lists."""
-    libs = cfg["libs"]
-    for mode in ("exclude", "static", "bundle"):
-        if name in libs[mode]:
+    for mode, names in (("exclude", libs["exclude"]), ("static", libs["static"]), ("bundle", libs["bundle"])):
+        if name in names:
             return mode
     return "auto"
 
@@ -96,28 +94,31 @@ def library_arg(args: list[str], i: int) -> tuple[str | None, str | None, int]:
     return None, None, 1
 
 
-def rewrite_link(args: list[str], cfg: dict[str, Any], prefer_static: bool
-                 ) -> tuple[list[str], list[dict[str, str]], list[str], bool]:
+def rewrite_link(args: list[str], cfg: WrapperConfig, prefer_static: bool
+                 ) -> tuple[list[str], list[BundledEntry], list[str], bool]:
     """The link's arguments with external libraries replaced; the bundled copies; notes; whether
     an archive was chosen on manywheel's own initiative (so a failed link may be retried bundling).
 
     ``prefer_static`` False: "auto" libraries are bundled even when an archive exists
     (the retry after a static link failed).
     """
-    dirs = search_dirs(args, cfg)
+    libs = cfg["libs"]
+    if libs is None:
+        return list(args), [], [], False
+    dirs = search_dirs(args, libs)
     out: list[str] = []
-    bundled: list[dict[str, str]] = []
+    bundled: list[BundledEntry] = []
     notes: list[str] = []
     chosen_static = False
     i = 0
     while i < len(args):
         name, shared, used = library_arg(args, i)
-        if name is None or not is_external(name, cfg) or (shared or "").startswith(cfg["state_dir"]):
+        if name is None or not is_external(name, libs) or (shared or "").startswith(cfg["state_dir"]):
             out += args[i:i + used]
         else:
             here = [os.path.dirname(shared)] + dirs if shared else dirs
-            mode = mode_of(name, cfg)
-            replaced = _replace(name, shared, mode, here, cfg, prefer_static, bundled, notes)
+            mode = mode_of(name, libs)
+            replaced = _replace(name, shared, mode, here, libs, cfg["state_dir"], prefer_static, bundled, notes)
             chosen_static = chosen_static or (mode == "auto" and replaced[0].endswith(".a"))
             out += replaced
         i += used
@@ -126,8 +127,8 @@ def rewrite_link(args: list[str], cfg: dict[str, Any], prefer_static: bool
     return out, bundled, notes, chosen_static
 
 
-def _replace(name: str, shared: str | None, mode: str, dirs: list[str], cfg: dict[str, Any], prefer_static: bool,
-             bundled: list[dict[str, str]], notes: list[str]) -> list[str]:
+def _replace(name: str, shared: str | None, mode: str, dirs: list[str], libs: LibraryConfig, state_dir: str,
+             prefer_static: bool, bundled: list[BundledEntry], notes: list[str]) -> list[str]:
     as_given = [shared] if shared else [f"-l{name}"]
     if mode == "exclude":
         return as_given
@@ -141,12 +142,12 @@ def _replace(name: str, shared: str | None, mode: str, dirs: list[str], cfg: dic
         notes.append(f"linked lib{name} statically from {archive}: it is outside the policy's allow-list "
                      f"([tool.manywheel] bundle = [\"{name}\"] bundles it instead)")
         return [archive]
-    if not cfg["libs"]["bundle_enabled"]:
+    if not libs["bundle_enabled"]:
         return as_given  # an editable install runs here, against the host's library
     shared = shared or find_shared(name, dirs)
     if shared is None:
         return as_given  # not found: the linker says so in its own words
-    copy = bundle_copy(shared, os.path.join(cfg["state_dir"], "bundle"))
+    copy = bundle_copy(shared, os.path.join(state_dir, "bundle"))
     bundled.append({"name": os.path.basename(copy), "path": copy, "source": os.path.realpath(shared)})
     notes.append(f"bundling {os.path.realpath(shared)} into the wheel as {os.path.basename(copy)}"
                  + ("" if mode == "bundle" else f" (no static lib{name}.a on the library search path)"))
@@ -158,80 +159,21 @@ def bundle_copy(library: str, directory: str) -> str:
     real = os.path.realpath(library)
     with open(real, "rb") as f:
         data = f.read()
-    soname = read_soname(data) or os.path.basename(real)
+    try:
+        soname = read_soname(data) or os.path.basename(real)
+        stripped = remove_soname(data)
+    except ElfEditError as e:
+        raise LinkError(f"cannot bundle {real}: {e}") from e
     stem, dot, version = soname.partition(".so")
     unique = f"{stem}-{hashlib.sha256(data).hexdigest()[:8]}{dot}{version}"
     os.makedirs(directory, exist_ok=True)
     dest = os.path.join(directory, unique)
     if not os.path.exists(dest):
+        # Written whole, then renamed: a parallel link never sees half a copy.  (The wrapper
+        # imports nothing outside manywheel._wrapper, so not manywheel.files' helper.)
         tmp = f"{dest}.{os.getpid()}.tmp"
         with open(tmp, "wb") as f:
-            f.write(remove_soname(data))
+            f.write(stripped)
         shutil.copymode(real, tmp)
         os.replace(tmp, dest)
     return dest
-
-
-def _layout(data: bytes) -> tuple[str, int, list[tuple[int, int, int, int]], tuple[int, int] | None]:
-    """(byte order, class, PT_LOAD (vaddr, offset, filesz, memsz) list, PT_DYNAMIC (offset, size))."""
-    if data[:4] != b"\x7fELF":
-        raise LinkError("not an ELF file")
-    bits, order = data[4], "<" if data[5] == 1 else ">"
-    if bits == 2:
-        phoff, phentsize, phnum = struct.unpack_from(order + "32xQ14xHH", data, 0)
-        fmt = order + "IIQQQQQQ"
-    else:
-        phoff, phentsize, phnum = struct.unpack_from(order + "28xI10xHH", data, 0)
-        fmt = order + "IIIIIIII"
-    loads, dynamic = [], None
-    for n in range(phnum):
-        fields = struct.unpack_from(fmt, data, phoff + n * phentsize)
-        if bits == 2:
-            p_type, _flags, offset, vaddr, _paddr, filesz, memsz, _align = fields
-        else:
-            p_type, offset, vaddr, _paddr, filesz, memsz, _flags, _align = fields
-        if p_type == _PT_LOAD:
-            loads.append((vaddr, offset, filesz, memsz))
-        elif p_type == _PT_DYNAMIC:
-            dynamic = (offset, filesz)
-    return order, bits, loads, dynamic
-
-
-def _entries(data: bytes) -> tuple[str, int, list[tuple[int, int]], tuple[int, int] | None, list[tuple[int, int, int, int]]]:
-    order, bits, loads, dynamic = _layout(data)
-    entries = []
-    if dynamic is not None:
-        fmt, size = (order + "qQ", 16) if bits == 2 else (order + "iI", 8)
-        for off in range(dynamic[0], dynamic[0] + dynamic[1] - size + 1, size):
-            tag, val = struct.unpack_from(fmt, data, off)
-            entries.append((tag, val))
-            if tag == _DT_NULL:
-                break
-    return order, bits, entries, dynamic, loads
-
-
-def read_soname(data: bytes) -> str | None:
-    _order, _bits, entries, _dynamic, loads = _entries(data)
-    strtab = next((v for t, v in entries if t == 5), None)  # DT_STRTAB
-    soname = next((v for t, v in entries if t == _DT_SONAME), None)
-    if strtab is None or soname is None:
-        return None
-    for vaddr, offset, filesz, _memsz in loads:
-        if vaddr <= strtab < vaddr + filesz:
-            start = offset + (strtab - vaddr) + soname
-            return data[start:data.index(b"\0", start)].decode("utf-8", "replace")
-    return None
-
-
-def remove_soname(data: bytes) -> bytes:
-    """``data`` with the DT_SONAME entry taken out of the dynamic array (a DT_NULL more at its end)."""
-    order, bits, entries, dynamic, _loads = _entries(data)
-    if dynamic is None or not any(t == _DT_SONAME for t, _ in entries):
-        return data
-    fmt, size = (order + "qQ", 16) if bits == 2 else (order + "iI", 8)
-    kept = [(t, v) for t, v in entries if t != _DT_SONAME]
-    kept += [(_DT_NULL, 0)] * (len(entries) - len(kept))
-    out = bytearray(data)
-    for n, (tag, val) in enumerate(kept):
-        struct.pack_into(fmt, out, dynamic[0] + n * size, tag, val)
-    return bytes(out)

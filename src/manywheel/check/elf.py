@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, Protocol
 
-from .errors import ElfError
+from ..errors import ElfError
 
 if TYPE_CHECKING:
     from elftools.elf.elffile import ELFFile
@@ -845,7 +845,7 @@ def _dynamic_tags(elf: ELFFile) -> dict[str, list[str]]:
 
 
 def _version_needs(elf: ELFFile) -> dict[int, tuple[str, str]]:
-    """Map a version index to (version name, library) from .gnu.version_r."""
+    """Map a version index to (version name, library) from ..gnu.version_r."""
     from elftools.elf.gnuversions import GNUVerNeedSection
 
     needs: dict[int, tuple[str, str]] = {}

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Collection, Iterable, Mapping, Sequence
 
 from .elf import ElfFacts
-from .policy import Policy, split_version
+from ..policy import ARCHES, Policy, split_version
 
 if TYPE_CHECKING:
-    from .glibc.abi import GlibcAbi
+    from ..glibc.abi import GlibcAbi
 
 # The dynamic loader is part of every policy even though the lists do not name it.
 _LOADER = re.compile(r"^(ld-linux[-\w.]*\.so\.\d+|ld64\.so\.\d+|ld\.so\.\d+|ld-musl-[\w]+\.so\.1|libc\.musl-[\w]+\.so\.1)$")
@@ -310,7 +310,7 @@ def _glibc_abi(arch: str) -> GlibcAbi | None:
 
     A record that exists but cannot be read or parsed raises its AbiDataError: a broken
     installation is said, not hidden (and not re-read for every reference)."""
-    from .glibc.abi import ARCHES, load_abi
+    from ..glibc.abi import load_abi
 
     return load_abi(arch) if arch in ARCHES else None
 

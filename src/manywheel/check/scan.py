@@ -21,8 +21,8 @@ from types import ModuleType
 from typing import IO, Iterable, Iterator
 
 from .elf import ELF_MAGIC, ByteStream, ElfFacts, TruncatedData, read_elf_bytes, read_elf_file, read_elf_streamed
-from .errors import ElfError, WheelError
-from .wheel import Member, check_member_names
+from ..errors import ElfError, WheelError
+from ..wheel import Member, check_member_names
 
 
 

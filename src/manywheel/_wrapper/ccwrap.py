@@ -1,11 +1,11 @@
 """Compiler wrapper run for every compile and link of the inner build.
 
-Standalone on purpose (standard library only, started with ``python -S``): it is
-exec'd hundreds of times per build, so it starts lean: its configuration (written by
-manywheel.toolchain) is the marshal file named in argv[1], and the compiler is started
+Standard library only, started with ``python -S -E`` by the scripts ``manywheel.toolchain``
+writes: it is exec'd hundreds of times per build, so it starts lean: its configuration
+(``config.WrapperConfig``) is the marshal file named in argv[1], and the compiler is started
 with ``os.posix_spawn``; ``json`` and ``subprocess`` (about 20 ms of imports together)
 are imported only by links that need them.  It rewrites the arguments and runs the real
-compiler.  Usage: _ccwrap.py CONFIG LANG ARGS...
+compiler.  Usage: main([ANY, CONFIG, LANG, ARGS...]).
 """
 from __future__ import annotations
 
@@ -13,9 +13,12 @@ import marshal
 import os
 import sys
 
+from . import linklog
+
 TYPE_CHECKING = False  # typing (with re) would cost more than the rest of the start together
 if TYPE_CHECKING:
-    from typing import Any
+    from .config import WrapperConfig
+    from .linklog import BundledEntry
 
 _COMPILE_ONLY = {"-c", "-S", "-E", "-M", "-MM"}
 _PASS_THROUGH = ("--version", "-v", "-dumpversion", "-dumpmachine", "-dumpfullversion", "--help")
@@ -52,14 +55,14 @@ def filter_wl(arg: str, dropped: list[str]) -> str | None:
     return "-Wl," + ",".join(kept) if kept else None
 
 
-def rewrite(args: list[str], lang: str, cfg: dict[str, Any], notes: list[str]) -> list[str]:
+def rewrite(args: list[str], lang: str, cfg: WrapperConfig, notes: list[str]) -> list[str]:
     out: list[str] = []
     dropped: list[str] = []
     i = 0
     while i < len(args):
         a = args[i]
         if a in _NATIVE:
-            repl = cfg["isa_flags"].get(a.split("=")[0], None)
+            repl = cfg["isa_flags"].get(a.split("=")[0])
             notes.append("replaced %s with %s (a wheel must run on every %s machine)" % (a, repl or "nothing", cfg["arch"]))
             if repl:
                 out.append(repl)
@@ -86,7 +89,7 @@ def rewrite(args: list[str], lang: str, cfg: dict[str, Any], notes: list[str]) -
     return out
 
 
-def env_prefix_map(cfg: dict[str, Any], args: list[str]) -> list[str]:
+def env_prefix_map(cfg: WrapperConfig, args: list[str]) -> list[str]:
     """Map the build environment's prefix to /python when this compile uses something under it
     (numpy's or pybind11's headers, say), so its path stays out of the objects.
 
@@ -94,7 +97,7 @@ def env_prefix_map(cfg: dict[str, Any], args: list[str]) -> list[str]:
     naming it would change every command line, which defeats sccache.  The empty include
     directory setuptools adds for every virtual environment does not count.
     """
-    prefix = cfg.get("env_prefix")
+    prefix = cfg["env_prefix"]
     if not prefix:
         return []
     empty_include = os.path.join(prefix, "include")
@@ -134,7 +137,7 @@ def is_extension_module(output: str | None) -> bool:
 def main(argv: list[str]) -> int:
     cfg_path, lang, args = argv[1], argv[2], argv[3:]
     with open(cfg_path, "rb") as f:
-        cfg: dict[str, Any] = marshal.load(f)
+        cfg: WrapperConfig = marshal.load(f)
     real: list[str] = cfg["cxx"] if lang == "c++" else cfg["cc"]
     if not args or any(a in _PASS_THROUGH or a.startswith("-print-") for a in args):
         return run(real + args, cfg)
@@ -144,7 +147,7 @@ def main(argv: list[str]) -> int:
     cmd = list(real)
     maps = env_prefix_map(cfg, args)
     if "-E" in args:
-        cmd += cfg.get("preprocess_flags", cfg["compile_flags"]) + maps + args
+        cmd += cfg["preprocess_flags"] + maps + args
     elif compile_only:
         cmd += cfg["compile_flags"] + maps + args
     else:
@@ -154,7 +157,7 @@ def main(argv: list[str]) -> int:
     return run(cmd, cfg)
 
 
-def link_command(real: list[str], args: list[str], cfg: dict[str, Any], maps: list[str]) -> list[str]:
+def link_command(real: list[str], args: list[str], cfg: WrapperConfig, maps: list[str]) -> list[str]:
     # Stubs come first on the search path; a link may compile sources on the way.
     cmd: list[str] = list(real) + cfg["compile_flags"] + maps + cfg["link_flags"] + args + cfg["link_flags_after"]
     if "-shared" in args and is_extension_module(output_of(args)) and cfg["export_map"]:
@@ -164,12 +167,14 @@ def link_command(real: list[str], args: list[str], cfg: dict[str, Any], maps: li
     return cmd
 
 
-def link(real: list[str], args: list[str], cfg: dict[str, Any], maps: list[str], notes: list[str]) -> int:
+def link(real: list[str], args: list[str], cfg: WrapperConfig, maps: list[str], notes: list[str]) -> int:
     """Link, with libraries outside the policy's allow-list linked statically or bundled."""
-    bundled: list[dict[str, str]] = []
-    if "-shared" in args and cfg.get("libs"):
+    bundled: list[BundledEntry] = []
+    if "-shared" in args and cfg["libs"]:
+        from . import extlibs  # only links that may need it pay for its imports
+
         try:
-            args_out, bundled, lib_notes, chosen_static = _extlibs().rewrite_link(args, cfg, prefer_static=True)
+            args_out, bundled, lib_notes, chosen_static = extlibs.rewrite_link(args, cfg, prefer_static=True)
             if chosen_static:  # an archive manywheel chose may not be fit for a shared object: try it first
                 code, output = run_captured(link_command(real, args_out, cfg, maps), cfg)
                 if code == 0:
@@ -178,8 +183,8 @@ def link(real: list[str], args: list[str], cfg: dict[str, Any], maps: list[str],
                 last = (output.strip().splitlines() or ["(no output)"])[-1]
                 notes.append("a static library could not be linked into %s (%s); bundling the shared library instead"
                              % (output_of(args) or "the output", last))
-                args_out, bundled, lib_notes, _ = _extlibs().rewrite_link(args, cfg, prefer_static=False)
-        except _extlibs().LinkError as e:
+                args_out, bundled, lib_notes, _ = extlibs.rewrite_link(args, cfg, prefer_static=False)
+        except extlibs.LinkError as e:
             sys.stderr.write("manywheel: error: %s\n" % e)
             return 1
         notes += lib_notes
@@ -189,38 +194,26 @@ def link(real: list[str], args: list[str], cfg: dict[str, Any], maps: list[str],
     return run(link_command(real, args_out, cfg, maps), cfg)
 
 
-def linked(cfg: dict[str, Any], args: list[str], bundled: list[dict[str, str]], notes: list[str]) -> int:
+def linked(cfg: WrapperConfig, args: list[str], bundled: list[BundledEntry], notes: list[str]) -> int:
     for note in notes:
         warn(cfg, note)
     record_link(cfg, args, bundled)
     return 0
 
 
-def _extlibs() -> Any:
-    """The external-library module, imported only by links that may need it."""
-    try:
-        from . import _extlibs as module  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:  # run as a script
-        import _extlibs as module  # type: ignore[no-redef, import-not-found, unused-ignore]
-    return module
-
-
-def record_link(cfg: dict[str, Any], args: list[str], bundled: list[dict[str, str]]) -> None:
+def record_link(cfg: WrapperConfig, args: list[str], bundled: list[BundledEntry]) -> None:
     """Remember which objects went into which output, to name them if verification fails,
     and which libraries it bundles."""
     output = output_of(args)
     if not output:
         return
-    import json
-
     inputs = [os.path.abspath(a) for a in args
               if not a.startswith("-") and a.endswith((".o", ".a", ".obj", ".lo")) and os.path.exists(a)]
-    line = json.dumps({"output": os.path.abspath(output), "inputs": inputs, "cwd": os.getcwd(), "bundled": bundled})
-    with open(os.path.join(cfg["state_dir"], "links.jsonl"), "a") as f:
-        f.write(line + "\n")
+    linklog.append(cfg["state_dir"], {"output": os.path.abspath(output), "inputs": inputs, "cwd": os.getcwd(),
+                                      "bundled": bundled})
 
 
-def warn(cfg: dict[str, Any], note: str) -> None:
+def warn(cfg: WrapperConfig, note: str) -> None:
     """Print each distinct warning once per build (the marker files live in the wrapper dir)."""
     key = "".join(c if c.isalnum() else "_" for c in note)[:120]
     marker = os.path.join(cfg["state_dir"], "warned-" + key)
@@ -231,7 +224,7 @@ def warn(cfg: dict[str, Any], note: str) -> None:
     sys.stderr.write("manywheel: warning: %s\n" % note)
 
 
-def compiler_environ(cfg: dict[str, Any]) -> dict[str, str]:
+def compiler_environ(cfg: WrapperConfig) -> dict[str, str]:
     """The environment without the wrappers on PATH: a launcher (ccache, sccache) that looks
     for the compiler on PATH must find the real one, not this wrapper again."""
     env = dict(os.environ)
@@ -240,7 +233,7 @@ def compiler_environ(cfg: dict[str, Any]) -> dict[str, str]:
     return env
 
 
-def run_captured(cmd: list[str], cfg: dict[str, Any]) -> tuple[int, str]:
+def run_captured(cmd: list[str], cfg: WrapperConfig) -> tuple[int, str]:
     """Run the compiler with its output kept, to be printed or summed up by the caller."""
     import subprocess
 
@@ -253,7 +246,7 @@ def run_captured(cmd: list[str], cfg: dict[str, Any]) -> tuple[int, str]:
     return proc.returncode, proc.stdout.decode("utf-8", "replace")
 
 
-def run(cmd: list[str], cfg: dict[str, Any]) -> int:
+def run(cmd: list[str], cfg: WrapperConfig) -> int:
     if cfg["verbose"]:
         sys.stderr.write("manywheel: $ %s\n" % " ".join(cmd))
         sys.stderr.flush()

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Mapping
 
-from .policy import Policy
+from ..policy import Policy
 from .scan import Scan
 from .verify import Constraint, Verdict
 
