@@ -12,14 +12,14 @@ from importlib import resources
 from typing import Any
 
 from .errors import PolicyError
-from .policy import Policy
+from .policy import LibcVersion, Policy
 
 
 @dataclass(frozen=True)
 class Distribution:
     name: str
     libc: str  # "glibc" or "musl"
-    version: tuple[int, int]
+    version: LibcVersion
     eol: str | None  # ISO date, or None where not recorded
 
     def ended(self, today: datetime.date) -> bool:
@@ -36,7 +36,7 @@ def _data() -> dict[str, Any]:
 
 
 def distributions() -> list[Distribution]:
-    return [Distribution(d["name"], d["libc"], (d["version"][0], d["version"][1]), d["eol"])
+    return [Distribution(d["name"], d["libc"], LibcVersion(d["version"][0], d["version"][1]), d["eol"])
             for d in _data()["distributions"]]
 
 
@@ -54,13 +54,13 @@ def oldest_pip(policy: Policy) -> str:
 def reference_distributions(policy: Policy) -> list[Distribution]:
     """Distributions whose libc version is exactly the policy's."""
     libc = "glibc" if policy.family == "manylinux" else "musl"
-    return [d for d in distributions() if d.libc == libc and d.version == tuple(policy.libc_version)]
+    return [d for d in distributions() if d.libc == libc and d.version == policy.libc_version]
 
 
 def installable_on(policy: Policy) -> list[Distribution]:
     """Every recorded distribution with a libc at least as new as the policy's."""
     libc = "glibc" if policy.family == "manylinux" else "musl"
-    return [d for d in distributions() if d.libc == libc and d.version >= tuple(policy.libc_version)]
+    return [d for d in distributions() if d.libc == libc and d.version >= policy.libc_version]
 
 
 def sources() -> dict[str, str]:

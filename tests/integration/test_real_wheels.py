@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from manywheel import elf
+from manywheel.check import elf
 from manywheel.policy import load_policies
 from manywheel.check.scan import scan_path
 from manywheel.check.verify import judge

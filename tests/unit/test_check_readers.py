@@ -18,7 +18,7 @@ from typing import Callable
 
 import pytest
 
-from manywheel import elf
+from manywheel.check import elf
 from manywheel.check.elf import ElfFacts, read_elf_bytes, read_elf_file, read_elf_streamed
 from manywheel.check.scan import scan_path
 

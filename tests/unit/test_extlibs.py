@@ -9,10 +9,10 @@ from typing import Any, Callable
 
 import pytest
 
-from manywheel import _extlibs
+from manywheel._wrapper import elfedit, extlibs, linklog
 from manywheel.bundle import runpath_for
 from manywheel.check.elf import read_elf_file
-from manywheel.settings import excludes, library_name
+from manywheel.policy import excludes, library_name
 from manywheel.toolchain import LibraryRules, make_toolchain
 
 
@@ -48,45 +48,45 @@ def test_library_names_normalize_to_what_dash_l_takes(entry: str, name: str) -> 
 
 def test_allowed_and_compiler_runtime_libraries_are_not_external(tmp_path: Path) -> None:
     cfg = config(tmp_path, [])
-    assert [n for n in ("c", "m", "z", "stdc++", "gcc_s", "python3.11", "ffi", "ssl") if _extlibs.is_external(n, cfg)] == \
+    assert [n for n in ("c", "m", "z", "stdc++", "gcc_s", "python3.11", "ffi", "ssl") if extlibs.is_external(n, cfg["libs"])] == \
         ["ffi", "ssl"]
 
 
 def test_an_archive_is_preferred_and_a_shared_only_library_is_bundled(tmp_path: Path, libdir: Path) -> None:
     cfg = config(tmp_path, [libdir])
-    args, bundled, notes, chosen_static = _extlibs.rewrite_link(
+    args, bundled, notes, chosen_static = extlibs.rewrite_link(
         ["-shared", "m.o", "-lboth", "-ldemo", "-lm", "-o", "m.so"], cfg, prefer_static=True)
     assert args[2] == str(libdir / "libboth_pic.a") and chosen_static
     assert [b["source"] for b in bundled] == [str(libdir / "libdemo.so.1")]
     unique = bundled[0]["name"]
     assert unique.startswith("libdemo-") and unique.endswith(".so.1") and len(unique) == len("libdemo-12345678.so.1")
     assert args[3] == f"-l:{unique}" and "-lm" in args
-    assert args[-2:] == ["-L" + str(tmp_path / "state" / "bundle"), "-Wl,-rpath," + _extlibs.PLACEHOLDER]
+    assert args[-2:] == ["-L" + str(tmp_path / "state" / "bundle"), "-Wl,-rpath," + elfedit.PLACEHOLDER]
     assert any("linked libboth statically" in n for n in notes) and any("bundling" in n for n in notes)
     # The retry after a failed static link bundles both.
-    args, bundled, _, chosen_static = _extlibs.rewrite_link(["-shared", "m.o", "-lboth", "-o", "m.so"], cfg, prefer_static=False)
+    args, bundled, _, chosen_static = extlibs.rewrite_link(["-shared", "m.o", "-lboth", "-o", "m.so"], cfg, prefer_static=False)
     assert not chosen_static and bundled[0]["name"].startswith("libboth-")
 
 
 def test_the_lists_override_the_default(tmp_path: Path, libdir: Path) -> None:
     cfg = config(tmp_path, [libdir], bundle=["both"], exclude=["demo"])
-    args, bundled, _, chosen_static = _extlibs.rewrite_link(["-shared", "-lboth", "-ldemo", "-o", "m.so"], cfg, True)
+    args, bundled, _, chosen_static = extlibs.rewrite_link(["-shared", "-lboth", "-ldemo", "-o", "m.so"], cfg, True)
     assert not chosen_static and [b["name"].split("-")[0] for b in bundled] == ["libboth"]
     assert "-ldemo" in args
-    with pytest.raises(_extlibs.LinkError, match=r"static lists 'demo', but neither libdemo_pic.a nor libdemo.a"):
-        _extlibs.rewrite_link(["-shared", "-ldemo"], config(tmp_path, [libdir], static=["demo"]), True)
+    with pytest.raises(extlibs.LinkError, match=r"static lists 'demo', but neither libdemo_pic.a nor libdemo.a"):
+        extlibs.rewrite_link(["-shared", "-ldemo"], config(tmp_path, [libdir], static=["demo"]), True)
 
 
 def test_a_library_given_by_path_and_dash_l_dirs_are_searched(tmp_path: Path, libdir: Path) -> None:
     cfg = config(tmp_path, [])
-    args, bundled, _, _ = _extlibs.rewrite_link(["-shared", str(libdir / "libdemo.so"), "-o", "m.so"], cfg, True)
+    args, bundled, _, _ = extlibs.rewrite_link(["-shared", str(libdir / "libdemo.so"), "-o", "m.so"], cfg, True)
     assert bundled and args[1] == "-l:" + bundled[0]["name"]
-    args, _, _, chosen_static = _extlibs.rewrite_link(["-shared", "-L", str(libdir), "-lboth"], cfg, True)
+    args, _, _, chosen_static = extlibs.rewrite_link(["-shared", "-L", str(libdir), "-lboth"], cfg, True)
     assert chosen_static and str(libdir / "libboth_pic.a") in args
 
 
 def test_the_bundled_copy_has_no_soname_and_links_by_its_unique_name(tmp_path: Path, libdir: Path) -> None:
-    copy = Path(_extlibs.bundle_copy(str(libdir / "libdemo.so"), str(tmp_path / "b")))
+    copy = Path(extlibs.bundle_copy(str(libdir / "libdemo.so"), str(tmp_path / "b")))
     assert read_elf_file(libdir / "libdemo.so.1").soname == "libdemo.so.1"
     facts = read_elf_file(copy)
     assert facts.soname is None and copy.stat().st_size == (libdir / "libdemo.so.1").stat().st_size
@@ -145,5 +145,6 @@ def test_an_archive_that_cannot_go_into_a_shared_object_falls_back_to_bundling(t
     needed = read_elf_file(out).needed
     assert [n for n in needed if n.startswith("libnopic")] == [
         n for n in os.listdir(tmp_path / "tc" / "bundle") if n.startswith("libnopic-")]
-    log = (tmp_path / "tc" / "links.jsonl").read_text().splitlines()
-    assert len(log) == 1 and '"bundled": [{"name": "libnopic-' in log[0]
+    log = linklog.read(chain.link_log)
+    assert chain.link_log == tmp_path / "tc" / "links.jsonl"
+    assert len(log) == 1 and [b["name"].split("-")[0] for b in log[0]["bundled"]] == ["libnopic"]
