@@ -9,9 +9,9 @@ from __future__ import annotations
 import difflib
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .errors import SettingsError, SettingsErrors
 from .policy import LIBRARY_NAME, library_name
@@ -27,66 +27,117 @@ ENV_PREFIX = "MANYWHEEL_"
 _ENV_NOT_SETTINGS = {"MANYWHEEL_OLDROOT"}
 
 
-@dataclass(frozen=True)
-class Setting:
-    key: str
-    kind: str  # "str", "bool", "list", "int"
-    default: Any
-    doc: str
-    example: str
+def _not_empty(value: str) -> None:
+    if not value:
+        raise ValueError("is empty")
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting("target", "str", "manylinux_2_17",
-            "The policy the wheel must meet: a PEP 600 name (manylinux_X_Y), a legacy alias "
-            "(manylinux2014), or \"auto\" for the best policy the built files meet.", '"manylinux_2_28"'),
-    Setting("pin", "bool", True,
-            "Pin every compile and link to the target's ABI baseline (stub libraries, shims, "
-            "static libstdc++). false builds with the host's own ABI and only verifies.", "false"),
-    Setting("inner-backend", "str", "setuptools.build_meta",
-            "The PEP 517 backend that really builds the project (module or module:object).",
-            '"pep517_backend.hooks"'),
-    Setting("inner-backend-path", "list", [],
-            "Directories (relative to the project) put first on sys.path to import an in-tree inner backend.",
-            '["packaging"]'),
-    Setting("exports", "list", [],
-            "Dynamic symbols to export from extension modules besides PyInit_*.", '["my_plugin_entry"]'),
-    Setting("static", "list", [],
-            "External libraries (outside the policy's allow-list) to link statically; the build fails if "
-            "no lib<name>_pic.a or lib<name>.a is found. Unlisted ones are linked statically when an "
-            "archive exists, else bundled.", '["ffi"]'),
-    Setting("bundle", "list", [],
-            "External libraries to bundle into <dist>.libs/ under a unique name even when a static "
-            "archive exists.", '["yaml"]'),
-    Setting("exclude", "list", [],
-            "Libraries to leave as they are, provided at run time by something else (another wheel, "
-            "the system); as in -l (cuda) or as in NEEDED (libcuda.so.1).", '["cuda"]'),
-    Setting("jobs", "int", 0,
-            "How many source files of one extension compile at once; 0 means one per CPU core.", "4"),
-    Setting("verbose", "bool", False, "Print every compiler and linker command as it runs.", "true"),
-    Setting("cache-dir", "str", "",
-            "Where generated baselines are cached (default: $XDG_CACHE_HOME/manywheel or ~/.cache/manywheel).",
-            '"/tmp/mw-cache"'),
-)
-_BY_KEY = {s.key: s for s in SETTINGS}
+def _backend_name(value: str) -> None:
+    module, _, obj = value.partition(":")
+    if not module or not all(part.isidentifier() for part in module.split(".")) or (
+            obj and not all(part.isidentifier() for part in obj.split("."))):
+        raise ValueError(f"{value!r} is not a backend name of the form 'package.module' or 'package.module:object'")
+
+
+def _relative_paths(value: list[str]) -> None:
+    for entry in value:
+        if os.path.isabs(entry) or ".." in Path(entry).parts:
+            raise ValueError(f"{entry!r} must be a relative path inside the project (like backend-path in PEP 517)")
+
+
+def _symbol_names(value: list[str]) -> None:
+    for name in value:
+        if not name.replace("*", "x").replace("_", "x").isalnum():
+            raise ValueError(f"{name!r} is not a symbol name (letters, digits, _ and * wildcards)")
+
+
+def _library_names(value: list[str]) -> None:
+    for entry in value:
+        if not LIBRARY_NAME.match(entry):
+            raise ValueError(f"{entry!r} is not a library name (like ffi, libffi or libffi.so.8)")
+
+
+def _not_negative(value: int) -> None:
+    if value < 0:
+        raise ValueError(f"must be 0 (one per CPU core) or more, not {value}")
+
+
+def _setting(default: Any, doc: str, example: str, check: Callable[[Any], None] | None = None,
+             each: Callable[[str], str] | None = None) -> Any:
+    """A field of Settings that is a user setting: its default, what it means (the README's
+    words), an example value, a check that raises ValueError for a bad value, and a
+    normalization applied to each entry of a list."""
+    return field(default=default, metadata={"doc": doc, "example": example, "check": check, "each": each})
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Validated settings of one build."""
+    """Validated settings of one build.  This class is the one table of settings: each field
+    made by ``_setting`` is a key (``inner_backend`` is ``inner-backend``), and its type, default,
+    documentation and checks come from here (``SETTINGS``, the parser, the README table)."""
 
-    target: str = "manylinux_2_17"
-    pin: bool = True
-    inner_backend: str = "setuptools.build_meta"
-    inner_backend_path: tuple[str, ...] = ()
-    exports: tuple[str, ...] = ()
-    static: tuple[str, ...] = ()
-    bundle: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    jobs: int = 0
-    verbose: bool = False
-    cache_dir: str = ""
+    target: str = _setting(
+        "manylinux_2_17", "The policy the wheel must meet: a PEP 600 name (manylinux_X_Y), a legacy alias "
+        "(manylinux2014), or \"auto\" for the best policy the built files meet.", '"manylinux_2_28"', _not_empty)
+    pin: bool = _setting(
+        True, "Pin every compile and link to the target's ABI baseline (stub libraries, shims, "
+        "static libstdc++). false builds with the host's own ABI and only verifies.", "false")
+    inner_backend: str = _setting(
+        "setuptools.build_meta", "The PEP 517 backend that really builds the project (module or module:object).",
+        '"pep517_backend.hooks"', _backend_name)
+    inner_backend_path: tuple[str, ...] = _setting(
+        (), "Directories (relative to the project) put first on sys.path to import an in-tree inner backend.",
+        '["packaging"]', _relative_paths)
+    exports: tuple[str, ...] = _setting(
+        (), "Dynamic symbols to export from extension modules besides PyInit_*.", '["my_plugin_entry"]', _symbol_names)
+    static: tuple[str, ...] = _setting(
+        (), "External libraries (outside the policy's allow-list) to link statically; the build fails if "
+        "no lib<name>_pic.a or lib<name>.a is found. Unlisted ones are linked statically when an "
+        "archive exists, else bundled.", '["ffi"]', _library_names, library_name)
+    bundle: tuple[str, ...] = _setting(
+        (), "External libraries to bundle into <dist>.libs/ under a unique name even when a static "
+        "archive exists.", '["yaml"]', _library_names, library_name)
+    exclude: tuple[str, ...] = _setting(
+        (), "Libraries to leave as they are, provided at run time by something else (another wheel, "
+        "the system); as in -l (cuda) or as in NEEDED (libcuda.so.1).", '["cuda"]', _library_names, library_name)
+    jobs: int = _setting(
+        0, "How many source files of one extension compile at once; 0 means one per CPU core.", "4", _not_negative)
+    verbose: bool = _setting(False, "Print every compiler and linker command as it runs.", "true")
+    cache_dir: str = _setting(
+        "", "Where generated baselines are cached (default: $XDG_CACHE_HOME/manywheel or ~/.cache/manywheel).",
+        '"/tmp/mw-cache"')
     sources: Mapping[str, str] = field(default_factory=dict)  # key -> where its value came from
+
+
+_KINDS = {"str": "str", "bool": "bool", "int": "int", "tuple[str, ...]": "list"}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One key of ``[tool.manywheel]``, derived from its field of ``Settings``."""
+
+    key: str  # as users write it: "inner-backend"
+    attr: str  # the Settings field: "inner_backend"
+    kind: str  # "str", "bool", "list", "int"
+    default: Any
+    doc: str
+    example: str
+    check: Callable[[Any], None] | None
+    each: Callable[[str], str] | None
+
+    def final(self, value: Any) -> Any:
+        """The value as Settings holds it: lists become tuples, each entry normalized."""
+        if self.kind != "list":
+            return value
+        return tuple(self.each(v) for v in value) if self.each else tuple(value)
+
+
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(f.name.replace("_", "-"), f.name, _KINDS[str(f.type)],
+            list(f.default) if isinstance(f.default, tuple) else f.default,
+            f.metadata["doc"], f.metadata["example"], f.metadata["check"], f.metadata["each"])
+    for f in fields(Settings) if "doc" in f.metadata)
+_BY_KEY = {s.key: s for s in SETTINGS}
 
 
 def read_pyproject(project: Path) -> dict[str, Any]:
@@ -132,13 +183,7 @@ def read_settings(project: Path, config_settings: Mapping[str, Any] | None, envi
     errors += _conflicting_library_lists(values, sources)
     if errors:
         raise errors[0] if len(errors) == 1 else SettingsErrors(errors)
-    return Settings(
-        target=values["target"], pin=values["pin"], inner_backend=values["inner-backend"],
-        inner_backend_path=tuple(values["inner-backend-path"]), exports=tuple(values["exports"]),
-        static=tuple(map(library_name, values["static"])), bundle=tuple(map(library_name, values["bundle"])),
-        exclude=tuple(map(library_name, values["exclude"])), jobs=values["jobs"],
-        verbose=values["verbose"], cache_dir=values["cache-dir"], sources=sources,
-    )
+    return Settings(**{s.attr: s.final(values[s.key]) for s in SETTINGS}, sources=sources)
 
 
 def _conflicting_library_lists(values: Mapping[str, Any], sources: Mapping[str, str]) -> list[SettingsError]:
@@ -172,7 +217,8 @@ def _take(key: str, raw: Any, origin: str, where: str, *, typed: bool, values: d
         return
     try:
         value = _convert(setting, raw, typed)
-        _check_value(setting, value)
+        if setting.check is not None:
+            setting.check(value)
     except ValueError as e:
         errors.append(SettingsError(f"{where}: {e}", key=where,
                                     hint=f"{setting.key} is a {setting.kind}: {setting.doc} Example: {setting.key} = {setting.example}"))
@@ -215,30 +261,6 @@ def _convert(setting: Setting, raw: Any, typed: bool) -> Any:
     if kind == "list":
         return [part.strip() for part in text.split(",") if part.strip()]
     return text
-
-
-def _check_value(setting: Setting, value: Any) -> None:
-    if setting.key == "target" and not value:
-        raise ValueError("is empty")
-    if setting.key == "inner-backend":
-        module, _, obj = value.partition(":")
-        if not module or not all(part.isidentifier() for part in module.split(".")) or (
-                obj and not all(part.isidentifier() for part in obj.split("."))):
-            raise ValueError(f"{value!r} is not a backend name of the form 'package.module' or 'package.module:object'")
-    if setting.key == "inner-backend-path":
-        for entry in value:
-            if os.path.isabs(entry) or ".." in Path(entry).parts:
-                raise ValueError(f"{entry!r} must be a relative path inside the project (like backend-path in PEP 517)")
-    if setting.key == "jobs" and value < 0:
-        raise ValueError(f"must be 0 (one per CPU core) or more, not {value}")
-    if setting.key in ("static", "bundle", "exclude"):
-        for entry in value:
-            if not LIBRARY_NAME.match(entry):
-                raise ValueError(f"{entry!r} is not a library name (like ffi, libffi or libffi.so.8)")
-    if setting.key == "exports":
-        for name in value:
-            if not name.replace("*", "x").replace("_", "x").isalnum():
-                raise ValueError(f"{name!r} is not a symbol name (letters, digits, _ and * wildcards)")
 
 
 def _type_name(value: Any) -> str:
