@@ -1,4 +1,4 @@
-"""The one place that parses ELF files.
+"""The one place that reads ELF files (editing them is ``manywheel._wrapper.elfedit``'s job).
 
 Returns plain frozen dataclasses; pyelftools objects never leave this module.
 Anything the reader cannot make sense of becomes an :class:`ElfError` naming the
