@@ -10,6 +10,19 @@ import pytest
 
 from tests.common import manywheel_wheel, run
 
+INTEGRATION = Path(__file__).resolve().parent / "integration"
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything that needs the older-glibc root, the network or a real frontend is `slow`:
+    `-m "not slow"` is the fast tier. That is every test under tests/integration and every
+    test marked `oldglibc` or `realworld`; a unit test that needs more marks itself `slow`."""
+    for item in items:
+        if (item.path.is_relative_to(INTEGRATION) or item.get_closest_marker("oldglibc")
+                or item.get_closest_marker("realworld")):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def compile_so(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:

@@ -83,7 +83,9 @@ def make_baseline(ctx: Context, workdir: Path, cc: list[str] | None = None) -> B
 
 def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
                 metadata_directory: str | None, *, editable: bool = False) -> str:
+    from ._wrapper import linklog
     from .bundle import bundle_libraries, read_bundled
+    from .sbom import add_sbom
     from .parallel import parallel_compile
     from .check.scan import facts_of_members
     from .toolchain import find_compiler, make_toolchain
@@ -111,7 +113,8 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
             name = call_hook(backend, hook, str(inner_out), ctx.config_settings, metadata_directory)
         if not isinstance(name, str) or not (inner_out / name).is_file():
             raise WheelError(f"the inner backend's {hook} returned {name!r}, which is not a wheel it wrote")
-        contents, added = bundle_libraries(read_wheel(inner_out / name), read_bundled(toolchain.link_log))
+        bundled = read_bundled(toolchain.link_log)
+        contents, added = bundle_libraries(read_wheel(inner_out / name), bundled)
         for path in added:
             log(f"bundled {path}")
         facts = facts_of_members(contents.members)
@@ -122,6 +125,12 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
             return _pass_through(inner_out / name, Path(wheel_directory))
         policy, verdict = choose_policy(ctx, facts, toolchain.link_log, pinned=baseline is not None,
                                         aliases={str(work / "setuptools-build"): "build"}, bundled=added)
+        contents = add_sbom(contents, {p: bundled[p.rsplit("/", 1)[1]].source for p in added},
+                            linklog.read(toolchain.link_log), cc=toolchain.cc, environ=ctx.environ, tag=policy.tag,
+                            baseline=baseline.summary if baseline else "not pinned (pin = false): the host's glibc",
+                            epoch=source_date_epoch(ctx.environ), log=log,
+                            aliases={str(ctx.project): "<project>", str(work / "setuptools-build"): "<build>",
+                                     str(work): "<manywheel-build>"})
         out = write_wheel(contents, Path(wheel_directory), list(policy.platform_tags), source_date_epoch(ctx.environ))
         log(f"wrote {out.name}: {_reason(verdict, policy)}")
         return out.name

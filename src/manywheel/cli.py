@@ -11,6 +11,7 @@ from typing import Sequence
 from . import __version__, lifecycle
 from .errors import ManywheelError, PolicyError
 from .check.report import hint_for, render_verdict, render_violations, summary_line, verdict_json
+from .check.sboms import read_sboms, render_sboms, sboms_json
 from .check.scan import Scan, majority_arch, scan_path
 from .check.verify import Verdict, judge
 from .policy import ARCHES, Policy, excludes, find_policy, host_arch, load_policies
@@ -61,9 +62,10 @@ def _check(args: argparse.Namespace) -> int:
     worst = EXIT_MEETS
     for path in args.paths:
         scan, verdict, target = _judge_path(path, args.target, args.exclude)
+        sboms = read_sboms(path)
         ok = verdict.meets(target) if target else verdict.policy is not None or not scan.facts
         worst = max(worst, EXIT_MEETS if ok else EXIT_FAILS)
-        results.append((path, scan, verdict, target))
+        results.append((path, scan, verdict, target, sboms))
         if not args.json:
             print(render_verdict(verdict, str(path), every=args.all))
             if verdict.policy is not None:
@@ -72,9 +74,11 @@ def _check(args: argparse.Namespace) -> int:
                 print(render_violations(verdict, target).replace("manywheel: error: ", "  does not meet: ", 1))
                 print("\n".join(f"  hint: {line}" for line in hint_for(verdict, target).splitlines()))
             print("  " + summary_line(verdict, scan))
+            if sboms:
+                print(render_sboms(sboms, every=args.all))
     if args.json:
-        print(json.dumps([{"path": str(p), **verdict_json(v, t, s), **_install_json(v)} for p, s, v, t in results],
-                         indent=2))
+        print(json.dumps([{"path": str(p), **verdict_json(v, t, s), **_install_json(v), "sboms": sboms_json(b)}
+                          for p, s, v, t, b in results], indent=2))
     return worst
 
 

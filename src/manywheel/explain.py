@@ -44,7 +44,9 @@ def find_origins(constraints: Iterable[Constraint], links: list[LinkEntry],
                     if c.symbol in refs.undefined:
                         shown = _short(refs.path, aliases or {})
                         where = f"{refs.source} ({shown})" if refs.source else shown
-                        origins.setdefault((c.file, c.symbol), []).append(where)
+                        found = origins.setdefault((c.file, c.symbol), [])
+                        if where not in found:  # a symbol two rules reject, or an output linked twice
+                            found.append(where)
     return origins
 
 

@@ -54,17 +54,22 @@ def auditwheel_tag(wheel: Path) -> str:
 
 
 def tags_agree(ours: str, theirs: str, arch: str = "x86_64") -> bool:
-    """Whether auditwheel's tag is at least as compatible as manywheel's (a linux_* tag promises nothing)."""
+    """Whether auditwheel's tag (``theirs``) agrees with the one manywheel wrote (``ours``).
+
+    A policy tag agrees with one of the same family that is at least as compatible: manywheel
+    may write a target above what the files need, never one below. linux_<arch> is never a
+    target; it says the files meet no policy, so it agrees only with auditwheel saying the
+    same (linux_<arch>), and a policy tag never agrees with linux_<arch>.
+    """
     ours, theirs = ours.split(".")[0], theirs.split(".")[0]
-    if ours.startswith("linux_"):
-        return True
-    if theirs.startswith("linux_"):
-        return False
-    return find_policy(theirs, arch).libc_version <= find_policy(ours, arch).libc_version
+    if ours.startswith("linux_") or theirs.startswith("linux_"):
+        return ours == theirs
+    mine, judged = find_policy(ours, arch), find_policy(theirs, arch)
+    return judged.family == mine.family and judged.libc_version <= mine.libc_version
 
 
 def assert_auditwheel_agrees(wheel: Path) -> str:
-    """auditwheel's tag must be at least as compatible as the one manywheel wrote."""
+    """auditwheel's tag must agree with the one manywheel wrote (``tags_agree``); returns auditwheel's."""
     ours = platform_tag(wheel).split(".")[0]
     theirs = auditwheel_tag(wheel)
     assert tags_agree(ours, theirs), f"auditwheel: {theirs}, manywheel wrote {ours}"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import json
 import re
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -113,6 +112,7 @@ def test_record_matches_host_glibc(x86: GlibcAbi) -> None:
     check_against_root(x86, HOST_ROOT)
 
 
+@pytest.mark.oldglibc
 @pytest.mark.skipif(
     not (BULLSEYE_ROOT / ".manywheel-complete").exists(),
     reason=f"no Debian bullseye root (glibc 2.31) at {BULLSEYE_ROOT}",
@@ -287,14 +287,23 @@ def test_every_arch_loads(arch: str) -> None:
         assert len(pairs) == len(set(pairs)), f"{arch} {lib} holds a symbol version twice"
 
 
-def test_load_time(capsys: pytest.CaptureFixture[str]) -> None:
+def test_each_record_is_read_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """load_abi's promise: however many files a check or build judges, each record is parsed once."""
+    read: list[str] = []
+    parse = abi_module.parse_abi
+
+    def counting_parse(raw: bytes, arch: str, where: str) -> GlibcAbi:
+        read.append(arch)
+        return parse(raw, arch, where)
+
+    monkeypatch.setattr(abi_module, "parse_abi", counting_parse)
     load_abi.cache_clear()
-    start = time.perf_counter()
-    load_abi("x86_64")
-    elapsed = (time.perf_counter() - start) * 1000
-    size = sum((Path(abi_module.__file__).parent / "data" / data_file(a)).stat().st_size for a in ARCHES)
-    with capsys.disabled():
-        print(f"\nloading the x86_64 record took {elapsed:.1f} ms; all records: {size} bytes")
+    first = load_abi("x86_64")
+    assert load_abi("x86_64") is first
+    other = load_abi("aarch64")
+    assert other is not first and other.arch == "aarch64"
+    assert load_abi("aarch64") is other and load_abi("x86_64") is first
+    assert read == ["x86_64", "aarch64"]
 
 
 # ------------------------------------------------------------ versions and bad data

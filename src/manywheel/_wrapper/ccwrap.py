@@ -179,7 +179,7 @@ def link(real: list[str], args: list[str], cfg: WrapperConfig, maps: list[str], 
                 code, output = run_captured(link_command(real, args_out, cfg, maps), cfg)
                 if code == 0:
                     sys.stderr.write(output)
-                    return linked(cfg, args, bundled, notes + lib_notes)
+                    return linked(cfg, args, bundled, extlibs.static_archives(args, args_out), notes + lib_notes)
                 last = (output.strip().splitlines() or ["(no output)"])[-1]
                 notes.append("a static library could not be linked into %s (%s); bundling the shared library instead"
                              % (output_of(args) or "the output", last))
@@ -188,29 +188,30 @@ def link(real: list[str], args: list[str], cfg: WrapperConfig, maps: list[str], 
             sys.stderr.write("manywheel: error: %s\n" % e)
             return 1
         notes += lib_notes
+        static = extlibs.static_archives(args, args_out)
     else:
-        args_out = args
-    linked(cfg, args, bundled, notes)
+        args_out, static = args, []
+    linked(cfg, args, bundled, static, notes)
     return run(link_command(real, args_out, cfg, maps), cfg)
 
 
-def linked(cfg: WrapperConfig, args: list[str], bundled: list[BundledEntry], notes: list[str]) -> int:
+def linked(cfg: WrapperConfig, args: list[str], bundled: list[BundledEntry], static: list[str], notes: list[str]) -> int:
     for note in notes:
         warn(cfg, note)
-    record_link(cfg, args, bundled)
+    record_link(cfg, args, bundled, static)
     return 0
 
 
-def record_link(cfg: WrapperConfig, args: list[str], bundled: list[BundledEntry]) -> None:
+def record_link(cfg: WrapperConfig, args: list[str], bundled: list[BundledEntry], static: list[str] | None = None) -> None:
     """Remember which objects went into which output, to name them if verification fails,
-    and which libraries it bundles."""
+    which libraries it bundles and which external archives it links statically."""
     output = output_of(args)
     if not output:
         return
     inputs = [os.path.abspath(a) for a in args
               if not a.startswith("-") and a.endswith((".o", ".a", ".obj", ".lo")) and os.path.exists(a)]
     linklog.append(cfg["state_dir"], {"output": os.path.abspath(output), "inputs": inputs, "cwd": os.getcwd(),
-                                      "bundled": bundled})
+                                      "bundled": bundled, "static": static or []})
 
 
 def warn(cfg: WrapperConfig, note: str) -> None:

@@ -127,6 +127,13 @@ def rewrite_link(args: list[str], cfg: WrapperConfig, prefer_static: bool
     return out, bundled, notes, chosen_static
 
 
+def static_archives(args: list[str], rewritten: list[str]) -> list[str]:
+    """The archives ``rewrite_link`` put in place of ``-lNAME`` (``_replace`` returns ``[archive]``
+    for a library it links statically), as absolute paths: what the link log records for the SBOM."""
+    given = set(args)
+    return [os.path.abspath(a) for a in rewritten if a.endswith(".a") and a not in given]
+
+
 def _replace(name: str, shared: str | None, mode: str, dirs: list[str], libs: LibraryConfig, state_dir: str,
              prefer_static: bool, bundled: list[BundledEntry], notes: list[str]) -> list[str]:
     as_given = [shared] if shared else [f"-l{name}"]

@@ -1,9 +1,10 @@
 """The link log: one JSON line per link the wrappers ran, in the toolchain directory.
 
 Written by the wrapper (``append``), read by the build side (``read``): which objects went
-into which output (to name the source file behind a symbol that breaks the target) and
-which libraries the link bundled.  Standard library only; ``json`` is imported by the
-functions that need it, never when the wrapper starts.
+into which output (to name the source file behind a symbol that breaks the target), which
+libraries the link bundled and which external archives it linked statically (for the SBOM,
+``manywheel.sbom``).  Standard library only; ``json`` is imported by the functions that need
+it, never when the wrapper starts.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
         inputs: list[str]  # absolute paths of the objects and archives it read
         cwd: str
         bundled: list[BundledEntry]
+        static: list[str]  # absolute paths of the external archives the wrapper linked in instead of -lNAME
 
 
 def path_in(state_dir: str) -> str:
@@ -71,14 +73,16 @@ def _valid(raw: object) -> LinkEntry | None:
     if not isinstance(raw, dict):
         return None
     output, inputs, cwd, bundled = raw.get("output"), raw.get("inputs"), raw.get("cwd"), raw.get("bundled", [])
-    if not (isinstance(output, str) and isinstance(cwd, str) and _strings(inputs) and isinstance(bundled, list)):
+    static = raw.get("static", [])
+    if not (isinstance(output, str) and isinstance(cwd, str) and _strings(inputs) and isinstance(bundled, list)
+            and _strings(static)):
         return None
     kept: list[BundledEntry] = []
     for b in bundled:
         if not (isinstance(b, dict) and all(isinstance(b.get(k), str) for k in ("name", "path", "source"))):
             return None
         kept.append({"name": b["name"], "path": b["path"], "source": b["source"]})
-    return {"output": output, "inputs": list(inputs), "cwd": cwd, "bundled": kept}
+    return {"output": output, "inputs": list(inputs), "cwd": cwd, "bundled": kept, "static": list(static)}
 
 
 def _strings(value: object) -> TypeGuard[list[str]]:
