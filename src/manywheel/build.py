@@ -84,7 +84,7 @@ def make_baseline(ctx: Context, workdir: Path, cc: list[str] | None = None) -> B
 def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
                 metadata_directory: str | None, *, editable: bool = False) -> str:
     from ._wrapper import linklog
-    from .bundle import bundle_libraries, read_bundled
+    from .bundle import bundle_libraries, bundled_in
     from .sbom import add_sbom
     from .parallel import parallel_compile
     from .check.scan import facts_of_members
@@ -113,7 +113,8 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
             name = call_hook(backend, hook, str(inner_out), ctx.config_settings, metadata_directory)
         if not isinstance(name, str) or not (inner_out / name).is_file():
             raise WheelError(f"the inner backend's {hook} returned {name!r}, which is not a wheel it wrote")
-        bundled = read_bundled(toolchain.link_log)
+        links = linklog.read(toolchain.link_log)  # complete: every link of the inner build has run
+        bundled = bundled_in(links)
         contents, added = bundle_libraries(read_wheel(inner_out / name), bundled)
         for path in added:
             log(f"bundled {path}")
@@ -126,7 +127,7 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
         policy, verdict = choose_policy(ctx, facts, toolchain.link_log, pinned=baseline is not None,
                                         aliases={str(work / "setuptools-build"): "build"}, bundled=added)
         contents = add_sbom(contents, {p: bundled[p.rsplit("/", 1)[1]].source for p in added},
-                            linklog.read(toolchain.link_log), cc=toolchain.cc, environ=ctx.environ, tag=policy.tag,
+                            links, cc=toolchain.cc, environ=ctx.environ, tag=policy.tag,
                             baseline=baseline.summary if baseline else "not pinned (pin = false): the host's glibc",
                             epoch=source_date_epoch(ctx.environ), log=log,
                             aliases={str(ctx.project): "<project>", str(work / "setuptools-build"): "<build>",

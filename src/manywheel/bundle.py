@@ -11,11 +11,14 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
 
-from ._wrapper import linklog
 from ._wrapper.elfedit import PLACEHOLDER, fill_runpath, has_runpath_placeholder
 from .errors import WheelError
 from .wheel import Member, WheelContents
+
+if TYPE_CHECKING:
+    from ._wrapper.linklog import LinkEntry
 
 
 @dataclass(frozen=True)
@@ -25,10 +28,10 @@ class BundledLibrary:
     source: str  # the host library it was copied from
 
 
-def read_bundled(link_log: Path) -> dict[str, BundledLibrary]:
-    """Every library some link of this build bundled, by unique name."""
+def bundled_in(links: Sequence[LinkEntry]) -> dict[str, BundledLibrary]:
+    """Every library some link of this build bundled (``links``: the link log), by unique name."""
     found: dict[str, BundledLibrary] = {}
-    for link in linklog.read(link_log):
+    for link in links:
         for entry in link["bundled"]:
             found[entry["name"]] = BundledLibrary(entry["name"], Path(entry["path"]), entry["source"])
     return found

@@ -11,7 +11,7 @@ from typing import Sequence
 from . import __version__, lifecycle
 from .errors import ManywheelError, PolicyError
 from .check.report import hint_for, render_verdict, render_violations, summary_line, verdict_json
-from .check.sboms import read_sboms, render_sboms, sboms_json
+from .check.sboms import render_sboms, sboms_json, sboms_of
 from .check.scan import Scan, majority_arch, scan_path
 from .check.verify import Verdict, judge
 from .policy import ARCHES, Policy, excludes, find_policy, host_arch, load_policies
@@ -62,7 +62,7 @@ def _check(args: argparse.Namespace) -> int:
     worst = EXIT_MEETS
     for path in args.paths:
         scan, verdict, target = _judge_path(path, args.target, args.exclude)
-        sboms = read_sboms(path)
+        sboms = sboms_of(scan)
         ok = verdict.meets(target) if target else verdict.policy is not None or not scan.facts
         worst = max(worst, EXIT_MEETS if ok else EXIT_FAILS)
         results.append((path, scan, verdict, target, sboms))

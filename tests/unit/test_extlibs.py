@@ -54,7 +54,7 @@ def test_allowed_and_compiler_runtime_libraries_are_not_external(tmp_path: Path)
 
 def test_an_archive_is_preferred_and_a_shared_only_library_is_bundled(tmp_path: Path, libdir: Path) -> None:
     cfg = config(tmp_path, [libdir])
-    args, bundled, notes, chosen_static = extlibs.rewrite_link(
+    args, bundled, _, notes, chosen_static = extlibs.rewrite_link(
         ["-shared", "m.o", "-lboth", "-ldemo", "-lm", "-o", "m.so"], cfg, prefer_static=True)
     assert args[2] == str(libdir / "libboth_pic.a") and chosen_static
     assert [b["source"] for b in bundled] == [str(libdir / "libdemo.so.1")]
@@ -64,13 +64,13 @@ def test_an_archive_is_preferred_and_a_shared_only_library_is_bundled(tmp_path: 
     assert args[-2:] == ["-L" + str(tmp_path / "state" / "bundle"), "-Wl,-rpath," + elfedit.PLACEHOLDER]
     assert any("linked libboth statically" in n for n in notes) and any("bundling" in n for n in notes)
     # The retry after a failed static link bundles both.
-    args, bundled, _, chosen_static = extlibs.rewrite_link(["-shared", "m.o", "-lboth", "-o", "m.so"], cfg, prefer_static=False)
+    args, bundled, _, _, chosen_static = extlibs.rewrite_link(["-shared", "m.o", "-lboth", "-o", "m.so"], cfg, prefer_static=False)
     assert not chosen_static and bundled[0]["name"].startswith("libboth-")
 
 
 def test_the_lists_override_the_default(tmp_path: Path, libdir: Path) -> None:
     cfg = config(tmp_path, [libdir], bundle=["both"], exclude=["demo"])
-    args, bundled, _, chosen_static = extlibs.rewrite_link(["-shared", "-lboth", "-ldemo", "-o", "m.so"], cfg, True)
+    args, bundled, _, _, chosen_static = extlibs.rewrite_link(["-shared", "-lboth", "-ldemo", "-o", "m.so"], cfg, True)
     assert not chosen_static and [b["name"].split("-")[0] for b in bundled] == ["libboth"]
     assert "-ldemo" in args
     with pytest.raises(extlibs.LinkError, match=r"static lists 'demo', but neither libdemo_pic.a nor libdemo.a"):
@@ -79,9 +79,9 @@ def test_the_lists_override_the_default(tmp_path: Path, libdir: Path) -> None:
 
 def test_a_library_given_by_path_and_dash_l_dirs_are_searched(tmp_path: Path, libdir: Path) -> None:
     cfg = config(tmp_path, [])
-    args, bundled, _, _ = extlibs.rewrite_link(["-shared", str(libdir / "libdemo.so"), "-o", "m.so"], cfg, True)
+    args, bundled, _, _, _ = extlibs.rewrite_link(["-shared", str(libdir / "libdemo.so"), "-o", "m.so"], cfg, True)
     assert bundled and args[1] == "-l:" + bundled[0]["name"]
-    args, _, _, chosen_static = extlibs.rewrite_link(["-shared", "-L", str(libdir), "-lboth"], cfg, True)
+    args, _, _, _, chosen_static = extlibs.rewrite_link(["-shared", "-L", str(libdir), "-lboth"], cfg, True)
     assert chosen_static and str(libdir / "libboth_pic.a") in args
 
 

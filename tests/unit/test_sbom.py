@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from manywheel._wrapper import linklog
-from manywheel.bundle import bundle_libraries, read_bundled
+from manywheel.bundle import bundle_libraries, bundled_in
 from manywheel.check.sboms import Sbom, parse_sbom, read_sboms
 from manywheel.errors import WheelError
 from manywheel.sbom import (DebPackage, add_sbom, find_inclusions, find_packages, make_sbom, purl, read_distro,
@@ -107,7 +107,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
 
 
 def with_sbom(built: Built, environ: dict[str, str] | None = None, logged: list[str] | None = None) -> WheelContents:
-    bundled = read_bundled(built.link_log)
+    bundled = bundled_in(linklog.read(built.link_log))
     contents, added = bundle_libraries(read_wheel(built.inner_wheel), bundled)
     return add_sbom(contents, {p: bundled[p.rsplit("/", 1)[1]].source for p in added}, linklog.read(built.link_log),
                     cc=built.cc, environ=environ if environ is not None else dict(os.environ), tag=TAG,
@@ -213,7 +213,7 @@ def test_the_sbom_is_reproducible_and_listed_in_record(built: Built, tmp_path: P
 
 
 def test_no_temporary_path_gets_into_the_sbom(built: Built) -> None:
-    bundled = read_bundled(built.link_log)
+    bundled = bundled_in(linklog.read(built.link_log))
     contents, added = bundle_libraries(read_wheel(built.inner_wheel), bundled)
     bom = the_sbom(add_sbom(contents, {p: bundled[p.rsplit("/", 1)[1]].source for p in added},
                             linklog.read(built.link_log), cc=built.cc, environ=dict(os.environ), tag=TAG, baseline="",

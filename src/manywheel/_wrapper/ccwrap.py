@@ -170,27 +170,27 @@ def link_command(real: list[str], args: list[str], cfg: WrapperConfig, maps: lis
 def link(real: list[str], args: list[str], cfg: WrapperConfig, maps: list[str], notes: list[str]) -> int:
     """Link, with libraries outside the policy's allow-list linked statically or bundled."""
     bundled: list[BundledEntry] = []
+    static: list[str] = []
     if "-shared" in args and cfg["libs"]:
         from . import extlibs  # only links that may need it pay for its imports
 
         try:
-            args_out, bundled, lib_notes, chosen_static = extlibs.rewrite_link(args, cfg, prefer_static=True)
+            args_out, bundled, static, lib_notes, chosen_static = extlibs.rewrite_link(args, cfg, prefer_static=True)
             if chosen_static:  # an archive manywheel chose may not be fit for a shared object: try it first
                 code, output = run_captured(link_command(real, args_out, cfg, maps), cfg)
                 if code == 0:
                     sys.stderr.write(output)
-                    return linked(cfg, args, bundled, extlibs.static_archives(args, args_out), notes + lib_notes)
+                    return linked(cfg, args, bundled, static, notes + lib_notes)
                 last = (output.strip().splitlines() or ["(no output)"])[-1]
                 notes.append("a static library could not be linked into %s (%s); bundling the shared library instead"
                              % (output_of(args) or "the output", last))
-                args_out, bundled, lib_notes, _ = extlibs.rewrite_link(args, cfg, prefer_static=False)
+                args_out, bundled, static, lib_notes, _ = extlibs.rewrite_link(args, cfg, prefer_static=False)
         except extlibs.LinkError as e:
             sys.stderr.write("manywheel: error: %s\n" % e)
             return 1
         notes += lib_notes
-        static = extlibs.static_archives(args, args_out)
     else:
-        args_out, static = args, []
+        args_out = args
     linked(cfg, args, bundled, static, notes)
     return run(link_command(real, args_out, cfg, maps), cfg)
 
@@ -202,7 +202,7 @@ def linked(cfg: WrapperConfig, args: list[str], bundled: list[BundledEntry], sta
     return 0
 
 
-def record_link(cfg: WrapperConfig, args: list[str], bundled: list[BundledEntry], static: list[str] | None = None) -> None:
+def record_link(cfg: WrapperConfig, args: list[str], bundled: list[BundledEntry], static: list[str]) -> None:
     """Remember which objects went into which output, to name them if verification fails,
     which libraries it bundles and which external archives it links statically."""
     output = output_of(args)
@@ -211,7 +211,7 @@ def record_link(cfg: WrapperConfig, args: list[str], bundled: list[BundledEntry]
     inputs = [os.path.abspath(a) for a in args
               if not a.startswith("-") and a.endswith((".o", ".a", ".obj", ".lo")) and os.path.exists(a)]
     linklog.append(cfg["state_dir"], {"output": os.path.abspath(output), "inputs": inputs, "cwd": os.getcwd(),
-                                      "bundled": bundled, "static": static or []})
+                                      "bundled": bundled, "static": static})
 
 
 def warn(cfg: WrapperConfig, note: str) -> None:

@@ -95,19 +95,21 @@ def library_arg(args: list[str], i: int) -> tuple[str | None, str | None, int]:
 
 
 def rewrite_link(args: list[str], cfg: WrapperConfig, prefer_static: bool
-                 ) -> tuple[list[str], list[BundledEntry], list[str], bool]:
-    """The link's arguments with external libraries replaced; the bundled copies; notes; whether
-    an archive was chosen on manywheel's own initiative (so a failed link may be retried bundling).
+                 ) -> tuple[list[str], list[BundledEntry], list[str], list[str], bool]:
+    """The link's arguments with external libraries replaced; the bundled copies; the archives linked
+    statically in place of ``-lNAME`` (absolute paths, for the link log); notes; whether an archive
+    was chosen on manywheel's own initiative (so a failed link may be retried bundling).
 
     ``prefer_static`` False: "auto" libraries are bundled even when an archive exists
     (the retry after a static link failed).
     """
     libs = cfg["libs"]
     if libs is None:
-        return list(args), [], [], False
+        return list(args), [], [], [], False
     dirs = search_dirs(args, libs)
     out: list[str] = []
     bundled: list[BundledEntry] = []
+    static: list[str] = []
     notes: list[str] = []
     chosen_static = False
     i = 0
@@ -119,19 +121,14 @@ def rewrite_link(args: list[str], cfg: WrapperConfig, prefer_static: bool
             here = [os.path.dirname(shared)] + dirs if shared else dirs
             mode = mode_of(name, libs)
             replaced = _replace(name, shared, mode, here, libs, cfg["state_dir"], prefer_static, bundled, notes)
-            chosen_static = chosen_static or (mode == "auto" and replaced[0].endswith(".a"))
+            if replaced[0].endswith(".a"):
+                static.append(os.path.abspath(replaced[0]))
+                chosen_static = chosen_static or mode == "auto"
             out += replaced
         i += used
     if bundled:
         out += ["-L" + os.path.join(cfg["state_dir"], "bundle"), "-Wl,-rpath," + PLACEHOLDER]
-    return out, bundled, notes, chosen_static
-
-
-def static_archives(args: list[str], rewritten: list[str]) -> list[str]:
-    """The archives ``rewrite_link`` put in place of ``-lNAME`` (``_replace`` returns ``[archive]``
-    for a library it links statically), as absolute paths: what the link log records for the SBOM."""
-    given = set(args)
-    return [os.path.abspath(a) for a in rewritten if a.endswith(".a") and a not in given]
+    return out, bundled, static, notes, chosen_static
 
 
 def _replace(name: str, shared: str | None, mode: str, dirs: list[str], libs: LibraryConfig, state_dir: str,

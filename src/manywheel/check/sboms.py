@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import WheelError
+from .scan import Scan, scan_path
 
-_SBOM_MEMBER = re.compile(r"^[^/]+\.dist-info/sboms/[^/]+\.json$")
 _SHOWN = 20
 
 
@@ -43,18 +41,14 @@ class Sbom:
     components: tuple[SbomComponent, ...]
 
 
+def sboms_of(scan: Scan) -> list[Sbom]:
+    """The SBOMs the scan of a wheel (or of an unpacked wheel's directory) found; none for anything else."""
+    return [parse_sbom(member, data) for member, data in scan.sboms]
+
+
 def read_sboms(path: Path) -> list[Sbom]:
-    """The SBOMs of a wheel (or of an unpacked wheel's directory); none for anything else."""
-    if path.is_dir():
-        return [parse_sbom(str(p.relative_to(path)), p.read_bytes()) for p in sorted(path.glob("*.dist-info/sboms/*.json"))
-                if p.is_file()]
-    if not zipfile.is_zipfile(path):
-        return []
-    try:
-        with zipfile.ZipFile(path) as zf:
-            return [parse_sbom(name, zf.read(name)) for name in sorted(zf.namelist()) if _SBOM_MEMBER.match(name)]
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as e:
-        raise WheelError(f"cannot read the SBOMs of {path}: {e}") from e
+    """The SBOMs of a wheel, an unpacked wheel's directory or an ELF file (none)."""
+    return sboms_of(scan_path(path))
 
 
 def parse_sbom(member: str, data: bytes) -> Sbom:

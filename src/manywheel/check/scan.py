@@ -45,6 +45,8 @@ _SHARED_OBJECT = re.compile(r"\.so(\.\d+)*$")
 # (auditwheel, too, looks at no .py file).
 _NEVER_ELF = re.compile(r"\.(py|pyi|pyc|pyx|pxd|pxi|h|hh|hpp|hxx|cuh|inl|c|cc|cpp|cxx|cu|txt|md|rst|json|toml|yaml|yml"
                         r"|cfg|ini|typed|html|css|js|csv)$|\.dist-info/[^/]+$")
+# PEP 770: a wheel's software bills of materials, read whole (they are small) while the wheel is open.
+SBOM_MEMBER = re.compile(r"^[^/]+\.dist-info/sboms/[^/]+\.json$")
 _INPUT_BLOCK = 1 << 16
 _SKIP_INPUT, _SKIP_OUTPUT = 1 << 20, 8 << 20
 
@@ -57,6 +59,7 @@ class Scan:
     members: int  # files looked at (zip members or directory entries)
     size: int  # their total (uncompressed) size
     read: int  # bytes of them actually read (decompressed)
+    sboms: tuple[tuple[str, bytes], ...] = ()  # (member, content) of each SBOM file, by member name
 
 
 def facts_of_members(members: Iterable[Member]) -> list[ElfFacts]:
@@ -80,6 +83,7 @@ def scan_path(path: Path, workers: int | None = None) -> Scan:
 
 def _scan_directory(path: Path) -> Scan:
     facts = []
+    sboms = []
     count = total = 0
     for root, dirs, files in os.walk(path):
         dirs.sort()
@@ -89,11 +93,14 @@ def _scan_directory(path: Path) -> Scan:
                 continue
             count += 1
             total += full.stat().st_size
+            if SBOM_MEMBER.match(full.relative_to(path).as_posix()):
+                sboms.append((full.relative_to(path).as_posix(), full.read_bytes()))
+                continue
             with open(full, "rb") as f:
                 if f.read(4) != ELF_MAGIC:
                     continue
             facts.append(read_elf_file(full, str(full.relative_to(path))))
-    return Scan(facts, count, total, total)
+    return Scan(facts, count, total, total, tuple(sorted(sboms)))
 
 
 def _scan_zip(path: Path, workers: int) -> Scan:
@@ -112,7 +119,8 @@ def _scan_zip(path: Path, workers: int) -> Scan:
                 futures.update((i.filename, pool.submit(archive.facts, i))
                                for i, head in archive.heads(small) if archive.is_elf(i, head))
                 facts = [futures[i.filename].result() for i in infos if i.filename in futures]
-            return Scan(facts, len(infos), sum(i.file_size for i in infos), sum(t.n for t in archive.tallies))
+            sboms = tuple(sorted((i.filename, zf.read(i)) for i in infos if SBOM_MEMBER.match(i.filename)))
+            return Scan(facts, len(infos), sum(i.file_size for i in infos), sum(t.n for t in archive.tallies), sboms)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) + _INFLATE_ERRORS as e:
         raise WheelError(f"cannot read {path} as a wheel (zip archive): {e}") from e
     except OSError as e:
