@@ -17,13 +17,14 @@ from . import __version__
 from .errors import ComplianceError, WheelError
 from .files import replace_atomically
 from .inner import call_hook, load_inner_backend
-from .policy import Policy, excludes, find_policy, host_arch, load_policies
+from .policy import Policy, excludes, find_policy, host_arch, load_policies, provided_key
 from .settings import Settings, inner_config_settings, read_settings
 from .wheel import source_date_epoch
 
 if TYPE_CHECKING:
     from .check.elf import ElfFacts
     from .check.verify import Verdict
+    from .provided import ProvidedLibrary
     from .toolchain import BaselineFlags, LibraryRules
 
 # The modules only a wheel build needs (toolchain, ELF reading, verification, reports) are
@@ -87,7 +88,8 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
     from .bundle import bundle_libraries, bundled_in
     from .sbom import add_sbom
     from .parallel import parallel_compile
-    from .check.scan import facts_of_members
+    from .check.scan import facts_of_members, requires_dist_of
+    from .provided import find_provided, report_provided
     from .toolchain import find_compiler, make_toolchain
     from .wheel import read_wheel, write_wheel
 
@@ -96,13 +98,14 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
     started = time.time()
     target_name = ctx.target.display_name if ctx.target else f"auto ({ctx.arch})"
     log(f"manywheel {__version__}: target {target_name}, inner backend {ctx.settings.inner_backend}")
+    provided = find_provided(ctx.settings.provided_by)
     with tempfile.TemporaryDirectory(prefix="manywheel-") as tmp:
         work = Path(tmp)
         compilers = find_compiler(ctx.environ, "CC", "CC"), find_compiler(ctx.environ, "CXX", "CXX")  # once a build
         baseline = make_baseline(ctx, work / "baseline", compilers[0])
         toolchain = make_toolchain(work / "toolchain", ctx.environ, ctx.arch, baseline,
                                    project=ctx.project, verbose=ctx.settings.verbose,
-                                   libraries=library_rules(ctx, editable) if baseline else None, compilers=compilers)
+                                   libraries=library_rules(ctx, editable, provided) if baseline else None, compilers=compilers)
         log(f"toolchain: {toolchain.summary}")
         hook = "build_editable" if editable else "build_wheel"
         log(f"compiling: {ctx.settings.inner_backend}.{hook}")
@@ -115,7 +118,7 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
             raise WheelError(f"the inner backend's {hook} returned {name!r}, which is not a wheel it wrote")
         links = linklog.read(toolchain.link_log)  # complete: every link of the inner build has run
         bundled = bundled_in(links)
-        contents, added = bundle_libraries(read_wheel(inner_out / name), bundled)
+        contents, added = bundle_libraries(read_wheel(inner_out / name), bundled, provided)
         for path in added:
             log(f"bundled {path}")
         facts = facts_of_members(contents.members)
@@ -124,6 +127,9 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
         if not facts and contents.filename.endswith("-any.whl"):
             log("no ELF files: a pure-Python wheel, passed through as it is")
             return _pass_through(inner_out / name, Path(wheel_directory))
+        if ctx.settings.provided_by:
+            report_provided(facts, ctx.settings.provided_by, provided,
+                            requires_dist_of(contents.member(f"{contents.dist_info}/METADATA").data), log)
         policy, verdict = choose_policy(ctx, facts, toolchain.link_log, pinned=baseline is not None,
                                         aliases={str(work / "setuptools-build"): "build"}, bundled=added)
         contents = add_sbom(contents, {p: bundled[p.rsplit("/", 1)[1]].source for p in added},
@@ -137,16 +143,18 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
         return out.name
 
 
-def library_rules(ctx: Context, editable: bool) -> LibraryRules:
+def library_rules(ctx: Context, editable: bool, provided: Sequence[ProvidedLibrary] = ()) -> LibraryRules:
     """What links do with libraries outside the allow-list of the target (for "auto", of the newest policy)."""
     from ._wrapper.extlibs import link_name
+    from .provided import link_names
     from .toolchain import LibraryRules
 
     policies = [p for p in load_policies(ctx.arch) if p.family == "manylinux"]
     policy = ctx.target or (policies[-1] if policies else None)
     allowed = frozenset(n for n in (link_name(lib) for lib in (policy.libraries if policy else ())) if n)
     s = ctx.settings
-    return LibraryRules(allowed, s.static, s.bundle, s.exclude, bundle_enabled=not editable)
+    return LibraryRules(allowed, s.static, s.bundle, s.exclude, bundle_enabled=not editable,
+                        provided=link_names(provided))
 
 
 def setuptools_build_dirs(work: Path, environ: Mapping[str, str]) -> dict[str, str]:
@@ -180,7 +188,8 @@ def choose_policy(ctx: Context, facts: list[ElfFacts], link_log: Path, *, pinned
     when only bundled host libraries keep the files from the target; else a ComplianceError."""
     from .check.verify import judge
 
-    verdict = judge(facts, load_policies(ctx.arch), ctx.arch, exclude=lambda lib: excludes(ctx.settings.exclude, lib))
+    verdict = judge(facts, load_policies(ctx.arch), ctx.arch, exclude=lambda lib: excludes(ctx.settings.exclude, lib)
+                    or provided_key(ctx.settings.provided_by, lib) is not None)
     log(f"{len(facts)} ELF file{'s' if len(facts) != 1 else ''} verified, "
         f"{verdict.refs_checked} references checked: they meet {verdict.name}")
     target = ctx.target or verdict.policy or next(p for p in verdict.policies if p.family == verdict.family)

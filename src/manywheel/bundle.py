@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Sequence
 
 from ._wrapper.elfedit import PLACEHOLDER, fill_runpath, has_runpath_placeholder
 from .errors import WheelError
+from .provided import runpath_entries
 from .wheel import Member, WheelContents
 
 if TYPE_CHECKING:
     from ._wrapper.linklog import LinkEntry
+    from .provided import ProvidedLibrary
 
 
 @dataclass(frozen=True)
@@ -49,23 +51,30 @@ def runpath_for(member: str, libs: str) -> str:
     return "$ORIGIN/" + rel
 
 
-def bundle_libraries(contents: WheelContents, bundled: dict[str, BundledLibrary]) -> tuple[WheelContents, list[str]]:
-    """The wheel with placeholders filled in and the needed libraries added; the added paths."""
-    if not bundled:
+def bundle_libraries(contents: WheelContents, bundled: dict[str, BundledLibrary],
+                     provided: Sequence[ProvidedLibrary] = ()) -> tuple[WheelContents, list[str]]:
+    """The wheel with placeholders filled in and the needed libraries added; the added paths.
+
+    A module's RUNPATH becomes ``<dist>.libs`` if it needs a bundled library, and the directory
+    of each provided library it needs (``manywheel.provided``), in that order."""
+    if not bundled and not provided:
         return contents, []
     libs = libs_dir(contents)
     members: list[Member] = []
     needed: set[str] = set()
     for m in contents.members:
         if has_runpath_placeholder(m.data):
-            value = runpath_for(m.name, libs)
+            uses = [name for name in bundled if _names(m.data, name)]
+            entries = [runpath_for(m.name, libs)] if uses else []
+            entries += runpath_entries(m.name, [p.soname for p in provided if _names(m.data, p.soname)], provided)
+            value = ":".join(entries)
             try:
                 m = replace(m, data=fill_runpath(m.data, value))
             except ValueError:
-                raise WheelError(f"{m.name}: the path to {libs}/ ({value}) is longer than the "
+                raise WheelError(f"{m.name}: its RUNPATH ({value}) is longer than the "
                                  f"{len(PLACEHOLDER)} bytes reserved for it",
                                  hint="install the extension module less deep in the package tree") from None
-            needed.update(name for name in bundled if name.encode() + b"\0" in m.data)
+            needed.update(uses)
         members.append(m)
     stamp = members[0].date_time if members else (1980, 1, 1, 0, 0, 0)
     added = []
@@ -78,3 +87,8 @@ def bundle_libraries(contents: WheelContents, bundled: dict[str, BundledLibrary]
         members.append(Member(path, data, True, stamp))
         added.append(path)
     return replace(contents, members=tuple(members)), added
+
+
+def _names(data: bytes, soname: str) -> bool:
+    """Whether a module's string table holds this library name (its DT_NEEDED, in practice)."""
+    return soname.encode() + b"\0" in data

@@ -10,11 +10,13 @@ from typing import Sequence
 
 from . import __version__, lifecycle
 from .errors import ManywheelError, PolicyError
+from .check.provided import (cuda_runtimes, parse_provided_by, provided_json, provided_needs, render_provided,
+                             uncovered)
 from .check.report import hint_for, render_verdict, render_violations, summary_line, verdict_json
 from .check.sboms import render_sboms, sboms_json, sboms_of
 from .check.scan import Scan, majority_arch, scan_path
 from .check.verify import Verdict, judge
-from .policy import ARCHES, Policy, excludes, find_policy, host_arch, load_policies
+from .policy import ARCHES, Policy, excludes, find_policy, host_arch, load_policies, provided_key
 
 EXIT_MEETS, EXIT_FAILS, EXIT_USAGE = 0, 1, 2
 
@@ -50,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--exclude", action="append", default=[], metavar="LIB",
                        help="a library something outside the wheel provides, accepted as it is (repeatable; "
                             "like [tool.manywheel] exclude: cuda or libcuda.so.1)")
+    check.add_argument("--provided-by", action="append", default=[], metavar="LIB=DIST",
+                       help="a library another wheel provides, and that wheel's distribution (repeatable; like "
+                            "[tool.manywheel.provided-by]: libcudart.so.13=nvidia-cuda-runtime, globs allowed): "
+                            "accepted as NEEDED, and the wheel's Requires-Dist must require DIST")
     check.set_defaults(func=_check)
     targets = sub.add_parser("targets", help="list the policies for an architecture")
     targets.add_argument("--arch", default=None, help="architecture (default: this host's)")
@@ -60,12 +66,18 @@ def _parser() -> argparse.ArgumentParser:
 def _check(args: argparse.Namespace) -> int:
     results = []
     worst = EXIT_MEETS
+    try:
+        provided = parse_provided_by(args.provided_by)
+    except ValueError as e:
+        raise ManywheelError(str(e), hint="give the library and the distribution that ships it") from None
     for path in args.paths:
-        scan, verdict, target = _judge_path(path, args.target, args.exclude)
+        scan, verdict, target = _judge_path(path, args.target, args.exclude, provided)
         sboms = sboms_of(scan)
+        needs = provided_needs(scan.facts, provided)
         ok = verdict.meets(target) if target else verdict.policy is not None or not scan.facts
+        ok = ok and not (scan.requires_dist is not None and uncovered(needs, scan.requires_dist))
         worst = max(worst, EXIT_MEETS if ok else EXIT_FAILS)
-        results.append((path, scan, verdict, target, sboms))
+        results.append((path, scan, verdict, target, sboms, needs))
         if not args.json:
             print(render_verdict(verdict, str(path), every=args.all))
             if verdict.policy is not None:
@@ -74,15 +86,20 @@ def _check(args: argparse.Namespace) -> int:
                 print(render_violations(verdict, target).replace("manywheel: error: ", "  does not meet: ", 1))
                 print("\n".join(f"  hint: {line}" for line in hint_for(verdict, target).splitlines()))
             print("  " + summary_line(verdict, scan))
+            extra = render_provided(needs, scan.requires_dist, cuda_runtimes(scan.facts))
+            if extra:
+                print(extra)
             if sboms:
                 print(render_sboms(sboms, every=args.all))
     if args.json:
-        print(json.dumps([{"path": str(p), **verdict_json(v, t, s), **_install_json(v), "sboms": sboms_json(b)}
-                          for p, s, v, t, b in results], indent=2))
+        print(json.dumps([{"path": str(p), **verdict_json(v, t, s), **_install_json(v), "sboms": sboms_json(b),
+                           "provided": provided_json(n, s.requires_dist)}
+                          for p, s, v, t, b, n in results], indent=2))
     return worst
 
 
-def _judge_path(path: Path, target_name: str | None, exclude: list[str]) -> tuple[Scan, Verdict, Policy | None]:
+def _judge_path(path: Path, target_name: str | None, exclude: list[str],
+                provided: dict[str, str]) -> tuple[Scan, Verdict, Policy | None]:
     if not path.exists():
         raise ManywheelError(f"{path}: no such file or directory")
     if path.is_file() and path.stat().st_size == 0:
@@ -92,7 +109,8 @@ def _judge_path(path: Path, target_name: str | None, exclude: list[str]) -> tupl
         raise ManywheelError(f"{path}: no ELF files in this directory ({scan.members} files looked at)",
                              hint="name a wheel, a shared object, or a directory holding some")
     arch = _wheel_arch(path) or majority_arch(scan.facts, "") or host_arch()
-    verdict = judge(scan.facts, load_policies(arch), arch, exclude=lambda soname: excludes(exclude, soname))
+    verdict = judge(scan.facts, load_policies(arch), arch,
+                    exclude=lambda soname: excludes(exclude, soname) or provided_key(provided, soname) is not None)
     return scan, verdict, _target_for(target_name, path, arch)
 
 

@@ -6,6 +6,7 @@ architecture, a newer policy must allow at least what an older one allows.
 """
 from __future__ import annotations
 
+import fnmatch
 import functools
 import json
 import re
@@ -202,3 +203,25 @@ def excludes(names: Iterable[str], soname: str) -> bool:
     wanted = set(names) | {library_name(n) for n in names}
     name = library_name(soname)
     return bool({soname, name, re.sub(r"-[0-9.]+$", "", name)} & wanted)
+
+
+# A [tool.manywheel.provided-by] key: a library name as above, or a glob over such names.
+PROVIDED_LIBRARY = re.compile(r"^[A-Za-z0-9_+.*?\[\]-]+$")
+# A distribution name (PEP 508).
+DIST_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$", re.IGNORECASE)
+
+
+def provided_key(table: Mapping[str, str], soname: str) -> str | None:
+    """The ``provided-by`` key that names this NEEDED entry (or file name), or None.
+
+    ``cudart`` names every libcudart.so.N; ``libcudart.so.13`` names that soname only; a glob
+    (``libcublas*``) is matched against the soname and against the name ``-l`` takes.
+    """
+    name = library_name(soname)
+    for key in table:
+        if any(c in key for c in "*?["):
+            if fnmatch.fnmatchcase(soname, key) or fnmatch.fnmatchcase(name, key):
+                return key
+        elif key == soname or (".so" not in key and library_name(key) == name):
+            return key
+    return None

@@ -9,12 +9,13 @@ from __future__ import annotations
 import difflib
 import os
 import sys
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
 from .errors import SettingsError, SettingsErrors
-from .policy import LIBRARY_NAME, library_name
+from .policy import DIST_NAME, LIBRARY_NAME, PROVIDED_LIBRARY, library_name
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -57,6 +58,14 @@ def _library_names(value: list[str]) -> None:
             raise ValueError(f"{entry!r} is not a library name (like ffi, libffi or libffi.so.8)")
 
 
+def _providers(value: dict[str, str]) -> None:
+    for library, dist in value.items():
+        if not PROVIDED_LIBRARY.match(library):
+            raise ValueError(f"{library!r} is not a library name or glob (like cudart, libcudart.so.13 or libcublas*)")
+        if not DIST_NAME.match(dist):
+            raise ValueError(f"{dist!r} (for {library!r}) is not a distribution name (like nvidia-cuda-runtime)")
+
+
 def _not_negative(value: int) -> None:
     if value < 0:
         raise ValueError(f"must be 0 (one per CPU core) or more, not {value}")
@@ -67,7 +76,10 @@ def _setting(default: Any, doc: str, example: str, check: Callable[[Any], None] 
     """A field of Settings that is a user setting: its default, what it means (the README's
     words), an example value, a check that raises ValueError for a bad value, and a
     normalization applied to each entry of a list."""
-    return field(default=default, metadata={"doc": doc, "example": example, "check": check, "each": each})
+    metadata = {"doc": doc, "example": example, "check": check, "each": each}
+    if isinstance(default, dict):  # a table: read-only, one per Settings
+        return field(default_factory=lambda: MappingProxyType(dict(default)), metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)
@@ -100,6 +112,11 @@ class Settings:
     exclude: tuple[str, ...] = _setting(
         (), "Libraries to leave as they are, provided at run time by something else (another wheel, "
         "the system); as in -l (cuda) or as in NEEDED (libcuda.so.1).", '["cuda"]', _library_names, library_name)
+    provided_by: Mapping[str, str] = _setting(
+        {}, "Libraries that another wheel ships, as in -l or NEEDED (glob allowed), each with the distribution "
+        "that ships it. Modules may need them; the project's dependencies must require that distribution; "
+        "modules get a RUNPATH to where it installs them.", '{ "libcudart.so.13" = "nvidia-cuda-runtime" }',
+        _providers)
     jobs: int = _setting(
         0, "How many source files of one extension compile at once; 0 means one per CPU core.", "4", _not_negative)
     verbose: bool = _setting(False, "Print every compiler and linker command as it runs.", "true")
@@ -109,7 +126,7 @@ class Settings:
     sources: Mapping[str, str] = field(default_factory=dict)  # key -> where its value came from
 
 
-_KINDS = {"str": "str", "bool": "bool", "int": "int", "tuple[str, ...]": "list"}
+_KINDS = {"str": "str", "bool": "bool", "int": "int", "tuple[str, ...]": "list", "Mapping[str, str]": "table"}
 
 
 @dataclass(frozen=True)
@@ -118,7 +135,7 @@ class Setting:
 
     key: str  # as users write it: "inner-backend"
     attr: str  # the Settings field: "inner_backend"
-    kind: str  # "str", "bool", "list", "int"
+    kind: str  # "str", "bool", "list", "int", "table"
     default: Any
     doc: str
     example: str
@@ -127,14 +144,23 @@ class Setting:
 
     def final(self, value: Any) -> Any:
         """The value as Settings holds it: lists become tuples, each entry normalized."""
+        if self.kind == "table":
+            return MappingProxyType(dict(value))
         if self.kind != "list":
             return value
         return tuple(self.each(v) for v in value) if self.each else tuple(value)
 
 
+def _plain_default(f: Field[Any]) -> Any:
+    """A field's default as a user writes it: a list, a dict, or the value itself."""
+    if f.default is MISSING:
+        return dict(f.default_factory())  # type: ignore[operator]
+    return list(f.default) if isinstance(f.default, tuple) else f.default
+
+
 SETTINGS: tuple[Setting, ...] = tuple(
     Setting(f.name.replace("_", "-"), f.name, _KINDS[str(f.type)],
-            list(f.default) if isinstance(f.default, tuple) else f.default,
+            _plain_default(f),
             f.metadata["doc"], f.metadata["example"], f.metadata["check"], f.metadata["each"])
     for f in fields(Settings) if "doc" in f.metadata)
 _BY_KEY = {s.key: s for s in SETTINGS}
@@ -187,9 +213,16 @@ def read_settings(project: Path, config_settings: Mapping[str, Any] | None, envi
 
 
 def _conflicting_library_lists(values: Mapping[str, Any], sources: Mapping[str, str]) -> list[SettingsError]:
-    """A library in two of static / bundle / exclude: which one wins would be a guess."""
+    """A library in two of static / bundle / exclude / provided-by: which one wins would be a guess."""
     errors = []
     keys = ("static", "bundle", "exclude")
+    for key in values["provided-by"]:
+        for other in keys:
+            if library_name(key) in {library_name(n) for n in values[other]}:
+                errors.append(SettingsError(
+                    f"library {key!r} is in provided-by ({sources['provided-by']}) and in {other} ({sources[other]})",
+                    key=f"tool.manywheel.{other}", hint=f"a library another wheel provides is neither linked "
+                    f"statically, bundled nor excluded: remove {key!r} from {other}"))
     for i, first in enumerate(keys):
         for second in keys[i + 1:]:
             both = sorted({library_name(n) for n in values[first]} & {library_name(n) for n in values[second]})
@@ -238,10 +271,14 @@ def _convert(setting: Setting, raw: Any, typed: bool) -> Any:
             return raw
         if kind == "list" and isinstance(raw, list) and all(isinstance(x, str) for x in raw):
             return list(raw)
+        if kind == "table" and isinstance(raw, dict) and all(isinstance(x, str) for x in raw.values()):
+            return dict(raw)
         expected = {"bool": "a boolean (true or false)", "str": "a string", "int": "an integer",
-                    "list": "a list of strings"}[kind]
+                    "list": "a list of strings", "table": "a table of strings"}[kind]
         raise ValueError(f"expected {expected}, got {_type_name(raw)} {raw!r}")
     if isinstance(raw, list):  # -C given several times
+        if kind == "table":
+            return _table_of(",".join(str(x) for x in raw))
         if kind != "list":
             raise ValueError(f"given more than once ({raw!r}); give it once")
         return [str(x) for x in raw]
@@ -260,7 +297,22 @@ def _convert(setting: Setting, raw: Any, typed: bool) -> Any:
             raise ValueError(f"expected an integer, got {text!r}") from None
     if kind == "list":
         return [part.strip() for part in text.split(",") if part.strip()]
+    if kind == "table":
+        return _table_of(text)
     return text
+
+
+def _table_of(text: str) -> dict[str, str]:
+    """``KEY=VALUE,KEY=VALUE`` (an environment variable or -C value) as a table."""
+    table = {}
+    for part in (p.strip() for p in text.split(",")):
+        key, eq, value = part.partition("=")
+        if not part:
+            continue
+        if not eq or not key.strip() or not value.strip():
+            raise ValueError(f"expected KEY=VALUE entries separated by commas, got {part!r}")
+        table[key.strip()] = value.strip()
+    return table
 
 
 def _type_name(value: Any) -> str:

@@ -4,7 +4,9 @@ manywheel writes small wrapper scripts (``cc``, ``c++``, ``gcc``, ``g++``) that 
 ``manywheel._wrapper.ccwrap``; the inner build sees them through ``CC``/``CXX``/``LDSHARED``/
 ``LDCXXSHARED`` and, for build systems that call ``gcc`` directly, first on ``PATH``.
 The wrappers add the baseline's flags, replace ``-march=native``, and drop
-host-specific absolute RPATHs (pyenv's interpreters add one to every link).
+host-specific absolute RPATHs (pyenv's interpreters add one to every link).  nvcc is given
+``cuda/g++`` as its host compiler (NVCC_CCBIN, and CUDAHOSTCXX for CMake), so CUDA host code
+is compiled and linked like any other.
 """
 from __future__ import annotations
 
@@ -17,9 +19,9 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping, Protocol
+from typing import TYPE_CHECKING, Mapping, Protocol, Sequence
 
 from ._wrapper import linklog
 from .errors import ToolchainError
@@ -62,6 +64,7 @@ class LibraryRules:
     bundle: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     bundle_enabled: bool = True  # False for editable installs: they run against the host's libraries
+    provided: Mapping[str, str] = field(default_factory=dict)  # link and file name -> provider's file
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,7 @@ def library_config(rules: LibraryRules | None, cc: list[str], environ: Mapping[s
         "static": list(rules.static),
         "bundle": list(rules.bundle),
         "exclude": list(rules.exclude),
+        "provided": dict(rules.provided),
         "bundle_enabled": rules.bundle_enabled,
         "search_dirs": linker_search_dirs(cc, environ),
     }
@@ -200,6 +204,7 @@ def make_toolchain(workdir: Path, environ: Mapping[str, str], arch: str, baselin
     ``compilers``: the C and C++ commands when the caller has resolved them (find_compiler runs each).
     """
     cc, cxx = compilers or (find_compiler(environ, "CC", "CC"), find_compiler(environ, "CXX", "CXX"))
+    cuda_host = cuda_host_compiler(environ, cxx)
     workdir.mkdir(parents=True, exist_ok=True)
     bindir = workdir / "bin"
     bindir.mkdir(exist_ok=True)
@@ -220,6 +225,7 @@ def make_toolchain(workdir: Path, environ: Mapping[str, str], arch: str, baselin
         "no_relr": bool(baseline and baseline.no_relr),
         "isa_flags": _ISA_FLAGS.get(arch, {}),
         "env_prefix": sys.prefix,
+        "cuda_host": cuda_host,
         "libs": library_config(libraries, cc, environ),
         "verbose": verbose,
         "state_dir": str(workdir),
@@ -228,7 +234,8 @@ def make_toolchain(workdir: Path, environ: Mapping[str, str], arch: str, baselin
     # sys.argv is then ["-c", CONFIG, LANG, ARGS...], what ccwrap.main reads.
     start = (f"import sys; sys.path[0] = {str(_PACKAGE_ROOT)!r}; "
              "from manywheel._wrapper.ccwrap import main; sys.exit(main(sys.argv))")
-    for name, lang in (("cc", "c"), ("c++", "c++"), ("gcc", "c"), ("g++", "c++")):
+    (bindir / "cuda").mkdir(exist_ok=True)
+    for name, lang in (("cc", "c"), ("c++", "c++"), ("gcc", "c"), ("g++", "c++"), ("cuda/g++", "cuda-host")):
         script = bindir / name
         script.write_text(
             "#!/bin/sh\n"
@@ -244,4 +251,48 @@ def make_toolchain(workdir: Path, environ: Mapping[str, str], arch: str, baselin
         "PATH": str(bindir) + os.pathsep + environ.get("PATH", os.defpath),
     }
     summary = f"compilers {' '.join(cc)} / {' '.join(cxx)}" + (f"; {baseline.summary}" if baseline else "; host ABI (pin = false)")
+    cuda = cuda_environ(environ, bindir / "cuda" / "g++", env["PATH"])
+    if cuda:
+        env.update(cuda)
+        summary += f"; CUDA: nvcc {cuda['CUDACXX']}, host compiler {' '.join(cuda_host)} (wrapped)"
     return Toolchain(cc, cxx, workdir, env, summary)
+
+
+def cuda_host_compiler(environ: Mapping[str, str], cxx: list[str]) -> list[str]:
+    """The compiler nvcc runs for host code: the user's NVCC_CCBIN or CUDAHOSTCXX, else CXX.
+    nvcc is then given manywheel's wrapper of it, so host code and static cudart are pinned."""
+    for var in ("NVCC_CCBIN", "CUDAHOSTCXX"):
+        if environ.get(var):
+            return find_compiler(environ, var, var)
+    return cxx
+
+
+def find_nvcc(environ: Mapping[str, str], search: Sequence[str]) -> str | None:
+    """nvcc: $CUDACXX, else one a build requirement installed (``nvidia-cuda-nvcc``: the newest
+    ``nvidia/cuN/bin/nvcc`` on ``search``, sys.path), else none (the build's own choice stands)."""
+    if environ.get("CUDACXX"):
+        return environ["CUDACXX"]
+    found = []
+    for entry in search:
+        for candidate in Path(entry or ".").glob("nvidia/cu*/bin/nvcc"):
+            version = candidate.parent.parent.name[2:]
+            if version.isdigit() and os.access(candidate, os.X_OK):
+                found.append((int(version), str(candidate)))
+    return max(found)[1] if found else None
+
+
+def cuda_environ(environ: Mapping[str, str], host_wrapper: Path, path: str) -> dict[str, str]:
+    """What routes CUDA builds through the wrappers: nvcc's host compiler (NVCC_CCBIN for nvcc
+    itself, CUDAHOSTCXX for CMake), and an nvcc from the build requirements first on PATH and
+    in CUDACXX (CMake's variable).  Empty when there is no nvcc to speak of."""
+    nvcc = find_nvcc(environ, sys.path)
+    if nvcc is None and shutil.which("nvcc", path=path) is None:
+        return {}
+    env = {"NVCC_CCBIN": str(host_wrapper), "CUDAHOSTCXX": str(host_wrapper)}
+    if nvcc is not None:
+        env["CUDACXX"] = nvcc
+        parts = path.split(os.pathsep)
+        env["PATH"] = os.pathsep.join(parts[:1] + [str(Path(nvcc).parent)] + parts[1:])
+    else:
+        env["CUDACXX"] = shutil.which("nvcc", path=path) or "nvcc"
+    return env

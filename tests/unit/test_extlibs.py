@@ -16,10 +16,11 @@ from manywheel.policy import excludes, library_name
 from manywheel.toolchain import LibraryRules, make_toolchain
 
 
-def config(tmp_path: Path, search: list[Path], **lists: list[str]) -> dict[str, Any]:
+def config(tmp_path: Path, search: list[Path], provided: dict[str, str] | None = None,
+           **lists: list[str]) -> dict[str, Any]:
     return {"state_dir": str(tmp_path / "state"), "libs": {
         "allowed": ["c", "m", "pthread", "dl", "z"], "static": lists.get("static", []),
-        "bundle": lists.get("bundle", []), "exclude": lists.get("exclude", []),
+        "bundle": lists.get("bundle", []), "exclude": lists.get("exclude", []), "provided": provided or {},
         "bundle_enabled": True, "search_dirs": [str(d) for d in search]}}
 
 

@@ -26,7 +26,7 @@ CHECK_SIDE = [*sorted((PACKAGE / "check").glob("*.py")), PACKAGE / "cli.py", PAC
 BUILD_SIDE = (
     "manywheel.backend", "manywheel.build", "manywheel.settings", "manywheel.baseline", "manywheel.toolchain",
     "manywheel.inner", "manywheel.parallel", "manywheel.bundle", "manywheel.sdist", "manywheel.explain",
-    "manywheel.sbom", "manywheel.glibc.shims", "manywheel._wrapper",
+    "manywheel.sbom", "manywheel.glibc.shims", "manywheel._wrapper", "manywheel.provided",
 )
 ELF_MAGIC = b"\x7fELF"
 

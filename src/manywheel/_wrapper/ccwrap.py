@@ -138,7 +138,7 @@ def main(argv: list[str]) -> int:
     cfg_path, lang, args = argv[1], argv[2], argv[3:]
     with open(cfg_path, "rb") as f:
         cfg: WrapperConfig = marshal.load(f)
-    real: list[str] = cfg["cxx"] if lang == "c++" else cfg["cc"]
+    real: list[str] = cfg["cxx"] if lang == "c++" else cfg["cuda_host"] if lang == "cuda-host" else cfg["cc"]
     if not args or any(a in _PASS_THROUGH or a.startswith("-print-") for a in args):
         return run(real + args, cfg)
     notes: list[str] = []
@@ -148,6 +148,9 @@ def main(argv: list[str]) -> int:
     maps = env_prefix_map(cfg, args)
     if "-E" in args:
         cmd += cfg["preprocess_flags"] + maps + args
+        if lang == "cuda-host":
+            code = run(cmd, cfg)
+            return code if code == 0 else explain_cuda_refusal(args, real, cfg, code)
     elif compile_only:
         cmd += cfg["compile_flags"] + maps + args
     else:
@@ -155,6 +158,39 @@ def main(argv: list[str]) -> int:
     for note in notes:
         warn(cfg, note)
     return run(cmd, cfg)
+
+
+def explain_cuda_refusal(args: list[str], real: list[str], cfg: WrapperConfig, code: int) -> int:
+    """nvcc's host-compiler check (crt/host_config.h) failed: say which gcc versions this CUDA
+    accepts, which one was given, and how to give another.  Other failures pass as they are."""
+    import re
+
+    header = next((os.path.join(a[2:], "crt", "host_config.h") for a in args if a.startswith("-I")
+                   and os.path.isfile(os.path.join(a[2:], "crt", "host_config.h"))), None)
+    if header is None or "-D__NV_NO_HOST_COMPILER_CHECK=1" in args:
+        return code
+    with open(header, encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    newest = re.search(r"#if __GNUC__ > (\d+)", text)
+    oldest = re.search(r"#if __GNUC__ < (\d+)", text)
+    version = capture(real + ["-dumpversion"], cfg).strip()
+    major = int(version.split(".")[0]) if version.split(".")[0].isdigit() else None
+    if major is None or newest is None or (major <= int(newest.group(1)) and (
+            oldest is None or major >= int(oldest.group(1)))):
+        return code
+    cuda = ".".join(a.split("=", 1)[1] for a in args if a.startswith(("-D__CUDACC_VER_MAJOR__=", "-D__CUDACC_VER_MINOR__=")))
+    accepted = (f"gcc {oldest.group(1)} to {newest.group(1)}" if oldest else f"gcc {newest.group(1)} and older")
+    sys.stderr.write(
+        "manywheel: error: nvcc (CUDA %s) accepts %s as its host compiler (%s), and the host compiler %s is gcc %s\n"
+        "  hint: install a gcc this CUDA accepts and name it in NVCC_CCBIN (CUDAHOSTCXX for CMake): manywheel "
+        "wraps that compiler; or use a CUDA release that accepts gcc %s\n"
+        % (cuda or "?", accepted, header, real[-1], version, major))
+    return code
+
+
+def capture(cmd: list[str], cfg: WrapperConfig) -> str:
+    code, output = run_captured(cmd, cfg)
+    return output if code == 0 else ""
 
 
 def link_command(real: list[str], args: list[str], cfg: WrapperConfig, maps: list[str]) -> list[str]:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         static: list[str]  # [tool.manywheel] static
         bundle: list[str]  # [tool.manywheel] bundle
         exclude: list[str]  # [tool.manywheel] exclude
+        provided: dict[str, str]  # provided-by: link name and file name -> the provider's installed file
         bundle_enabled: bool  # False for editable installs: they run against the host's libraries
         search_dirs: list[str]  # the linker's own search directories, after any -L
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
         cc: list[str]  # the real C compiler command (launcher kept), absolute
         cxx: list[str]  # the real C++ compiler command
+        cuda_host: list[str]  # the real compiler nvcc runs for host code (lang "cuda-host")
         arch: str  # the manylinux architecture name
         compile_flags: list[str]  # added to every compile (and link)
         preprocess_flags: list[str]  # added to -E runs instead (no pin header)

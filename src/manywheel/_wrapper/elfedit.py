@@ -5,7 +5,8 @@ Two edits, both keeping every offset in the file as it was:
   entries move up one, a ``DT_NULL`` more at its end), so a system copy of the same
   library loaded by something else is never mistaken for it;
 - ``fill_runpath``: the ``RUNPATH`` placeholder reserved at link time is overwritten with the
-  real ``$ORIGIN``-relative path, NUL-padded, once the wheel's layout is known.
+  real ``$ORIGIN``-relative paths, NUL-padded, once the wheel's layout is known (or taken out,
+  with the RUNPATH entry itself when nothing else is in it).
 
 Reading ELF files is ``manywheel.check.elf``'s job; the little reading here (program
 headers, the dynamic array, a SONAME) only finds what to edit.  Standard library only:
@@ -15,10 +16,14 @@ from __future__ import annotations
 
 import struct
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable
+
 # The RUNPATH reserved in a module that needs a bundled library, long enough for any
 # ``$ORIGIN/<...>/<dist>.libs``.
 PLACEHOLDER = "$ORIGIN/.manywheel-bundled-libraries" + "-" * 200
-_DT_NULL, _DT_STRTAB, _DT_SONAME = 0, 5, 14
+_DT_NULL, _DT_STRTAB, _DT_SONAME, _DT_RPATH, _DT_RUNPATH = 0, 5, 14, 15, 29
 _PT_LOAD, _PT_DYNAMIC = 1, 2
 
 
@@ -65,25 +70,23 @@ def _entries(data: bytes) -> tuple[str, int, list[tuple[int, int]], tuple[int, i
 
 
 def read_soname(data: bytes) -> str | None:
-    _order, _bits, entries, _dynamic, loads = _entries(data)
-    strtab = next((v for t, v in entries if t == _DT_STRTAB), None)
+    _order, _bits, entries, _dynamic, _loads = _entries(data)
     soname = next((v for t, v in entries if t == _DT_SONAME), None)
-    if strtab is None or soname is None:
-        return None
-    for vaddr, offset, filesz, _memsz in loads:
-        if vaddr <= strtab < vaddr + filesz:
-            start = offset + (strtab - vaddr) + soname
-            return data[start:data.index(b"\0", start)].decode("utf-8", "replace")
-    return None
+    return None if soname is None else _string(data, soname)
 
 
 def remove_soname(data: bytes) -> bytes:
     """``data`` with the DT_SONAME entry taken out of the dynamic array (a DT_NULL more at its end)."""
+    return _remove_entries(data, lambda tag, _value: tag == _DT_SONAME)
+
+
+def _remove_entries(data: bytes, drop: Callable[[int, int], bool]) -> bytes:
+    """``data`` with the dynamic entries ``drop`` picks taken out (DT_NULLs more at the array's end)."""
     order, bits, entries, dynamic, _loads = _entries(data)
-    if dynamic is None or not any(t == _DT_SONAME for t, _ in entries):
+    if dynamic is None or not any(drop(t, v) for t, v in entries):
         return data
     fmt, size = (order + "qQ", 16) if bits == 2 else (order + "iI", 8)
-    kept = [(t, v) for t, v in entries if t != _DT_SONAME]
+    kept = [(t, v) for t, v in entries if not drop(t, v)]
     kept += [(_DT_NULL, 0)] * (len(entries) - len(kept))
     out = bytearray(data)
     for n, (tag, val) in enumerate(kept):
@@ -94,12 +97,43 @@ def remove_soname(data: bytes) -> bytes:
 def fill_runpath(data: bytes, value: str) -> bytes:
     """``data`` with the link-time RUNPATH placeholder replaced by ``value`` and NUL padding.
 
-    Raises ValueError when ``value`` is longer than the placeholder."""
+    An empty ``value`` takes the placeholder out of the path list (an empty entry would
+    mean the current directory), and the RUNPATH out of the dynamic array when nothing is
+    left of it.  Raises ValueError when ``value`` is longer than the placeholder."""
     placeholder = PLACEHOLDER.encode()
     raw = value.encode()
     if len(raw) > len(placeholder):
         raise ValueError(f"{value} is longer than the {len(placeholder)} bytes reserved for it")
-    return data.replace(placeholder, raw + b"\0" * (len(placeholder) - len(raw)))
+    out = bytearray(data)
+    at = out.find(placeholder)
+    while at >= 0:
+        end = out.index(b"\0", at)
+        after = at + len(placeholder)
+        rest = bytes(out[after + 1:end]) if out[after:after + 1] == b":" else b""
+        start = at - 1 if not raw and at > 0 and out[at - 1] == ord(":") else at
+        if raw:  # "A:PH:B" -> "A:VALUE:B"
+            new = raw + (b":" + rest if rest else b"")
+        elif start != at:  # "A:PH:B" -> "A:B", "A:PH" -> "A"
+            new = b":" + rest if rest else b""
+        else:  # "PH:B" -> "B", "PH" -> "" (and the entry goes)
+            new = rest
+        out[start:end] = new + b"\0" * (end - start - len(new))
+        at = out.find(placeholder)
+    return _remove_entries(bytes(out), lambda tag, value: tag in (_DT_RPATH, _DT_RUNPATH)
+                           and _string(bytes(out), value) == "")
+
+
+def _string(data: bytes, offset: int) -> str | None:
+    """The dynamic string table's string at ``offset``."""
+    _order, _bits, entries, _dynamic, loads = _entries(data)
+    strtab = next((v for t, v in entries if t == _DT_STRTAB), None)
+    if strtab is None:
+        return None
+    for vaddr, file_offset, filesz, _memsz in loads:
+        if vaddr <= strtab < vaddr + filesz:
+            start = file_offset + (strtab - vaddr) + offset
+            return data[start:data.index(b"\0", start)].decode("utf-8", "replace")
+    return None
 
 
 def has_runpath_placeholder(data: bytes) -> bool:

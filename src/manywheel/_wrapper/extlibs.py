@@ -12,6 +12,9 @@ mistaken for it; the link names the copy by that file name (``-l:NAME``), so the
 ``DT_NEEDED`` is the unique name; and a placeholder ``RUNPATH`` long enough for any
 ``$ORIGIN/<...>/<dist>.libs`` is reserved in the module, to be filled in once the wheel's
 layout is known (``manywheel.bundle``).  The ELF edits are ``elfedit``'s.
+
+A library another wheel provides (``provided-by``) is left to the linker, and the module gets
+the placeholder too: its ``RUNPATH`` will reach where that wheel installs the library.
 """
 from __future__ import annotations
 
@@ -112,10 +115,16 @@ def rewrite_link(args: list[str], cfg: WrapperConfig, prefer_static: bool
     static: list[str] = []
     notes: list[str] = []
     chosen_static = False
+    provided_used = False
     i = 0
     while i < len(args):
         name, shared, used = library_arg(args, i)
-        if name is None or not is_external(name, libs) or (shared or "").startswith(cfg["state_dir"]):
+        given = provided_arg(args, i, libs, dirs)
+        if given is not None:
+            out += given[0]
+            used = given[1]
+            provided_used = True
+        elif name is None or not is_external(name, libs) or (shared or "").startswith(cfg["state_dir"]):
             out += args[i:i + used]
         else:
             here = [os.path.dirname(shared)] + dirs if shared else dirs
@@ -127,8 +136,36 @@ def rewrite_link(args: list[str], cfg: WrapperConfig, prefer_static: bool
             out += replaced
         i += used
     if bundled:
-        out += ["-L" + os.path.join(cfg["state_dir"], "bundle"), "-Wl,-rpath," + PLACEHOLDER]
+        out += ["-L" + os.path.join(cfg["state_dir"], "bundle")]
+    if bundled or (provided_used and libs["bundle_enabled"]):  # an editable build's module stays in the tree
+        out += ["-Wl,-rpath," + PLACEHOLDER]
     return out, bundled, static, notes, chosen_static
+
+
+def provided_arg(args: list[str], i: int, libs: LibraryConfig, dirs: list[str]) -> tuple[list[str], int] | None:
+    """(the arguments to link with, arguments used) when ``args[i]`` names a library another wheel
+    provides (``provided-by``), else None.  Left to the linker as given, unless the name is not
+    on its search path: then the provider's installed file is named (a provider often installs
+    ``libcudart.so.13`` only, which ``-lcudart`` would not find)."""
+    provided = libs["provided"]
+    if not provided:
+        return None
+    a = args[i]
+    if a == "-l" and i + 1 < len(args):
+        name, used, file = args[i + 1], 2, None
+    elif a.startswith("-l:"):
+        name, used, file = a[3:], 1, a[3:]
+    elif a.startswith("-l") and len(a) > 2:
+        name, used, file = a[2:], 1, None
+    elif not a.startswith("-") and ".so" in os.path.basename(a):
+        key = os.path.basename(a)
+        return ([a], 1) if key in provided or link_name(key) in provided else None
+    else:
+        return None
+    if name not in provided:
+        return None
+    found = any(os.path.exists(os.path.join(d, file)) for d in dirs) if file else find_shared(name, dirs)
+    return (args[i:i + used] if found else [provided[name]]), used
 
 
 def _replace(name: str, shared: str | None, mode: str, dirs: list[str], libs: LibraryConfig, state_dir: str,
@@ -143,8 +180,9 @@ def _replace(name: str, shared: str | None, mode: str, dirs: list[str], libs: Li
             f"library search path ({':'.join(dirs)})\n  hint: install the static library (Debian: the -dev "
             f"package), or move {name!r} to [tool.manywheel] bundle")
     if archive is not None:
-        notes.append(f"linked lib{name} statically from {archive}: it is outside the policy's allow-list "
-                     f"([tool.manywheel] bundle = [\"{name}\"] bundles it instead)")
+        if mode == "auto" and find_shared(name, dirs) is not None:  # an archive-only library is static by nature
+            notes.append(f"linked lib{name} statically from {archive}: it is outside the policy's allow-list "
+                         f"([tool.manywheel] bundle = [\"{name}\"] bundles it instead)")
         return [archive]
     if not libs["bundle_enabled"]:
         return as_given  # an editable install runs here, against the host's library

@@ -7,6 +7,7 @@ its symbol tables near the start), on a few threads, since zlib works outside th
 """
 from __future__ import annotations
 
+import email.parser
 import importlib
 import os
 import re
@@ -47,6 +48,7 @@ _NEVER_ELF = re.compile(r"\.(py|pyi|pyc|pyx|pxd|pxi|h|hh|hpp|hxx|cuh|inl|c|cc|cp
                         r"|cfg|ini|typed|html|css|js|csv)$|\.dist-info/[^/]+$")
 # PEP 770: a wheel's software bills of materials, read whole (they are small) while the wheel is open.
 SBOM_MEMBER = re.compile(r"^[^/]+\.dist-info/sboms/[^/]+\.json$")
+METADATA_MEMBER = re.compile(r"^[^/]+\.dist-info/METADATA$")
 _INPUT_BLOCK = 1 << 16
 _SKIP_INPUT, _SKIP_OUTPUT = 1 << 20, 8 << 20
 
@@ -60,6 +62,13 @@ class Scan:
     size: int  # their total (uncompressed) size
     read: int  # bytes of them actually read (decompressed)
     sboms: tuple[tuple[str, bytes], ...] = ()  # (member, content) of each SBOM file, by member name
+    requires_dist: tuple[str, ...] | None = None  # a wheel's Requires-Dist entries; None: not a wheel
+
+
+def requires_dist_of(metadata: bytes) -> tuple[str, ...]:
+    """The Requires-Dist entries of a METADATA file (core metadata: email-header fields)."""
+    message = email.parser.BytesHeaderParser().parsebytes(metadata)
+    return tuple(message.get_all("Requires-Dist") or ())
 
 
 def facts_of_members(members: Iterable[Member]) -> list[ElfFacts]:
@@ -120,7 +129,9 @@ def _scan_zip(path: Path, workers: int) -> Scan:
                                for i, head in archive.heads(small) if archive.is_elf(i, head))
                 facts = [futures[i.filename].result() for i in infos if i.filename in futures]
             sboms = tuple(sorted((i.filename, zf.read(i)) for i in infos if SBOM_MEMBER.match(i.filename)))
-            return Scan(facts, len(infos), sum(i.file_size for i in infos), sum(t.n for t in archive.tallies), sboms)
+            metadata = next((zf.read(i) for i in infos if METADATA_MEMBER.match(i.filename)), None)
+            return Scan(facts, len(infos), sum(i.file_size for i in infos), sum(t.n for t in archive.tallies), sboms,
+                        None if metadata is None else requires_dist_of(metadata))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) + _INFLATE_ERRORS as e:
         raise WheelError(f"cannot read {path} as a wheel (zip archive): {e}") from e
     except OSError as e:

@@ -1,0 +1,98 @@
+"""Libraries other wheels provide: which modules need them, and whether Requires-Dist brings them.
+
+The judgement both ``manywheel check --provided-by`` and the build make (``manywheel.provided``
+adds what only a build environment knows: where the provider installs the library).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from ..policy import provided_key
+from .elf import ElfFacts
+
+
+@dataclass(frozen=True)
+class ProvidedNeed:
+    """A module's NEEDED entry that a provider ships."""
+
+    file: str  # the module, as a path in the wheel
+    soname: str  # the NEEDED entry
+    dist: str  # the distribution that provides it (from provided-by)
+    runpath: tuple[str, ...]  # where the module looks for it (RUNPATH, else RPATH)
+
+
+def provided_needs(facts: Sequence[ElfFacts], table: Mapping[str, str]) -> list[ProvidedNeed]:
+    needs = []
+    for f in facts:
+        for soname in f.needed:
+            key = provided_key(table, soname)
+            if key is not None:
+                needs.append(ProvidedNeed(f.path, soname, table[key], f.runpath or f.rpath))
+    return needs
+
+
+def required_names(requires_dist: Sequence[str]) -> set[str]:
+    """The distributions a wheel requires whatever extras are chosen (canonical names)."""
+    names: set[str] = set()
+    for entry in requires_dist:
+        try:
+            req = Requirement(entry)
+        except InvalidRequirement:
+            continue
+        if req.marker is None or "extra" not in str(req.marker):
+            names.add(canonicalize_name(req.name))
+    return names
+
+
+def uncovered(needs: Sequence[ProvidedNeed], requires_dist: Sequence[str]) -> list[ProvidedNeed]:
+    """The needs whose provider the wheel does not require (an extra does not count: it is optional)."""
+    required = required_names(requires_dist)
+    return [n for n in needs if canonicalize_name(n.dist) not in required]
+
+
+def parse_provided_by(entries: Sequence[str]) -> dict[str, str]:
+    """``--provided-by LIB=DIST`` arguments as a table; ValueError names a malformed one."""
+    table = {}
+    for entry in entries:
+        lib, eq, dist = entry.partition("=")
+        if not eq or not lib.strip() or not dist.strip():
+            raise ValueError(f"--provided-by {entry!r}: expected LIB=DIST, like libcudart.so.13=nvidia-cuda-runtime")
+        table[lib.strip()] = dist.strip()
+    return table
+
+
+def cuda_runtimes(facts: Sequence[ElfFacts]) -> list[tuple[str, str]]:
+    """(file, NEEDED) for each module that loads a CUDA runtime library (libcudart.so.N)."""
+    return [(f.path, n) for f in facts for n in f.needed if n.startswith("libcudart.so.")]
+
+
+def render_provided(needs: Sequence[ProvidedNeed], requires_dist: Sequence[str] | None,
+                    cuda: Sequence[tuple[str, str]]) -> str:
+    """The text report: each provided library, who needs it, where the module looks, and whether
+    the wheel's Requires-Dist brings its provider (unknown for a file outside a wheel)."""
+    lines = []
+    missing = set(uncovered(needs, requires_dist)) if requires_dist is not None else set()
+    for n in needs:
+        if requires_dist is None:
+            status = "not a wheel: no Requires-Dist to look at"
+        elif n in missing:
+            status = f"NOT required by the wheel's Requires-Dist: installing it does not bring {n.soname}"
+        else:
+            status = "required by the wheel's Requires-Dist"
+        where = ":".join(n.runpath) if n.runpath else "none (only LD_LIBRARY_PATH or a preload can find it)"
+        lines.append(f"  provided: {n.file} needs {n.soname} from {n.dist}; {status}; RUNPATH {where}")
+    for file, soname in cuda:
+        major = soname.rsplit(".", 1)[-1]
+        lines.append(f"  CUDA: {file} loads the CUDA {major} runtime ({soname}): it runs with an NVIDIA "
+                     f"driver that supports CUDA {major}")
+    return "\n".join(lines)
+
+
+def provided_json(needs: Sequence[ProvidedNeed], requires_dist: Sequence[str] | None) -> list[dict[str, object]]:
+    missing = set(uncovered(needs, requires_dist)) if requires_dist is not None else set()
+    return [{"file": n.file, "needed": n.soname, "provided_by": n.dist, "runpath": list(n.runpath),
+             "required": None if requires_dist is None else n not in missing} for n in needs]
