@@ -5,11 +5,9 @@ adds what only a build environment knows: where the provider installs the librar
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Mapping, Sequence
-
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
 
 from ..policy import provided_key
 from .elf import ElfFacts
@@ -35,23 +33,29 @@ def provided_needs(facts: Sequence[ElfFacts], table: Mapping[str, str]) -> list[
     return needs
 
 
+# A Requires-Dist entry's name (PEP 508), and what follows its ";" (the environment marker).
+_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\])?[^;]*(?:;(.*))?$")
+
+
+def canonical_name(name: str) -> str:
+    """A distribution name as PEP 503 compares them: ``Nvidia_CUDA.Runtime`` -> ``nvidia-cuda-runtime``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def required_names(requires_dist: Sequence[str]) -> set[str]:
     """The distributions a wheel requires whatever extras are chosen (canonical names)."""
     names: set[str] = set()
     for entry in requires_dist:
-        try:
-            req = Requirement(entry)
-        except InvalidRequirement:
-            continue
-        if req.marker is None or "extra" not in str(req.marker):
-            names.add(canonicalize_name(req.name))
+        m = _REQUIREMENT.match(entry)
+        if m and not re.search(r"\bextra\b", m.group(2) or ""):
+            names.add(canonical_name(m.group(1)))
     return names
 
 
 def uncovered(needs: Sequence[ProvidedNeed], requires_dist: Sequence[str]) -> list[ProvidedNeed]:
     """The needs whose provider the wheel does not require (an extra does not count: it is optional)."""
     required = required_names(requires_dist)
-    return [n for n in needs if canonicalize_name(n.dist) not in required]
+    return [n for n in needs if canonical_name(n.dist) not in required]
 
 
 def parse_provided_by(entries: Sequence[str]) -> dict[str, str]:
