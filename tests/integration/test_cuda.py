@@ -15,9 +15,9 @@ import pytest
 
 from manywheel.check.elf import read_elf_bytes
 from tests import oldroot
-from tests.common import REPO, copy_project, run, tree_digest
+from tests.common import PROJECTS, REPO, copy_project, run, tree_digest
 from tests.integration.helpers import (assert_auditwheel_agrees, elf_files, only_wheel, platform_tag, python_build,
-                                       require_root)
+                                       require_root, run_project_tests)
 from tests.realworld.steps import CACHE, patchelf_path
 
 pytestmark = [pytest.mark.slow]
@@ -195,3 +195,17 @@ def test_nvcc_refusing_the_host_gcc_says_which_versions_it_accepts(tmp_path: Pat
     proc = build(project, out, {**cuda_env, "CUDACXX": str(top / "bin" / "nvcc")}, check=False)
     assert_refused(proc, out, "manywheel: error: nvcc (CUDA 13.", "accepts gcc 11 and older as its host compiler",
                    f"is gcc {gcc}", "hint: install a gcc this CUDA accepts and name it in NVCC_CCBIN")
+
+
+def test_a_cmake_project_with_cuda_sources_through_scikit_build_core(tmp_path: Path, cuda_env: dict[str, str]) -> None:
+    """CMake takes nvcc from CUDACXX and its host compiler from CUDAHOSTCXX: both manywheel's."""
+    project = copy_project(PROJECTS / "cuda_cmake", tmp_path)
+    proc = build(project, tmp_path / "dist", cuda_env)
+    wheel = only_wheel(tmp_path / "dist")
+    log = proc.stdout + proc.stderr
+    assert re.search(r"CUDA: nvcc \S*/site-packages/nvidia/cu13/bin/nvcc, host compiler \S+ \(wrapped\)", log), log
+    assert "outside the policy's allow-list" not in log
+    assert platform_tag(wheel) == TAG_2_17
+    assert_auditwheel_agrees(wheel)
+    result = run_project_tests(require_root(python311=True), wheel, PROJECTS / "cuda_cmake")
+    assert result.returncode == 0, oldroot.describe(result)
