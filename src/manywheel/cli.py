@@ -10,7 +10,7 @@ from typing import Sequence
 
 from . import __version__, lifecycle
 from .errors import ManywheelError, PolicyError
-from .check.provided import (cuda_runtimes, parse_provided_by, provided_json, provided_needs, render_provided,
+from .check.provided import (cuda_linked_statically, cuda_runtimes, parse_provided_by, provided_json, provided_needs, render_provided,
                              uncovered)
 from .check.report import hint_for, render_verdict, render_violations, summary_line, verdict_json
 from .check.sboms import render_sboms, sboms_json, sboms_of
@@ -86,7 +86,7 @@ def _check(args: argparse.Namespace) -> int:
                 print(render_violations(verdict, target).replace("manywheel: error: ", "  does not meet: ", 1))
                 print("\n".join(f"  hint: {line}" for line in hint_for(verdict, target).splitlines()))
             print("  " + summary_line(verdict, scan))
-            extra = render_provided(needs, scan.requires_dist, cuda_runtimes(scan.facts))
+            extra = render_provided(needs, scan.requires_dist, cuda_runtimes(scan.facts), cuda_linked_statically(sboms))
             if extra:
                 print(extra)
             if sboms:

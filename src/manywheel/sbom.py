@@ -4,7 +4,9 @@ A scanner cannot see from the file names what a manywheel wheel carries from the
 host: libraries bundled under hashed names in ``<dist>.libs/`` and archives linked
 statically into the modules.  This writes a CycloneDX 1.5 JSON document,
 ``<dist-info>/sboms/manywheel.cdx.json``, with one component per such library: the Debian
-package that owns the host file (``dpkg-query``), a ``pkg:deb`` purl, the wheel files that
+package that owns the host file (``dpkg-query``) and a ``pkg:deb`` purl (or, for a file a
+build requirement installed, such as ``libcudart_static.a``, its Python distribution and a
+``pkg:pypi`` purl), the wheel files that
 contain it and how it got there; and the compiler, binutils and baseline as tools.  On a
 host without ``dpkg-query`` (or for a file no package owns) a component names the file and
 its SHA-256 only.  A wheel with no such library gets no SBOM: there is nothing in it a
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import importlib.metadata
 import json
 import os
 import posixpath
@@ -58,6 +61,19 @@ class DebPackage:
 
 
 @dataclass(frozen=True)
+class PythonDistribution:
+    """The Python distribution (installed in the build environment) that owns a file: an archive
+    a build requirement ships, such as ``libcudart_static.a`` from ``nvidia-cuda-runtime``."""
+
+    name: str
+    version: str
+
+    @property
+    def purl(self) -> str:
+        return f"pkg:pypi/{self.name.lower().replace('_', '-').replace('.', '-')}@{self.version}"
+
+
+@dataclass(frozen=True)
 class Tool:
     """A tool that made the wheel's binaries."""
 
@@ -79,14 +95,18 @@ def add_sbom(contents: WheelContents, bundled: Mapping[str, str], links: Sequenc
     if not inclusions:
         return contents
     packages = find_packages([i.source for i in inclusions], environ)
+    python_owners = find_python_owners([i.source for i in inclusions if i.source not in (packages or {})])
     if packages is None:
         log("warning: no dpkg-query on this host: the SBOM names the bundled and statically linked libraries "
             "by file and SHA-256 only, without a package, version or purl")
     bom = make_sbom(contents, retag_filename(contents.filename, tag), inclusions, packages,
-                    find_tools(cc, environ, baseline, tag), epoch=epoch, distro=read_distro(), aliases=aliases)
+                    find_tools(cc, environ, baseline, tag), epoch=epoch, distro=read_distro(), aliases=aliases,
+                    python_owners=python_owners)
     member = sbom_member(contents, bom)
-    shown = ", ".join(f"{os.path.basename(i.source)} ({packages[i.source].name} {packages[i.source].version})"
-                      if packages and i.source in packages else os.path.basename(i.source) for i in inclusions)
+    owners = {**{k: (v.name, v.version) for k, v in python_owners.items()},
+              **{k: (v.name, v.version) for k, v in (packages or {}).items()}}
+    shown = ", ".join(f"{os.path.basename(i.source)} ({' '.join(owners[i.source])})" if i.source in owners
+                      else os.path.basename(i.source) for i in inclusions)
     log(f"SBOM {member.name}: {shown}")
     return replace(contents, members=tuple(m for m in contents.members if m.name != member.name) + (member,))
 
@@ -161,6 +181,23 @@ def find_packages(paths: Iterable[str], environ: Mapping[str, str]) -> dict[str,
     return result
 
 
+def find_python_owners(paths: Iterable[str]) -> dict[str, PythonDistribution]:
+    """The Python distribution installed in this (the build) environment that owns each file, from
+    the distributions' RECORDs; a file none owns is left out."""
+    wanted = {os.path.realpath(p): p for p in paths}
+    found: dict[str, PythonDistribution] = {}
+    if not wanted:
+        return found
+    for dist in importlib.metadata.distributions():
+        for f in dist.files or ():
+            if not str(f).endswith((".a", ".so")) and ".so." not in str(f):
+                continue
+            owner = wanted.get(os.path.realpath(str(dist.locate_file(f))))
+            if owner is not None and owner not in found:
+                found[owner] = PythonDistribution(dist.metadata["Name"], dist.version)
+    return found
+
+
 def _path_forms(path: str) -> list[str]:
     """The names dpkg may know a file by: as given, resolved, and across the merged-/usr symlinks."""
     forms: list[str] = []
@@ -231,11 +268,13 @@ def purl(package: DebPackage, namespace: str, distro: str | None) -> str:
 
 def make_sbom(contents: WheelContents, wheel_name: str, inclusions: Sequence[Inclusion], packages: Mapping[str, DebPackage] | None,
               tools: Sequence[Tool], *, epoch: int | None, distro: tuple[str, str | None] = ("debian", None),
-              aliases: Mapping[str, str] | None = None) -> dict[str, Any]:
+              aliases: Mapping[str, str] | None = None,
+              python_owners: Mapping[str, PythonDistribution] | None = None) -> dict[str, Any]:
     """The CycloneDX 1.5 document for the wheel ``wheel_name`` (``packages`` None: the host had no dpkg-query)."""
     name, version = contents.dist_info[:-len(".dist-info")].split("-", 1)
     root_ref = f"pkg:pypi/{name.lower().replace('_', '-')}@{version}?file_name={wheel_name}"
-    components = sorted((_component(i, (packages or {}).get(i.source), packages is None, distro, aliases or {})
+    components = sorted((_component(i, (packages or {}).get(i.source), packages is None, distro, aliases or {},
+                                    (python_owners or {}).get(i.source))
                          for i in inclusions),
                         key=lambda c: str(c["bom-ref"]))
     bom: dict[str, Any] = {
@@ -262,7 +301,7 @@ def make_sbom(contents: WheelContents, wheel_name: str, inclusions: Sequence[Inc
 
 
 def _component(inc: Inclusion, package: DebPackage | None, no_dpkg: bool, distro: tuple[str, str | None],
-               aliases: Mapping[str, str]) -> dict[str, Any]:
+               aliases: Mapping[str, str], python_owner: PythonDistribution | None = None) -> dict[str, Any]:
     file = os.path.basename(inc.source)
     shown = _shown(inc.source, aliases)
     properties = [{"name": "manywheel:inclusion", "value": n} for n in inc.notes]
@@ -273,6 +312,11 @@ def _component(inc: Inclusion, package: DebPackage | None, no_dpkg: bool, distro
         component.update({"bom-ref": f"{ref}#{file}", "name": package.name, "version": package.version, "purl": ref,
                           "description": f"{file} from the Debian package {package.name} (source {package.source})"})
         properties.append({"name": "manywheel:deb-source", "value": f"{package.source} {package.source_version}"})
+    elif python_owner is not None:
+        ref = python_owner.purl
+        component.update({"bom-ref": f"{ref}#{file}", "name": python_owner.name, "version": python_owner.version,
+                          "purl": ref, "description": f"{file} from the Python distribution {python_owner.name}, "
+                                                     f"a build requirement"})
     else:
         component["description"] = file + (": no dpkg-query on the build host, the package is unknown" if no_dpkg
                                            else ": owned by no Debian package on the build host")

@@ -80,8 +80,12 @@ def test_static_cudart_with_nvcc_from_pypi(tmp_path: Path, cuda_env: dict[str, s
     log = proc.stdout + proc.stderr
     assert re.search(r"CUDA: nvcc \S*/site-packages/nvidia/cu13/bin/nvcc, host compiler \S+ \(wrapped\)", log), log
     assert "outside the policy's allow-list" not in log  # libcudart_static is an archive by nature
+    assert re.search(r"SBOM \S+: libcudart_static\.a \(nvidia-cuda-runtime 13\.\d+", log), log
     assert platform_tag(wheel) == TAG_2_17
     assert_auditwheel_agrees(wheel)
+    check = run([sys.executable, "-m", "manywheel", "check", str(wheel)])
+    assert re.search(rf"CUDA: {re.escape(MODULE)} has the CUDA 13\.\S+ runtime linked in \(nvidia-cuda-runtime, "
+                     r"from the SBOM\)", check.stdout), check.stdout
     facts = read_elf_bytes(elf_files(wheel)[MODULE], MODULE)
     assert not any("cudart" in n for n in facts.needed) and facts.runpath == ()
     assert tree_digest(project) == before

@@ -11,6 +11,7 @@ from typing import Mapping, Sequence
 
 from ..policy import provided_key
 from .elf import ElfFacts
+from .sboms import Sbom
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,15 @@ def cuda_runtimes(facts: Sequence[ElfFacts]) -> list[tuple[str, str]]:
     return [(f.path, n) for f in facts for n in f.needed if n.startswith("libcudart.so.")]
 
 
+def cuda_linked_statically(sboms: Sequence[Sbom]) -> list[tuple[str, str]]:
+    """(file, version) for each module an SBOM says has nvidia-cuda-runtime's static cudart linked in."""
+    return [(where, c.version or "?") for sbom in sboms for c in sbom.components
+            if canonical_name(c.name) == "nvidia-cuda-runtime" and any(h.startswith("linked statically") for h in c.how)
+            for where in c.locations]
+
+
 def render_provided(needs: Sequence[ProvidedNeed], requires_dist: Sequence[str] | None,
-                    cuda: Sequence[tuple[str, str]]) -> str:
+                    cuda: Sequence[tuple[str, str]], cuda_static: Sequence[tuple[str, str]] = ()) -> str:
     """The text report: each provided library, who needs it, where the module looks, and whether
     the wheel's Requires-Dist brings its provider (unknown for a file outside a wheel)."""
     lines = []
@@ -93,6 +101,10 @@ def render_provided(needs: Sequence[ProvidedNeed], requires_dist: Sequence[str] 
         major = soname.rsplit(".", 1)[-1]
         lines.append(f"  CUDA: {file} loads the CUDA {major} runtime ({soname}): it runs with an NVIDIA "
                      f"driver that supports CUDA {major}")
+    for file, version in cuda_static:
+        major = version.split(".")[0]
+        lines.append(f"  CUDA: {file} has the CUDA {version} runtime linked in (nvidia-cuda-runtime, from the SBOM): "
+                     f"it runs with an NVIDIA driver that supports CUDA {major}")
     return "\n".join(lines)
 
 
