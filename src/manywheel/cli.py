@@ -57,6 +57,14 @@ def _parser() -> argparse.ArgumentParser:
                             "[tool.manywheel.provided-by]: libcudart.so.13=nvidia-cuda-runtime, globs allowed): "
                             "accepted as NEEDED, and the wheel's Requires-Dist must require DIST")
     check.set_defaults(func=_check)
+    adopt = sub.add_parser("adopt", help="switch a project's build backend to manywheel",
+                           description="Rewrite [build-system] in pyproject.toml to use manywheel, moving the current "
+                                       "backend (and backend-path) into [tool.manywheel] as inner-backend; comments and "
+                                       "formatting are kept. Prints the diff.")
+    adopt.add_argument("path", nargs="?", type=Path, default=Path("."), metavar="PATH",
+                       help="the project directory or its pyproject.toml (default: the current directory)")
+    adopt.add_argument("--dry-run", action="store_true", help="print the diff, change nothing")
+    adopt.set_defaults(func=_adopt)
     targets = sub.add_parser("targets", help="list the policies for an architecture")
     targets.add_argument("--arch", default=None, help="architecture (default: this host's)")
     targets.set_defaults(func=_targets)
@@ -146,6 +154,21 @@ def _target_for(name: str | None, path: Path, arch: str) -> Policy | None:
             except PolicyError:
                 continue
     return min(claimed, key=lambda p: p.libc_version) if claimed else None
+
+
+def _adopt(args: argparse.Namespace) -> int:
+    from .adopt import adopt
+
+    adoption = adopt(args.path)
+    sys.stdout.write(adoption.diff())
+    where = f" (inner-backend-path {list(adoption.inner_backend_path)})" if adoption.inner_backend_path else ""
+    if args.dry_run:
+        print(f"manywheel: dry run: {adoption.path} not changed", file=sys.stderr)
+    else:
+        adoption.write()
+        print(f"manywheel: {adoption.path} now builds with manywheel; {adoption.inner_backend} does the "
+              f"compiling as [tool.manywheel] inner-backend{where}", file=sys.stderr)
+    return EXIT_MEETS
 
 
 def _targets(args: argparse.Namespace) -> int:
