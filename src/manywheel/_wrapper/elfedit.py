@@ -70,9 +70,9 @@ def _entries(data: bytes) -> tuple[str, int, list[tuple[int, int]], tuple[int, i
 
 
 def read_soname(data: bytes) -> str | None:
-    _order, _bits, entries, _dynamic, _loads = _entries(data)
+    _order, _bits, entries, _dynamic, loads = _entries(data)
     soname = next((v for t, v in entries if t == _DT_SONAME), None)
-    return None if soname is None else _string(data, soname)
+    return None if soname is None else _string(data, entries, loads, soname)
 
 
 def remove_soname(data: bytes) -> bytes:
@@ -119,13 +119,15 @@ def fill_runpath(data: bytes, value: str) -> bytes:
             new = rest
         out[start:end] = new + b"\0" * (end - start - len(new))
         at = out.find(placeholder)
-    return _remove_entries(bytes(out), lambda tag, value: tag in (_DT_RPATH, _DT_RUNPATH)
-                           and _string(bytes(out), value) == "")
+    edited = bytes(out)
+    _order, _bits, entries, _dynamic, loads = _entries(edited)
+    return _remove_entries(edited, lambda tag, value: tag in (_DT_RPATH, _DT_RUNPATH)
+                           and _string(edited, entries, loads, value) == "")
 
 
-def _string(data: bytes, offset: int) -> str | None:
-    """The dynamic string table's string at ``offset``."""
-    _order, _bits, entries, _dynamic, loads = _entries(data)
+def _string(data: bytes, entries: list[tuple[int, int]], loads: list[tuple[int, int, int, int]],
+            offset: int) -> str | None:
+    """The dynamic string table's string at ``offset`` (``entries``, ``loads``: ``_entries``' reading)."""
     strtab = next((v for t, v in entries if t == _DT_STRTAB), None)
     if strtab is None:
         return None

@@ -150,19 +150,16 @@ def provided_arg(args: list[str], i: int, libs: LibraryConfig, dirs: list[str]) 
     provided = libs["provided"]
     if not provided:
         return None
-    a = args[i]
-    if a == "-l" and i + 1 < len(args):
-        name, used, file = args[i + 1], 2, None
-    elif a.startswith("-l:"):
-        name, used, file = a[3:], 1, a[3:]
-    elif a.startswith("-l") and len(a) > 2:
-        name, used, file = a[2:], 1, None
-    elif not a.startswith("-") and ".so" in os.path.basename(a):
-        key = os.path.basename(a)
-        return ([a], 1) if key in provided or link_name(key) in provided else None
+    name: str | None
+    file: str | None
+    if args[i].startswith("-l:"):
+        name, file, used = args[i][3:], args[i][3:], 1
     else:
-        return None
-    if name not in provided:
+        name, shared, used = library_arg(args, i)
+        if shared is not None:  # named by path: the linker finds it as it is
+            return ([shared], 1) if os.path.basename(shared) in provided or name in provided else None
+        file = None
+    if name is None or name not in provided:
         return None
     found = any(os.path.exists(os.path.join(d, file)) for d in dirs) if file else find_shared(name, dirs)
     return (args[i:i + used] if found else [provided[name]]), used
