@@ -105,7 +105,7 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
         baseline = make_baseline(ctx, work / "baseline", compilers[0])
         toolchain = make_toolchain(work / "toolchain", ctx.environ, ctx.arch, baseline,
                                    project=ctx.project, verbose=ctx.settings.verbose,
-                                   libraries=library_rules(ctx, editable, provided) if baseline else None, compilers=compilers)
+                                   libraries=library_rules(ctx, editable, provided, baseline), compilers=compilers)
         log(f"toolchain: {toolchain.summary}")
         hook = "build_editable" if editable else "build_wheel"
         log(f"compiling: {ctx.settings.inner_backend}.{hook}")
@@ -143,18 +143,30 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
         return out.name
 
 
-def library_rules(ctx: Context, editable: bool, provided: Sequence[ProvidedLibrary] = ()) -> LibraryRules:
-    """What links do with libraries outside the allow-list of the target (for "auto", of the newest policy)."""
+def library_rules(ctx: Context, editable: bool, provided: Sequence[ProvidedLibrary] = (),
+                  baseline: BaselineFlags | None = None) -> LibraryRules | None:
+    """What links do with libraries outside the allow-list of the target (for "auto", of the newest
+    policy); None when nothing is pinned (the host's ABI: libraries are left to the linker)."""
     from ._wrapper.extlibs import link_name
+    from .baseline import default_cache_dir
+    from .openmp import build_command, runtime_path
     from .provided import link_names
     from .toolchain import LibraryRules
+
+    if baseline is None:
+        return None
+    openmp = None
+    if not editable:  # an editable install runs here, against the host's runtime
+        cache = Path(ctx.settings.cache_dir) if ctx.settings.cache_dir else default_cache_dir(ctx.environ)
+        runtime = runtime_path(cache, baseline.directory)
+        openmp = (str(runtime), build_command(runtime, ctx.settings.openmp_source, cache))
 
     policies = [p for p in load_policies(ctx.arch) if p.family == "manylinux"]
     policy = ctx.target or (policies[-1] if policies else None)
     allowed = frozenset(n for n in (link_name(lib) for lib in (policy.libraries if policy else ())) if n)
     s = ctx.settings
     return LibraryRules(allowed, s.static, s.bundle, s.exclude, bundle_enabled=not editable,
-                        provided=link_names(provided))
+                        provided=link_names(provided), openmp=openmp)
 
 
 def setuptools_build_dirs(work: Path, environ: Mapping[str, str]) -> dict[str, str]:

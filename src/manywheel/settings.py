@@ -123,6 +123,10 @@ class Settings:
     cache_dir: str = _setting(
         "", "Where generated baselines are cached (default: $XDG_CACHE_HOME/manywheel or ~/.cache/manywheel).",
         '"/tmp/mw-cache"')
+    openmp_source: str = _setting(
+        "", "GCC's source (a source tree, or a release tarball such as gcc-12.2.0.tar.xz) to build the OpenMP "
+        "runtime for the baseline from, for projects that use OpenMP. Default: the compiler's Debian/Ubuntu "
+        "source package, fetched once with apt-get source.", '"~/src/gcc-12.2.0.tar.xz"')
     sources: Mapping[str, str] = field(default_factory=dict)  # key -> where its value came from
 
 

@@ -46,6 +46,7 @@ _LAUNCHERS = {"ccache", "sccache", "distcc", "icecc"}
 class BaselineFlags(Protocol):
     """What a pinned baseline contributes to every compile and link."""
 
+    directory: Path  # its cache entry (the name is a content key)
     compile_flags: list[str]
     link_flags: list[str]
     link_flags_after: list[str]
@@ -65,6 +66,9 @@ class LibraryRules:
     exclude: tuple[str, ...] = ()
     bundle_enabled: bool = True  # False for editable installs: they run against the host's libraries
     provided: Mapping[str, str] = field(default_factory=dict)  # link and file name -> provider's file
+    # The OpenMP runtime for the baseline (manywheel.openmp): its cached file, and the command that
+    # builds it when a link first needs it.  None: OpenMP links are left to the linker.
+    openmp: tuple[str, list[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -183,6 +187,7 @@ def library_config(rules: LibraryRules | None, cc: list[str], environ: Mapping[s
         "provided": dict(rules.provided),
         "bundle_enabled": rules.bundle_enabled,
         "search_dirs": linker_search_dirs(cc, environ),
+        "openmp": {"runtime": rules.openmp[0], "build": list(rules.openmp[1])} if rules.openmp else None,
     }
 
 
@@ -194,6 +199,23 @@ def write_toolchain_config(workdir: Path, config: WrapperConfig) -> Path:
     with replace_atomically(path) as f:
         f.write(marshal.dumps(dict(config)))
     return path
+
+
+def write_wrapper_scripts(bindir: Path, config_path: Path) -> Path:
+    """Write ``cc``, ``c++``, ``gcc``, ``g++`` and ``cuda/g++`` into ``bindir``, each running the
+    wrapper with the configuration at ``config_path``; return ``bindir``."""
+    # sys.argv is then ["-c", CONFIG, LANG, ARGS...], what ccwrap.main reads.
+    start = (f"import sys; sys.path[0] = {str(_PACKAGE_ROOT)!r}; "
+             "from manywheel._wrapper.ccwrap import main; sys.exit(main(sys.argv))")
+    (bindir / "cuda").mkdir(parents=True, exist_ok=True)
+    for name, lang in (("cc", "c"), ("c++", "c++"), ("gcc", "c"), ("g++", "c++"), ("cuda/g++", "cuda-host")):
+        script = bindir / name
+        script.write_text(
+            "#!/bin/sh\n"
+            f"exec {shlex.quote(sys.executable)} -S -E -c {shlex.quote(start)} "
+            f"{shlex.quote(str(config_path))} {lang} \"$@\"\n")
+        script.chmod(0o755)
+    return bindir
 
 
 def make_toolchain(workdir: Path, environ: Mapping[str, str], arch: str, baseline: BaselineFlags | None,
@@ -230,18 +252,7 @@ def make_toolchain(workdir: Path, environ: Mapping[str, str], arch: str, baselin
         "verbose": verbose,
         "state_dir": str(workdir),
     }
-    config_path = write_toolchain_config(workdir, config)
-    # sys.argv is then ["-c", CONFIG, LANG, ARGS...], what ccwrap.main reads.
-    start = (f"import sys; sys.path[0] = {str(_PACKAGE_ROOT)!r}; "
-             "from manywheel._wrapper.ccwrap import main; sys.exit(main(sys.argv))")
-    (bindir / "cuda").mkdir(exist_ok=True)
-    for name, lang in (("cc", "c"), ("c++", "c++"), ("gcc", "c"), ("g++", "c++"), ("cuda/g++", "cuda-host")):
-        script = bindir / name
-        script.write_text(
-            "#!/bin/sh\n"
-            f"exec {shlex.quote(sys.executable)} -S -E -c {shlex.quote(start)} "
-            f"{shlex.quote(str(config_path))} {lang} \"$@\"\n")
-        script.chmod(0o755)
+    write_wrapper_scripts(bindir, write_toolchain_config(workdir, config))
     wcc, wcxx = str(bindir / "cc"), str(bindir / "c++")
     env = {
         "CC": wcc,

@@ -21,7 +21,7 @@ def config(tmp_path: Path, search: list[Path], provided: dict[str, str] | None =
     return {"state_dir": str(tmp_path / "state"), "libs": {
         "allowed": ["c", "m", "pthread", "dl", "z"], "static": lists.get("static", []),
         "bundle": lists.get("bundle", []), "exclude": lists.get("exclude", []), "provided": provided or {},
-        "bundle_enabled": True, "search_dirs": [str(d) for d in search]}}
+        "bundle_enabled": True, "search_dirs": [str(d) for d in search], "openmp": None}}
 
 
 @pytest.fixture()

@@ -54,7 +54,7 @@ def test_the_wrapper_matches_file_and_link_names() -> None:
 def _config(tmp_path: Path, search: list[Path], provided: dict[str, str], bundle_enabled: bool = True) -> dict[str, Any]:
     return {"state_dir": str(tmp_path / "state"), "libs": {
         "allowed": ["c", "m"], "static": [], "bundle": [], "exclude": [], "provided": provided,
-        "bundle_enabled": bundle_enabled, "search_dirs": [str(d) for d in search]}}
+        "bundle_enabled": bundle_enabled, "search_dirs": [str(d) for d in search], "openmp": None}}
 
 
 @pytest.fixture()

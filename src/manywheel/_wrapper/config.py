@@ -11,6 +11,12 @@ TYPE_CHECKING = False  # typing costs the wrapper more to import than the rest o
 if TYPE_CHECKING:
     from typing import TypedDict
 
+    class OpenmpConfig(TypedDict):
+        """The OpenMP runtime built for the baseline (``manywheel.openmp``)."""
+
+        runtime: str  # its cached file (libgomp.so.1), there once built
+        build: list[str]  # the command that builds it, given the configuration file as one more argument
+
     class LibraryConfig(TypedDict):
         """How links treat libraries outside the target policy's allow-list (see ``extlibs``)."""
 
@@ -21,6 +27,7 @@ if TYPE_CHECKING:
         provided: dict[str, str]  # provided-by: link name and file name -> the provider's installed file
         bundle_enabled: bool  # False for editable installs: they run against the host's libraries
         search_dirs: list[str]  # the linker's own search directories, after any -L
+        openmp: OpenmpConfig | None  # None: OpenMP links are left to the linker
 
     class WrapperConfig(TypedDict):
         """Everything a wrapper needs to rewrite and run one compiler call."""

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 _LINK_NAME = re.compile(r"^lib(.+?)\.so(\.[0-9.]+)?$")
 # Never treated as external: the interpreter, and the compiler's own runtime libraries,
 # which the baseline already handles (static libstdc++/libgcc) or the policy allows.
+# The OpenMP runtimes a link may name; all are served by the one built for the baseline.
+_OPENMP = ("gomp", "omp", "iomp5")
 _NEVER = re.compile(r"^(python\d.*|gcc|gcc_s|gcc_eh|stdc\+\+|supc\+\+|ssp|ssp_nonshared|atomic)$")
 
 
@@ -116,11 +118,17 @@ def rewrite_link(args: list[str], cfg: WrapperConfig, prefer_static: bool
     notes: list[str] = []
     chosen_static = False
     provided_used = False
+    openmp = openmp_copy(args, cfg, bundled, notes)
     i = 0
     while i < len(args):
         name, shared, used = library_arg(args, i)
+        if args[i].startswith("-l:") and link_name(args[i][3:]) in _OPENMP:
+            name = link_name(args[i][3:])
         given = provided_arg(args, i, libs, dirs)
-        if given is not None:
+        if openmp is not None and name in _OPENMP:
+            if f"-l:{openmp}" not in out:
+                out.append(f"-l:{openmp}")
+        elif given is not None:
             out += given[0]
             used = given[1]
             provided_used = True
@@ -135,11 +143,68 @@ def rewrite_link(args: list[str], cfg: WrapperConfig, prefer_static: bool
                 chosen_static = chosen_static or mode == "auto"
             out += replaced
         i += used
+    if openmp is not None:  # -fopenmp's own -lgomp finds the runtime's linker script first
+        out = ["-L" + os.path.join(cfg["state_dir"], "openmp")] + out
     if bundled:
         out += ["-L" + os.path.join(cfg["state_dir"], "bundle")]
     if bundled or (provided_used and libs["bundle_enabled"]):  # an editable build's module stays in the tree
         out += ["-Wl,-rpath," + PLACEHOLDER]
     return out, bundled, static, notes, chosen_static
+
+
+def uses_openmp(args: list[str]) -> bool:
+    """Whether a link needs an OpenMP runtime: -fopenmp (gcc adds -lgomp itself), automatic
+    parallelization, or the runtime named (-lgomp, -lomp, -liomp5, a path to one)."""
+    for i, a in enumerate(args):
+        if a == "-fopenmp" or a.startswith("-fopenmp=") or (
+                a.startswith("-ftree-parallelize-loops=") and a.split("=", 1)[1] not in ("0", "1")):
+            return True
+        name = link_name(a[3:]) if a.startswith("-l:") else library_arg(args, i)[0]
+        if name in _OPENMP:
+            return True
+    return False
+
+
+def openmp_copy(args: list[str], cfg: WrapperConfig, bundled: list[BundledEntry], notes: list[str]) -> str | None:
+    """The file name of the bundled OpenMP runtime this link uses instead of the host's, or None
+    when the link uses none or the runtime is left to the linker (``exclude``, no baseline).
+
+    The runtime is libgomp built for the baseline (``manywheel.openmp``), built by the command in
+    the configuration when the first link needs it.  The copy goes into ``bundle/`` under its unique
+    name, and ``openmp/libgomp.so`` becomes a linker script naming it, so the ``-lgomp`` gcc adds
+    for ``-fopenmp`` links the copy too."""
+    libs = cfg["libs"]
+    if libs is None or libs["openmp"] is None or not uses_openmp(args):
+        return None
+    modes = {mode_of(name, libs) for name in _OPENMP}
+    if "exclude" in modes:
+        return None
+    if "static" in modes:
+        raise LinkError("[tool.manywheel] static lists the OpenMP runtime, and libgomp.a cannot be linked into a "
+                        "shared object (its thread-local storage is initial-exec)\n  hint: remove it from static: "
+                        "manywheel bundles an OpenMP runtime built for the baseline")
+    runtime = libs["openmp"]["runtime"]
+    if not os.path.isfile(runtime):
+        import subprocess
+
+        config = os.path.join(cfg["state_dir"], "toolchain.marshal")
+        code = subprocess.call(libs["openmp"]["build"] + [config])
+        if code != 0 or not os.path.isfile(runtime):
+            raise LinkError("the OpenMP runtime for the baseline could not be built (the reason is above)")
+    copy = bundle_copy(runtime, os.path.join(cfg["state_dir"], "bundle"))
+    unique = os.path.basename(copy)
+    scripts = os.path.join(cfg["state_dir"], "openmp")
+    os.makedirs(scripts, exist_ok=True)
+    for name in _OPENMP:
+        script = os.path.join(scripts, f"lib{name}.so")
+        if not os.path.exists(script):
+            tmp = f"{script}.{os.getpid()}.tmp"
+            with open(tmp, "w") as f:
+                f.write("/* manywheel: the OpenMP runtime built for the baseline */\nINPUT(-l:%s)\n" % unique)
+            os.replace(tmp, script)
+    bundled.append({"name": unique, "path": copy, "source": runtime})
+    notes.append(f"OpenMP: bundling libgomp built for the baseline as {unique} (not the host's libgomp.so.1)")
+    return unique
 
 
 def provided_arg(args: list[str], i: int, libs: LibraryConfig, dirs: list[str]) -> tuple[list[str], int] | None:
