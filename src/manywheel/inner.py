@@ -1,14 +1,25 @@
-"""Load the wrapped ("inner") PEP 517 backend."""
+"""Load the wrapped ("inner") PEP 517 backend, and tell it manywheel's parallelism."""
 from __future__ import annotations
 
 import importlib
+import re
+import shlex
 import sys
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from .errors import InnerBackendError, ManywheelError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+# ninja's job count as a meson-python compile argument: -j8, or -j followed by 8.
+_NINJA_JOBS = re.compile(r"^-j(\d*)$")
 
 
 def load_inner_backend(name: str, backend_path: Sequence[str], project: Path) -> Any:
@@ -87,3 +98,58 @@ def call_hook(backend: Any, hook: str, *args: Any, **kwargs: Any) -> Any:
             f"the inner backend {name} failed in {hook}: {what}{where}",
             hint="the error comes from the inner backend (or the project's setup code), not from manywheel; "
                  "run the inner backend alone to see its full traceback") from e
+
+
+@dataclass(frozen=True)
+class InnerOptions:
+    """What the inner backend's hook gets from manywheel's settings, besides the toolchain."""
+
+    env: dict[str, str]  # variables to set while the hook runs
+    config_settings: dict[str, Any] | None  # what to pass to the hook
+    note: str  # for the build log; "" when nothing was added
+
+
+def inner_options(backend: str, jobs: int, config_settings: Mapping[str, Any] | None,
+                  environ: Mapping[str, str], project: Path) -> InnerOptions:
+    """Pass ``jobs`` (parallel compiles, already resolved: never 0) to a backend that runs its own build tool.
+
+    scikit-build-core runs ``cmake --build``, which reads CMAKE_BUILD_PARALLEL_LEVEL; meson-python
+    runs ninja with its ``compile-args``, so ``-j<jobs>`` is added to them. A user's own choice wins:
+    CMAKE_BUILD_PARALLEL_LEVEL already set, or a ``-j`` in ``compile-args`` (config setting or
+    ``[tool.meson-python.args] compile``). Any other backend (setuptools: manywheel's own parallel
+    compile) and every other config setting pass through unchanged.
+    """
+    settings = dict(config_settings) if config_settings is not None else None
+    top = backend.partition(":")[0].split(".")[0]
+    if top == "scikit_build_core":
+        if environ.get("CMAKE_BUILD_PARALLEL_LEVEL"):
+            return InnerOptions({}, settings, f"CMAKE_BUILD_PARALLEL_LEVEL={environ['CMAKE_BUILD_PARALLEL_LEVEL']} "
+                                              "(set by you)")
+        return InnerOptions({"CMAKE_BUILD_PARALLEL_LEVEL": str(jobs)}, settings, f"CMAKE_BUILD_PARALLEL_LEVEL={jobs}")
+    if top == "mesonpy":
+        given = _as_list((settings or {}).get("compile-args"))
+        if _has_ninja_jobs(given) or _has_ninja_jobs(_meson_python_compile_args(project)):
+            return InnerOptions({}, settings, "ninja's -j from compile-args (set by you)")
+        settings = dict(settings or {}, **{"compile-args": [*given, f"-j{jobs}"]})
+        return InnerOptions({}, settings, f"compile-args -j{jobs}")
+    return InnerOptions({}, settings, "")
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else [str(v) for v in value]
+
+
+def _has_ninja_jobs(args: Sequence[str]) -> bool:
+    words = [w for arg in args for w in shlex.split(arg)]
+    return any(_NINJA_JOBS.match(w) for w in words)
+
+
+def _meson_python_compile_args(project: Path) -> list[str]:
+    try:
+        with open(project / "pyproject.toml", "rb") as f:
+            table = tomllib.load(f).get("tool", {}).get("meson-python", {}).get("args", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return []  # settings.py has already reported an unreadable pyproject.toml
+    return _as_list(table.get("compile")) if isinstance(table, dict) else []
