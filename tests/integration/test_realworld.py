@@ -1,6 +1,7 @@
-"""Issue #4: published sdists build with manywheel by swapping only their [build-system]
-table, into wheels with the expected tag and every compiled module, that auditwheel agrees
-with and that pass a smoke test in the Debian bullseye root (glibc 2.31).
+"""Issues #4 and #14: published sdists build with manywheel after only `manywheel adopt`
+(whatever their backend: setuptools, an in-tree one, scikit-build-core, meson-python), into
+wheels with the expected tag and every compiled module, that auditwheel agrees with and that
+pass a smoke test in the Debian bullseye root (glibc 2.31).
 
 The same steps as `python tests/realworld/run.py`; the projects are tests/realworld/projects.json.
 """
@@ -25,8 +26,8 @@ def root() -> Path:
 
 
 @pytest.mark.parametrize(("project", "python_version"), RUNS, ids=[f"{p.name}-py{py}" for p, py in RUNS])
-def test_sdist_builds_with_only_the_backend_swapped(root: Path, tmp_path: Path, build_env: dict[str, str],
-                                                     project: steps.Project, python_version: str) -> None:
+def test_sdist_builds_after_manywheel_adopt(root: Path, tmp_path: Path, build_env: dict[str, str],
+                                           project: steps.Project, python_version: str) -> None:
     python = steps.find_python(python_version)
     if python is None:
         pytest.skip(f"no host CPython {python_version} with the 'build' package (pyenv {python_version})")

@@ -1,12 +1,14 @@
-"""Build issue #4's published sdists with manywheel and check the wheels.
+"""Build issues #4 and #14's published sdists with manywheel and check the wheels.
 
     python tests/realworld/run.py [--python 3.11] [--project NAME ...] [--compare] [--work DIR]
 
 Per project (tests/realworld/projects.json) and Python: download the sdist (cached in
-~/.cache/manywheel/realworld/sdists), swap its [build-system] to manywheel, build it with
+~/.cache/manywheel/realworld/sdists), switch it to manywheel with `manywheel adopt` (plus
+projects.json's [tool.manywheel] keys), build it with
 `python -m build --wheel` and a manywheel wheel of this checkout, then check the platform tag,
 the compiled-module count, `auditwheel show`, and a smoke test in the Debian bullseye root
-(tools/oldroot.sh --python311). --compare also builds the unchanged sdist and runs
+(tools/oldroot.sh --python311). --compare also builds the unchanged sdist with its own
+backend (setuptools, scikit-build-core, meson-python, ...) and runs
 `auditwheel repair` on it, in the same run, and prints both ways side by side. Progress goes to
 stderr, the tables to stdout. Exit status 1 when any check failed.
 """
@@ -31,7 +33,7 @@ def parse_args(argv: list[str] | None, names: list[str]) -> argparse.Namespace:
     parser.add_argument("--project", action="append", choices=names, metavar="NAME",
                         help=f"this project only (repeatable; default: all of {', '.join(names)})")
     parser.add_argument("--compare", action="store_true",
-                        help="also build the unchanged sdist with setuptools and auditwheel repair it")
+                        help="also build the unchanged sdist with its own backend and auditwheel repair it")
     parser.add_argument("--work", type=Path, default=Path("/tmp/manywheel-realworld"),
                         help="work directory (default: %(default)s; each project's part is remade)")
     return parser.parse_args(argv)
@@ -62,13 +64,14 @@ def results_table(outcomes: list[steps.Outcome], projects: dict[str, steps.Proje
 
 
 def compare_table(outcomes: list[steps.Outcome]) -> str:
-    rows = [("| project | python | tag written (manywheel) | tag auditwheel repair gives | build s manywheel | "
-             "build s setuptools + repair | wheel size manywheel | wheel size repaired | zmm instructions manywheel / repaired |"),
-            "|---|---|---|---|---|---|---|---|---|"]
+    rows = [("| project | python | backend | tag written (manywheel) | tag auditwheel repair gives | build s manywheel | "
+             "build s own backend + repair | wheel size manywheel | wheel size repaired | "
+             "zmm instructions manywheel / repaired |"),
+            "|---|---|---|---|---|---|---|---|---|---|"]
     for o in outcomes:
         both = None if o.plain_seconds is None or o.repair_seconds is None else o.plain_seconds + o.repair_seconds
         standard = "-" if both is None else f"{_s(both)} ({_s(o.plain_seconds)} + {_s(o.repair_seconds)})"
-        rows.append(f"| {o.project} | {o.python} | {o.tag or '-'} | {o.repaired_tag or '-'} | {_s(o.seconds)} | "
+        rows.append(f"| {o.project} | {o.python} | {o.backend or '-'} | {o.tag or '-'} | {o.repaired_tag or '-'} | {_s(o.seconds)} | "
                     f"{standard} | {_size(o.size)} | {_size(o.repaired_size)} | {o.zmm} / {o.repaired_zmm} |")
     return "\n".join(rows)
 

@@ -1,5 +1,6 @@
-"""Issue #4's real-world check: published sdists built with manywheel by swapping only their
-[build-system] table, then judged by the wheel's tag, its compiled-module count, `auditwheel
+"""Issues #4 and #14's real-world check: published sdists built with manywheel after only
+`manywheel adopt` (their own backend, setuptools, scikit-build-core, meson-python or an
+in-tree one, becomes the inner backend), then judged by the wheel's tag, its compiled-module count, `auditwheel
 show`, and a smoke test in the Debian bullseye root (glibc 2.31).
 
 Each step is a function that tests/realworld/run.py (the CLI) and
@@ -176,10 +177,14 @@ def unpack_sdist(sdist: Path, dest: Path) -> Path:
     return tops[0]
 
 
-# --- the swap -----------------------------------------------------------------------------
+# --- the swap: manywheel adopt, then the project's extra [tool.manywheel] keys --------------
 
-_HEADER = re.compile(r"^[ \t]*\[(\[)?[ \t]*([^\]\n]+?)[ \t]*\]\]?[ \t]*(?:#[^\n]*)?$", re.MULTILINE)
-_SETUPTOOLS_BACKENDS = ("setuptools.build_meta", "setuptools.build_meta:__legacy__")
+# What a frontend builds a project with when it has no pyproject.toml or one without a
+# [build-system] table (PEP 517 and 518's fallback, as pip writes it).
+FALLBACK_BUILD_SYSTEM = '[build-system]\nrequires = ["setuptools>=40.8.0"]\nbuild-backend = "setuptools.build_meta:__legacy__"\n'
+_ADOPT_KEYS = ("inner-backend", "inner-backend-path")  # adopt writes these from the sdist's own [build-system]
+_ADOPTED_LINE = re.compile(r"[ \t]*inner-backend(?:-path)?[ \t]*=[^\n]*\n")
+_TOOL_HEADER = re.compile(r"^[ \t]*\[[ \t]*tool[ \t]*\.[ \t]*[\"']?manywheel[\"']?[ \t]*\][ \t]*(?:#[^\n]*)?\n", re.MULTILINE)
 
 
 def _toml_value(value: object) -> str:
@@ -192,76 +197,85 @@ def _toml_value(value: object) -> str:
     raise TypeError(f"no TOML form for {value!r}")
 
 
-def _table_span(text: str, name: str) -> tuple[int, int] | None:
-    """(end of the header line, start of the next header) of table [name], or None."""
-    headers = list(_HEADER.finditer(text))
-    for i, header in enumerate(headers):
-        if header.group(1) is None and header.group(2) == name:
-            return header.end(), headers[i + 1].start() if i + 1 < len(headers) else len(text)
-    return None
-
-
-def _rewrite_build_system(text: str) -> str:
-    span = _table_span(text, "build-system")
-    if span is None:
-        return '[build-system]\nrequires = ["manywheel"]\nbuild-backend = "manywheel.backend"\n\n' + text
-    start, end = span
-    section = text[start:end]
-    # "manywheel" first: on a line of its own when the array spans lines.
-    section, n = re.subn(r"^([ \t]*requires[ \t]*=[ \t]*\[)(?:([ \t]*\n)([ \t]*))?",
-                         lambda m: (m.group(1) + m.group(2) + m.group(3) + '"manywheel",\n' + m.group(3)
-                                    if m.group(2) else m.group(1) + '"manywheel", '),
-                         section, count=1, flags=re.MULTILINE)
-    if n == 0:
-        section = '\nrequires = ["manywheel"]' + section
-    # The old value's trailing comment goes with it (it would describe the old backend).
-    section, n = re.subn(r"""^([ \t]*build-backend[ \t]*=[ \t]*)("[^"\n]*"|'[^'\n]*')[^\n]*""",
-                         r'\1"manywheel.backend"', section, count=1, flags=re.MULTILINE)
-    if n == 0:
-        section = '\nbuild-backend = "manywheel.backend"' + section
-    # manywheel is not in the tree: a frontend would refuse it with backend-path still set
-    # (the in-tree backend moves to [tool.manywheel] inner-backend-path).
-    section = re.sub(r"^[ \t]*backend-path[ \t]*=[ \t]*\[[^\]]*\][^\n]*\n", "", section, flags=re.MULTILINE)
-    return text[:start] + section + text[end:]
-
-
-def swap_build_system(text: str, manywheel: Mapping[str, object]) -> str:
-    """pyproject.toml text with manywheel as the build backend: "manywheel" first in
-    [build-system] requires, build-backend = "manywheel.backend", backend-path dropped, and a
-    [tool.manywheel] table with the given keys appended. Everything else is left as it was,
-    checked by parsing both texts."""
-    old = tomllib.loads(text)
-    backend = old.get("build-system", {}).get("build-backend", "setuptools.build_meta:__legacy__")
-    if backend not in _SETUPTOOLS_BACKENDS and "inner-backend" not in manywheel:
-        raise StepFailed(f"build-backend is {backend!r}: give it as [tool.manywheel] inner-backend "
-                         "(and its backend-path as inner-backend-path) in projects.json")
-    if "manywheel" in old.get("tool", {}):
-        raise StepFailed("pyproject.toml already has [tool.manywheel]")
-    new_text = _rewrite_build_system(text)
-    if manywheel:
-        new_text = new_text.rstrip("\n") + "\n\n[tool.manywheel]\n" + "".join(
-            f"{key} = {_toml_value(value)}\n" for key, value in manywheel.items())
-    expected = json.loads(json.dumps(old))
-    table = expected.setdefault("build-system", {})
-    table["requires"] = ["manywheel", *table.get("requires", [])]
-    table["build-backend"] = "manywheel.backend"
-    table.pop("backend-path", None)
-    if manywheel:
-        expected.setdefault("tool", {})["manywheel"] = json.loads(json.dumps(dict(manywheel)))
+def own_backend(project_dir: Path) -> str:
+    """The backend a frontend builds the unchanged project_dir with (PEP 517's fallback when
+    it names none), read before the swap."""
+    path = project_dir / "pyproject.toml"
     try:
-        got = tomllib.loads(new_text)
+        system = tomllib.loads(path.read_text(encoding="utf-8")).get("build-system") if path.exists() else None
     except tomllib.TOMLDecodeError as e:
-        raise StepFailed(f"the rewritten pyproject.toml does not parse: {e}\n{new_text}") from e
-    if got != expected:
-        raise StepFailed(f"the rewritten pyproject.toml changed more than [build-system]:\n{new_text}")
-    return new_text
+        raise StepFailed(f"the sdist's pyproject.toml does not parse: {e}") from e
+    return str((system or {}).get("build-backend", "setuptools.build_meta:__legacy__"))
+
+
+def add_build_system(text: str) -> str:
+    """text with the fallback [build-system] in front when it has none: `manywheel adopt` refuses
+    a file without one, and a frontend would build the unchanged sdist with exactly this."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise StepFailed(f"the sdist's pyproject.toml does not parse: {e}") from e
+    if "build-system" in data:
+        return text
+    return FALLBACK_BUILD_SYSTEM + ("\n" + text if text.strip() else "")
+
+
+def run_adopt(project_dir: Path) -> None:
+    """`python -m manywheel adopt project_dir` with this checkout's manywheel."""
+    pythonpath = os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")]))
+    run([sys.executable, "-m", "manywheel", "adopt", str(project_dir)], env={**os.environ, "PYTHONPATH": pythonpath})
+
+
+def add_tool_keys(text: str, keys: Mapping[str, object]) -> str:
+    """text with keys added to its [tool.manywheel] table, after the inner-backend lines
+    adopt has written at its top."""
+    if not keys:
+        return text
+    header = _TOOL_HEADER.search(text)
+    if header is None:
+        raise StepFailed(f"no [tool.manywheel] header after manywheel adopt:\n{text}")
+    at = header.end()
+    while (line := _ADOPTED_LINE.match(text, at)) is not None:
+        at = line.end()
+    lines = "".join(f"{key} = {_toml_value(value)}\n" for key, value in keys.items())
+    return text[:at] + lines + text[at:]
+
+
+def _expected(old: Mapping[str, object], keys: Mapping[str, object]) -> dict[str, object]:
+    """What the adopted pyproject.toml must parse to: old with only the backend moved and keys added."""
+    expected = json.loads(json.dumps(old))
+    system = expected["build-system"]
+    tool = expected.setdefault("tool", {}).setdefault("manywheel", {})
+    tool["inner-backend"] = system.pop("build-backend", "setuptools.build_meta:__legacy__")
+    if "backend-path" in system:
+        tool["inner-backend-path"] = system.pop("backend-path")
+    system["requires"] = ["manywheel", *system.get("requires", [])]
+    system["build-backend"] = "manywheel.backend"
+    tool.update(json.loads(json.dumps(dict(keys))))
+    return expected
 
 
 def apply_swap(project_dir: Path, project: Project) -> str:
-    """Rewrite project_dir/pyproject.toml (made when missing) for manywheel; return its text."""
+    """Make project_dir build with manywheel the way a user would: `manywheel adopt` (after
+    writing the fallback [build-system] where the sdist has none), then projects.json's extra
+    [tool.manywheel] keys. Checked by parsing: nothing else may change. Returns the new text."""
+    taken = sorted(set(project.manywheel) & set(_ADOPT_KEYS))
+    if taken:
+        raise StepFailed(f"projects.json gives {taken} for {project.name}: manywheel adopt sets those "
+                         "from the sdist's own [build-system]")
     path = project_dir / "pyproject.toml"
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    new_text = swap_build_system(text, project.manywheel)
+    original = path.read_text(encoding="utf-8") if path.exists() else ""
+    text = add_build_system(original)
+    if text != original:
+        path.write_text(text, encoding="utf-8")
+    run_adopt(project_dir)
+    new_text = add_tool_keys(path.read_text(encoding="utf-8"), project.manywheel)
+    try:
+        got = tomllib.loads(new_text)
+    except tomllib.TOMLDecodeError as e:
+        raise StepFailed(f"the adopted pyproject.toml does not parse: {e}\n{new_text}") from e
+    if got != _expected(tomllib.loads(text), project.manywheel):
+        raise StepFailed(f"the adopted pyproject.toml changed more than the build backend:\n{new_text}")
     path.write_text(new_text, encoding="utf-8")
     return new_text
 
@@ -400,6 +414,7 @@ class Outcome:
     """What one (project, python) run found; failures is empty when every check passed."""
     project: str
     python: str
+    backend: str | None = None  # the sdist's own build backend, manywheel's inner backend
     tag: str | None = None
     modules: int | None = None
     auditwheel: str | None = None
@@ -408,7 +423,7 @@ class Outcome:
     size: int | None = None
     zmm: int | None = None  # instructions using an AVX-512 zmm register, in every ELF file of the wheel
     failures: list[str] = field(default_factory=list)
-    # --compare: the unchanged sdist with setuptools, then auditwheel repair
+    # --compare: the unchanged sdist with its own backend, then auditwheel repair
     plain_seconds: float | None = None
     repair_seconds: float | None = None
     repaired_tag: str | None = None
@@ -469,13 +484,14 @@ def compare_standard_path(outcome: Outcome, project: Project, sdist: Path, work:
     outcome.repaired_tag = platform_tag(repaired.wheel)
     outcome.repaired_size = repaired.wheel.stat().st_size
     outcome.repaired_zmm = zmm_instructions(repaired.wheel)
-    say(f"setuptools {plain.seconds:.1f} s + repair {repaired.seconds:.1f} s: {repaired.wheel.name}")
+    say(f"{outcome.backend or 'own backend'} {plain.seconds:.1f} s + repair {repaired.seconds:.1f} s: "
+        f"{repaired.wheel.name}")
 
 
 def check_project(project: Project, python_version: str, work: Path, base_env: Mapping[str, str],
                   root: Path | None, root_reason: str | None = None, *, compare: bool = False,
                   say: Callable[[str], None] = print) -> Outcome:
-    """Every step for one project and Python: fetch, swap, build with manywheel, judge the
+    """Every step for one project and Python: fetch, adopt, build with manywheel, judge the
     wheel; with compare, also the standard path. Failures are collected, not raised."""
     outcome = Outcome(project.name, python_version)
     def step(message: str) -> None:
@@ -489,6 +505,7 @@ def check_project(project: Project, python_version: str, work: Path, base_env: M
     try:
         sdist = fetch_sdist(project)
         src = unpack_sdist(sdist, work / "mw-src")
+        outcome.backend = own_backend(src)
         apply_swap(src, project)
         step(f"building {sdist.name} with manywheel ({python})")
         built = build_wheel(src, work / "mw-dist", python, env, work / "mw-build.log")
