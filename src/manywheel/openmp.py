@@ -121,9 +121,9 @@ def _build(runtime: Path, source: str, cache: Path, cfg: WrapperConfig) -> None:
                           "is not gcc\n  hint: build with gcc (CC=gcc), or list the runtime in [tool.manywheel] "
                           "exclude to leave it to the system")
     started = time.perf_counter()
-    say(f"building the OpenMP runtime (libgomp of gcc {version}) for the baseline, once; it is cached in "
-        f"{runtime.parent}")
     tree = source_tree(source, cache, version)
+    say(f"building the OpenMP runtime (libgomp of gcc {version}, from {tree}) for the baseline, once; it is "
+        f"cached in {runtime.parent}")
     with tempfile.TemporaryDirectory(prefix="manywheel-openmp-") as tmp:
         work = Path(tmp)
         cc = _pinned_compiler(cfg, work / "toolchain")
@@ -136,7 +136,10 @@ def _build(runtime: Path, source: str, cache: Path, cfg: WrapperConfig) -> None:
              f"--host={triplet}", f"--build={triplet}", f"CC={cc}", "CFLAGS=-O2 -g0"],
             ["make", f"-j{os.cpu_count() or 1}"],
         ]
-        env = dict(os.environ, LC_ALL="C")
+        # The project's flags and an outer make's jobserver are not libgomp's.
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("CFLAGS", "CPPFLAGS", "LDFLAGS", "LIBS", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+        env["LC_ALL"] = "C"
         for step in steps:
             with open(log, "ab") as out:
                 proc = subprocess.run(step, cwd=build, stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -187,7 +190,11 @@ def source_tree(source: str, cache: Path, version: str) -> Path:
     kept = sorted(glob.glob(str(cache / "sources" / f"gcc-{major}.*-libgomp")))
     if kept:
         return Path(kept[-1])
-    return _unpacked(fetch_debian_source(major, cache), cache, major, f"Debian's gcc-{major} source package")
+    orig = fetch_debian_source(major, cache)
+    try:
+        return _unpacked(orig, cache, major, f"the gcc-{major} source package")
+    finally:
+        shutil.rmtree(cache / "sources" / "apt", ignore_errors=True)  # about 90 MB, no longer needed
 
 
 def _check_version(tree: Path, major: str, what: str) -> str:
