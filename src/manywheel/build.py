@@ -23,6 +23,7 @@ from .wheel import source_date_epoch
 
 if TYPE_CHECKING:
     from .check.elf import ElfFacts
+    from .bundle import ClosureRules
     from .check.verify import Verdict
     from .provided import ProvidedLibrary
     from .toolchain import BaselineFlags, LibraryRules
@@ -118,9 +119,10 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
             raise WheelError(f"the inner backend's {hook} returned {name!r}, which is not a wheel it wrote")
         links = linklog.read(toolchain.link_log)  # complete: every link of the inner build has run
         bundled = bundled_in(links)
-        contents, added = bundle_libraries(read_wheel(inner_out / name), bundled, provided)
-        for path in added:
-            log(f"bundled {path}")
+        closure = closure_rules(ctx, provided, toolchain.cc, work / "closure") if bundled else None
+        contents, added = bundle_libraries(read_wheel(inner_out / name), bundled, provided, closure)
+        for path, lib in added.items():
+            log(f"bundled {path}" + (f" (needed by {lib.needed_by})" if lib.needed_by else f" ({lib.source})"))
         facts = facts_of_members(contents.members)
         if editable:
             facts += _facts_built_in_tree(ctx.project, started)
@@ -131,8 +133,8 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
             report_provided(facts, ctx.settings.provided_by, provided,
                             requires_dist_of(contents.member(f"{contents.dist_info}/METADATA").data), log)
         policy, verdict = choose_policy(ctx, facts, toolchain.link_log, pinned=baseline is not None,
-                                        aliases={str(work / "setuptools-build"): "build"}, bundled=added)
-        contents = add_sbom(contents, {p: bundled[p.rsplit("/", 1)[1]].source for p in added},
+                                        aliases={str(work / "setuptools-build"): "build"}, bundled=list(added))
+        contents = add_sbom(contents, {p: lib.source for p, lib in added.items()},
                             links, cc=toolchain.cc, environ=ctx.environ, tag=policy.tag,
                             baseline=baseline.summary if baseline else "not pinned (pin = false): the host's glibc",
                             epoch=source_date_epoch(ctx.environ), log=log,
@@ -161,12 +163,30 @@ def library_rules(ctx: Context, editable: bool, provided: Sequence[ProvidedLibra
         runtime = runtime_path(cache, baseline.directory)
         openmp = (str(runtime), build_command(runtime, ctx.settings.openmp_source, cache))
 
-    policies = [p for p in load_policies(ctx.arch) if p.family == "manylinux"]
-    policy = ctx.target or (policies[-1] if policies else None)
+    policy = _policy_for_libraries(ctx)
     allowed = frozenset(n for n in (link_name(lib) for lib in (policy.libraries if policy else ())) if n)
     s = ctx.settings
     return LibraryRules(allowed, s.static, s.bundle, s.exclude, bundle_enabled=not editable,
                         provided=link_names(provided), openmp=openmp)
+
+
+def _policy_for_libraries(ctx: Context) -> Policy | None:
+    """The policy whose allow-list decides what is external: the target (for "auto", the newest)."""
+    policies = [p for p in load_policies(ctx.arch) if p.family == "manylinux"]
+    return ctx.target or (policies[-1] if policies else None)
+
+
+def closure_rules(ctx: Context, provided: Sequence[ProvidedLibrary], cc: list[str], workdir: Path) -> ClosureRules:
+    """What the closure of the bundled libraries leaves to the system, and where it finds the rest."""
+    from ._wrapper.extlibs import link_name
+    from .bundle import ClosureRules
+    from .toolchain import linker_search_dirs
+
+    policy = _policy_for_libraries(ctx)
+    exclude = frozenset(n for n in (link_name(e) or e for e in ctx.settings.exclude))
+    return ClosureRules(allowed=frozenset(policy.libraries if policy else ()), exclude=exclude,
+                        provided=frozenset(p.soname for p in provided),
+                        search_dirs=tuple(linker_search_dirs(cc, ctx.environ)), workdir=workdir)
 
 
 def setuptools_build_dirs(work: Path, environ: Mapping[str, str]) -> dict[str, str]:

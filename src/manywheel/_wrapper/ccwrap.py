@@ -212,14 +212,25 @@ def link(real: list[str], args: list[str], cfg: WrapperConfig, maps: list[str], 
 
         try:
             args_out, bundled, static, lib_notes, chosen_static = extlibs.rewrite_link(args, cfg, prefer_static=True)
-            if chosen_static:  # an archive manywheel chose may not be fit for a shared object: try it first
+            if static:  # an archive may not be fit for a shared object, or may leave references unresolved
                 code, output = run_captured(link_command(real, args_out, cfg, maps), cfg)
-                if code == 0:
+                missing = extlibs.unresolved(output_of(args) or "a.out", args_out, cfg) if code == 0 else []
+                if code == 0 and not missing:
                     sys.stderr.write(output)
                     return linked(cfg, args, bundled, static, notes + lib_notes)
-                last = (output.strip().splitlines() or ["(no output)"])[-1]
+                if code == 0:
+                    why = "it leaves %d references unresolved: %s" % (
+                        len(missing or ()), ", ".join((missing or [])[:5]) + (", ..." if len(missing or ()) > 5 else ""))
+                else:
+                    why = failure_reason(output)
+                if not chosen_static:  # only archives the settings asked for: nothing else to try
+                    sys.stderr.write(output)
+                    sys.stderr.write("manywheel: error: linking %s with the static libraries [tool.manywheel] static "
+                                     "lists failed: %s\n  hint: install the static libraries they need, or move them "
+                                     "to [tool.manywheel] bundle\n" % (output_of(args) or "the output", why))
+                    return 1
                 notes.append("a static library could not be linked into %s (%s); bundling the shared library instead"
-                             % (output_of(args) or "the output", last))
+                             % (output_of(args) or "the output", why))
                 args_out, bundled, static, lib_notes, _ = extlibs.rewrite_link(args, cfg, prefer_static=False)
         except extlibs.LinkError as e:
             sys.stderr.write("manywheel: error: %s\n" % e)
@@ -229,6 +240,17 @@ def link(real: list[str], args: list[str], cfg: WrapperConfig, maps: list[str], 
         args_out = args
     linked(cfg, args, bundled, static, notes)
     return run(link_command(real, args_out, cfg, maps), cfg)
+
+
+def failure_reason(output: str) -> str:
+    """The line of a failed link's output that says why (not collect2's summary)."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    for marker in ("recompile with -fPIC", "can not be used when making a shared object", "undefined reference",
+                   "error:", "cannot find"):
+        for line in lines:
+            if marker in line and not line.startswith("collect2:"):
+                return line[len("/usr/bin/ld: "):] if line.startswith("/usr/bin/ld: ") else line
+    return lines[-1] if lines else "(no output)"
 
 
 def linked(cfg: WrapperConfig, args: list[str], bundled: list[BundledEntry], static: list[str], notes: list[str]) -> int:

@@ -98,6 +98,13 @@ def read_soname(data: bytes) -> str | None:
     return None if soname is None else _string(data, entries, loads, soname)
 
 
+def read_needed(data: bytes) -> list[str]:
+    """The ``DT_NEEDED`` names, in order."""
+    _order, _bits, entries, _dynamic, loads = _entries(data)
+    names = [_string(data, entries, loads, v) for t, v in entries if t == _DT_NEEDED]
+    return [n for n in names if n is not None]
+
+
 def remove_soname(data: bytes) -> bytes:
     """``data`` with the DT_SONAME entry taken out of the dynamic array (a DT_NULL more at its end)."""
     return _remove_entries(data, lambda tag, _value: tag == _DT_SONAME)

@@ -23,7 +23,7 @@ import os
 import re
 import shutil
 
-from .elfedit import PLACEHOLDER, ElfEditError, read_soname, remove_soname
+from .elfedit import PLACEHOLDER, ElfEditError, read_needed, read_soname, remove_soname
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -138,8 +138,8 @@ def rewrite_link(args: list[str], cfg: WrapperConfig, prefer_static: bool
             here = [os.path.dirname(shared)] + dirs if shared else dirs
             mode = mode_of(name, libs)
             replaced = _replace(name, shared, mode, here, libs, cfg["state_dir"], prefer_static, bundled, notes)
-            if replaced[0].endswith(".a"):
-                static.append(os.path.abspath(replaced[0]))
+            if replaced[0].endswith(".a"):  # with the archives of its closure
+                static += [os.path.abspath(a) for a in replaced if a.endswith(".a")]
                 chosen_static = chosen_static or mode == "auto"
             out += replaced
         i += used
@@ -242,20 +242,129 @@ def _replace(name: str, shared: str | None, mode: str, dirs: list[str], libs: Li
             f"library search path ({':'.join(dirs)})\n  hint: install the static library (Debian: the -dev "
             f"package), or move {name!r} to [tool.manywheel] bundle")
     if archive is not None:
-        if mode == "auto" and find_shared(name, dirs) is not None:  # an archive-only library is static by nature
-            notes.append(f"linked lib{name} statically from {archive}: it is outside the policy's allow-list "
-                         f"([tool.manywheel] bundle = [\"{name}\"] bundles it instead)")
-        return [archive]
+        after, missing, pc = static_closure(name, dirs, libs)
+        if missing is not None and mode == "static":
+            raise LinkError(
+                f"[tool.manywheel] static lists {name!r}, and {os.path.basename(archive)} needs lib{missing} "
+                f"({pc} --static), which has no archive (lib{missing}_pic.a or lib{missing}.a) on the library "
+                f"search path ({':'.join(dirs)})\n  hint: install lib{missing}'s static library, or move {name!r} "
+                f"to [tool.manywheel] bundle (it is then bundled with what it needs)")
+        if missing is None:
+            if mode == "auto" and find_shared(name, dirs) is not None:  # an archive-only library is static by nature
+                notes.append(f"linked lib{name} statically from {archive}"
+                             + (f" with what it needs ({', '.join(os.path.basename(a) for a in after)})" if after else "")
+                             + f": it is outside the policy's allow-list ([tool.manywheel] bundle = [\"{name}\"] "
+                             "bundles it instead)")
+            return [archive] + after
+        notes.append(f"lib{name} is bundled, not linked statically: {os.path.basename(archive)} needs lib{missing} "
+                     f"({pc} --static), which has no archive on the library search path")
     if not libs["bundle_enabled"]:
         return as_given  # an editable install runs here, against the host's library
     shared = shared or find_shared(name, dirs)
     if shared is None:
-        return as_given  # not found: the linker says so in its own words
+        if archive is None:
+            raise LinkError(f"the link needs lib{name}, and neither lib{name}.so nor lib{name}_pic.a / lib{name}.a is "
+                            f"on the library search path ({':'.join(dirs)})\n  hint: install it (Debian: the "
+                            f"lib{name}-dev package, or whichever ships lib{name}.so), or add its directory with -L")
+        raise LinkError(f"lib{name}: {os.path.basename(archive)} cannot be linked with what it needs, and there is no "
+                        f"lib{name}.so to bundle instead (searched {':'.join(dirs)})\n  hint: install the shared "
+                        f"library, or the static libraries it needs")
     copy = bundle_copy(shared, os.path.join(state_dir, "bundle"))
     bundled.append({"name": os.path.basename(copy), "path": copy, "source": os.path.realpath(shared)})
-    notes.append(f"bundling {os.path.realpath(shared)} into the wheel as {os.path.basename(copy)}"
-                 + ("" if mode == "bundle" else f" (no static lib{name}.a on the library search path)"))
+    why = "" if mode == "bundle" or archive is not None else (
+        f" (no static lib{name}.a on the library search path)" if find_archive(name, dirs) is None
+        else f" (its archive cannot be linked into a shared object)")
+    notes.append(f"bundling {os.path.realpath(shared)} into the wheel as {os.path.basename(copy)}{why}")
     return [f"-l:{os.path.basename(copy)}"]
+
+
+def pc_file(name: str) -> str | None:
+    """The pkg-config file whose ``Libs`` name ``-l<name>`` (``lib<name>.pc`` and ``<name>.pc`` first), or None."""
+    import subprocess
+
+    try:
+        default = subprocess.run(["pkg-config", "--variable", "pc_path", "pkg-config"], capture_output=True,
+                                 text=True).stdout.strip()
+    except OSError:
+        return None
+    dirs = [d for d in os.environ.get("PKG_CONFIG_PATH", "").split(os.pathsep) + default.split(os.pathsep) if d]
+    flag = re.compile(r"(^|\s)-l%s(\s|$)" % re.escape(name))
+    files = [os.path.join(d, f) for d in dict.fromkeys(dirs) if os.path.isdir(d)
+             for f in sorted(os.listdir(d)) if f.endswith(".pc")]
+    files.sort(key=lambda f: os.path.basename(f) not in (f"lib{name}.pc", f"{name}.pc"))
+    for path in files:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                lines = f.read().splitlines()
+        except OSError:
+            continue
+        if any(line.startswith("Libs:") and flag.search(line[5:]) for line in lines):
+            return path
+    return None
+
+
+def static_closure(name: str, dirs: list[str], libs: LibraryConfig) -> tuple[list[str], str | None, str]:
+    """What ``lib<name>.a`` needs linked after it, from its pkg-config file (``--static``): the archives
+    of the external libraries and ``-l`` for the allowed ones; the first external library with no
+    archive (None when every one has one); the pkg-config file ("" when none names the library:
+    the archive is taken alone, and the link's check finds what it leaves unresolved)."""
+    import subprocess
+
+    pc = pc_file(name)
+    if pc is None:
+        return [], None, ""
+    proc = subprocess.run(["pkg-config", "--static", "--libs-only-l", pc], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return [], None, ""
+    after: list[str] = []
+    for arg in proc.stdout.split():
+        dep = arg[2:] if arg.startswith("-l") else None
+        if dep is None or dep == name:
+            continue
+        if dep in ("stdc++", "c++"):
+            after += ["-Wl,-Bstatic", "-lstdc++", "-Wl,-Bdynamic"]  # the baseline links libstdc++ statically
+        elif not is_external(dep, libs) or mode_of(dep, libs) == "exclude":
+            after.append(arg)
+        else:
+            archive = find_archive(dep, dirs)
+            if archive is None:
+                return [], dep, os.path.basename(pc)
+            after.append(archive)
+    return list(dict.fromkeys(after)), None, os.path.basename(pc)
+
+
+def unresolved(output: str, args: list[str], cfg: WrapperConfig) -> list[str] | None:
+    """The strong, unversioned undefined symbols of a linked shared object that no library it
+    needs defines (Python's API aside): what a static archive left without its dependencies.
+    None when a library it needs is not found here (then nothing can be judged)."""
+    libs = cfg["libs"]
+    assert libs is not None
+    names = [sym for kind, sym in _nm(output, "--undefined-only")
+             if kind == "U" and "@" not in sym and not sym.startswith(("Py", "_Py"))]
+    if not names:
+        return []
+    with open(output, "rb") as f:
+        needed = read_needed(f.read())
+    dirs = [os.path.join(cfg["state_dir"], "bundle")] + search_dirs(args, libs)
+    defined: set[str] = set()
+    for soname in needed:
+        path = next((os.path.join(d, soname) for d in dirs if os.path.exists(os.path.join(d, soname))), None)
+        if path is None:
+            return None
+        defined.update(sym.split("@")[0] for _kind, sym in _nm(path, "--defined-only"))
+    return sorted(n for n in names if n not in defined)
+
+
+def _nm(path: str, which: str) -> list[tuple[str, str]]:
+    import subprocess
+
+    proc = subprocess.run(["nm", "-D", which, path], capture_output=True, text=True)
+    rows = []
+    for line in proc.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 2:
+            rows.append((parts[-2], parts[-1]))
+    return rows
 
 
 def bundle_copy(library: str, directory: str) -> str:
