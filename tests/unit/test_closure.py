@@ -31,6 +31,7 @@ LIBS = {  # name: (source, the libraries it needs)
     "top": ("int mid(int); int top(int n) { return mid(n) + 7; }\n", ["mid"]),
     "shonly": ("int shonly(int n) { return n - 3; }\n", []),
     "use": ("int shonly(int); int use(int n) { return shonly(n) * 2; }\n", ["shonly"]),
+    "pair": ("int shonly(int); int mid(int); int pair(int n) { return shonly(n) + mid(n); }\n", ["shonly", "mid"]),
 }
 NO_ARCHIVE = {"shonly"}
 
@@ -71,7 +72,7 @@ def link(tmp: Path, libs: Libs, modules: dict[str, list[str]], monkeypatch: pyte
     monkeypatch.setenv("PKG_CONFIG_PATH", str(libs.pkgconfig))
     chain = make_toolchain(tmp / "tc", dict(os.environ), "x86_64", None, project=tmp, verbose=False,
                            libraries=LibraryRules(frozenset({"c", "m"}), **rules))
-    sources = {"top": tmp / "m_top.c", "use": tmp / "m_use.c"}
+    sources = {"top": tmp / "m_top.c", "use": tmp / "m_use.c", "pair": tmp / "m_pair.c"}
     for name, path in sources.items():
         path.write_text(f"int {name}(int);\nint via_{name}(int n) {{ return {name}(n); }}\n")
     inner = tmp / "pkg-1.0-cp311-cp311-linux_x86_64.whl"
@@ -80,7 +81,7 @@ def link(tmp: Path, libs: Libs, modules: dict[str, list[str]], monkeypatch: pyte
         for member, args in modules.items():
             out = tmp / "build" / member
             out.parent.mkdir(parents=True, exist_ok=True)
-            src = sources["use"] if "-luse" in args else sources["top"]
+            src = next((sources[n] for n in ("use", "pair") if f"-l{n}" in args), sources["top"])
             proc = subprocess.run([chain.env["CC"], "-shared", "-fPIC", str(src), f"-L{libs.dir}", *args, "-o", str(out)],
                                   env=dict(os.environ, **chain.env), capture_output=True, text=True)
             if proc.returncode != 0:
@@ -199,3 +200,16 @@ def test_a_closure_library_found_nowhere_fails_the_wheel_naming_it(
             bundle_libraries(read_wheel(inner), bundled_in(linklog.read(log)), (), rules)
     finally:
         hidden.rename(libs.dir)
+
+
+def test_a_library_a_bundled_one_needs_is_bundled_too_not_linked_statically(
+        tmp_path: Path, libs: Libs, monkeypatch: pytest.MonkeyPatch) -> None:
+    """libpair is bundled (libshonly has no archive) and needs libmid.so.1: the module's own -lmid
+    must then use that copy, not libmid.a, or the process would hold two libmids."""
+    proc, log, inner = link(tmp_path, libs, {"pkg/_m.so": ["-lpair", "-lmid"]}, monkeypatch)
+    assert proc.returncode == 0, proc.stderr
+    assert "libmid is bundled, not linked statically: the bundled libpair.so.1 needs libmid.so.1 too" in proc.stderr
+    assert linklog.read(log)[-1]["static"] == []
+    site, added = unpack(tmp_path, libs, log, inner)
+    assert sorted(Path(p).name.split("-")[0] for p in added) == ["libleaf", "libmid", "libpair", "libshonly"], added
+    assert call(site / "pkg/_m.so", "via_pair", 2, libs.dir) == 2 - 3 + 30

@@ -99,14 +99,15 @@ def library_arg(args: list[str], i: int) -> tuple[str | None, str | None, int]:
     return None, None, 1
 
 
-def rewrite_link(args: list[str], cfg: WrapperConfig, prefer_static: bool
+def rewrite_link(args: list[str], cfg: WrapperConfig, prefer_static: bool, one_copy: frozenset[str] = frozenset()
                  ) -> tuple[list[str], list[BundledEntry], list[str], list[str], bool]:
     """The link's arguments with external libraries replaced; the bundled copies; the archives linked
     statically in place of ``-lNAME`` (absolute paths, for the link log); notes; whether an archive
     was chosen on manywheel's own initiative (so a failed link may be retried bundling).
 
     ``prefer_static`` False: "auto" libraries are bundled even when an archive exists
-    (the retry after a static link failed).
+    (the retry after a static link failed).  ``one_copy``: "auto" libraries bundled because a
+    bundled library needs their shared library too (one copy of a library in the process).
     """
     libs = cfg["libs"]
     if libs is None:
@@ -118,6 +119,7 @@ def rewrite_link(args: list[str], cfg: WrapperConfig, prefer_static: bool
     notes: list[str] = []
     chosen_static = False
     provided_used = False
+    auto_static: dict[str, str | None] = {}  # linked statically on manywheel's choice -> its shared library
     openmp = openmp_copy(args, cfg, bundled, notes)
     i = 0
     while i < len(args):
@@ -137,12 +139,21 @@ def rewrite_link(args: list[str], cfg: WrapperConfig, prefer_static: bool
         else:
             here = [os.path.dirname(shared)] + dirs if shared else dirs
             mode = mode_of(name, libs)
+            mode = "bundle" if mode == "auto" and name in one_copy else mode
             replaced = _replace(name, shared, mode, here, libs, cfg["state_dir"], prefer_static, bundled, notes)
             if replaced[0].endswith(".a"):  # with the archives of its closure
                 static += [os.path.abspath(a) for a in replaced if a.endswith(".a")]
                 chosen_static = chosen_static or mode == "auto"
+                if mode == "auto":
+                    auto_static[name] = find_shared(name, here)
             out += replaced
         i += used
+    clash = _needed_by_bundled(auto_static, bundled, dirs, libs)
+    if clash:
+        again = rewrite_link(args, cfg, prefer_static, one_copy | frozenset(clash))
+        return again[0], again[1], again[2], again[3] + [
+            f"lib{name} is bundled, not linked statically: the bundled {by} needs {soname} too (one copy of it "
+            "in the process)" for name, (soname, by) in sorted(clash.items())], again[4]
     if openmp is not None:  # -fopenmp's own -lgomp finds the runtime's linker script first
         out = ["-L" + os.path.join(cfg["state_dir"], "openmp")] + out
     if bundled:
@@ -150,6 +161,46 @@ def rewrite_link(args: list[str], cfg: WrapperConfig, prefer_static: bool
     if bundled or (provided_used and libs["bundle_enabled"]):  # an editable build's module stays in the tree
         out += ["-Wl,-rpath," + PLACEHOLDER]
     return out, bundled, static, notes, chosen_static
+
+
+def _needed_by_bundled(auto_static: dict[str, str | None], bundled: list[BundledEntry], dirs: list[str],
+                       libs: LibraryConfig) -> dict[str, tuple[str, str]]:
+    """The libraries linked statically on manywheel's choice whose shared library a bundled library
+    needs, directly or further down (``name -> (its soname, the bundled library)``): linked both
+    ways, one process would hold two copies of the library."""
+    wanted = {}
+    for name, shared in auto_static.items():
+        if shared is not None:
+            with open(shared, "rb") as f:
+                try:
+                    soname = read_soname(f.read())
+                except ElfEditError:
+                    soname = None
+            wanted[soname or os.path.basename(shared)] = name
+    if not wanted or not bundled:
+        return {}
+    clash: dict[str, tuple[str, str]] = {}
+    for entry in bundled:
+        seen: set[str] = set()
+        pending = [entry["source"]]
+        while pending:
+            path = pending.pop()
+            try:
+                with open(path, "rb") as f:
+                    needed = read_needed(f.read())
+            except (OSError, ElfEditError):
+                continue
+            for soname in needed:
+                if soname in seen or not is_external(link_name(soname) or soname, libs):
+                    continue
+                seen.add(soname)
+                if soname in wanted:
+                    clash[wanted[soname]] = (soname, os.path.basename(entry["source"]))
+                found = next((os.path.join(d, soname) for d in [os.path.dirname(path)] + dirs
+                              if os.path.exists(os.path.join(d, soname))), None)
+                if found:
+                    pending.append(found)
+    return clash
 
 
 def uses_openmp(args: list[str]) -> bool:
