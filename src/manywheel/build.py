@@ -123,6 +123,11 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
         contents, added = bundle_libraries(read_wheel(inner_out / name), bundled, provided, closure)
         for path, lib in added.items():
             log(f"bundled {path}" + (f" (needed by {lib.needed_by})" if lib.needed_by else f" ({lib.source})"))
+        for member in not_linked_by_wrappers(contents.members, links, added) if not editable else []:
+            log(f"warning: {member} was not linked through manywheel's compiler wrappers: no link of it was seen, "
+                "so it was built without the baseline's pins (a prebuilt file, or a build that bypassed CC/CXX: a "
+                "stale CMake cache or build directory, a cross/native file or ninja rule naming gcc by path). It is "
+                "verified like every file, and the tag follows what it needs")
         facts = facts_of_members(contents.members)
         if editable:
             facts += _facts_built_in_tree(ctx.project, started)
@@ -143,6 +148,14 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
         out = write_wheel(contents, Path(wheel_directory), list(policy.platform_tags), source_date_epoch(ctx.environ))
         log(f"wrote {out.name}: {_reason(verdict, policy)}")
         return out.name
+
+
+def not_linked_by_wrappers(members: Sequence[Any], links: Sequence[Any], bundled: Mapping[str, Any]) -> list[str]:
+    """The ELF files of the wheel that no link through the wrappers wrote (by file name; the
+    libraries manywheel bundled aside)."""
+    outputs = {os.path.basename(link["output"]) for link in links}
+    return [m.name for m in members if m.data[:4] == b"\x7fELF" and m.name not in bundled
+            and os.path.basename(m.name) not in outputs]
 
 
 def library_rules(ctx: Context, editable: bool, provided: Sequence[ProvidedLibrary] = (),
