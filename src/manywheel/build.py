@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 from . import __version__
 from .errors import ComplianceError, WheelError
 from .files import replace_atomically
-from .inner import call_hook, load_inner_backend
+from .inner import call_hook, inner_options, load_inner_backend
 from .policy import Policy, excludes, find_policy, host_arch, load_policies, provided_key
 from .settings import Settings, inner_config_settings, read_settings
 from .wheel import source_date_epoch
@@ -94,6 +94,9 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
     from .toolchain import find_compiler, make_toolchain
     from .wheel import read_wheel, write_wheel
 
+    reused = built_for_metadata(metadata_directory, wheel_directory)
+    if reused is not None:
+        return reused
     ctx = Context.load(config_settings)
     backend = ctx.inner()
     started = time.time()
@@ -109,12 +112,14 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
                                    libraries=library_rules(ctx, editable, provided, baseline), compilers=compilers)
         log(f"toolchain: {toolchain.summary}")
         hook = "build_editable" if editable else "build_wheel"
-        log(f"compiling: {ctx.settings.inner_backend}.{hook}")
+        jobs = ctx.settings.jobs or os.cpu_count() or 1
+        options = inner_options(ctx.settings.inner_backend, jobs, ctx.config_settings, ctx.environ, ctx.project)
+        log(f"compiling: {ctx.settings.inner_backend}.{hook}" + (f" ({options.note})" if options.note else ""))
         inner_out = work / "inner"
         inner_out.mkdir()
-        env = dict(toolchain.env, **setuptools_build_dirs(work, ctx.environ))
-        with patched_environ(env), parallel_compile(ctx.settings.jobs or os.cpu_count() or 1, log):
-            name = call_hook(backend, hook, str(inner_out), ctx.config_settings, metadata_directory)
+        env = dict(toolchain.env, **setuptools_build_dirs(work, ctx.environ), **options.env)
+        with patched_environ(env), parallel_compile(jobs, log):
+            name = call_hook(backend, hook, str(inner_out), options.config_settings, metadata_directory)
         if not isinstance(name, str) or not (inner_out / name).is_file():
             raise WheelError(f"the inner backend's {hook} returned {name!r}, which is not a wheel it wrote")
         links = linklog.read(toolchain.link_log)  # complete: every link of the inner build has run
@@ -323,15 +328,34 @@ def prepare_metadata(metadata_directory: str, config_settings: Mapping[str, Any]
         with _scratch_build_dirs(ctx):
             result: str = call_hook(backend, hook, metadata_directory, ctx.config_settings)
         return result
-    # The inner backend cannot give metadata alone: build the wheel and take its .dist-info.
-    with tempfile.TemporaryDirectory(prefix="manywheel-meta-") as tmp:
-        name = build_wheel(tmp, config_settings, None, editable=editable)
-        with zipfile.ZipFile(Path(tmp) / name) as zf:
-            dist_info = next(n.split("/", 1)[0] for n in zf.namelist() if n.split("/", 1)[0].endswith(".dist-info"))
-            for member in zf.namelist():
-                if member.startswith(dist_info + "/"):
-                    zf.extract(member, metadata_directory)
-        return dist_info
+    # The inner backend cannot give metadata alone (meson-python): build the wheel, take its
+    # .dist-info, and keep the wheel beside it, so that build_wheel hands it out instead of
+    # building it again (what pyproject_hooks does for a backend without this hook).
+    name = build_wheel(metadata_directory, config_settings, None, editable=editable)
+    with zipfile.ZipFile(Path(metadata_directory) / name) as zf:
+        dist_info = next(n.split("/", 1)[0] for n in zf.namelist() if n.split("/", 1)[0].endswith(".dist-info"))
+        for member in zf.namelist():
+            if member.startswith(dist_info + "/"):
+                zf.extract(member, metadata_directory)
+    (Path(metadata_directory) / _BUILT_MARKER).write_text(name)
+    return dist_info
+
+
+_BUILT_MARKER = "manywheel-built-wheel"
+
+
+def built_for_metadata(metadata_directory: str | None, wheel_directory: str) -> str | None:
+    """The wheel prepare_metadata built beside ``metadata_directory``, copied into ``wheel_directory``; else None."""
+    if metadata_directory is None:
+        return None
+    marker = Path(metadata_directory).parent / _BUILT_MARKER
+    if not marker.is_file():
+        return None
+    name = marker.read_text().strip()
+    with replace_atomically(Path(wheel_directory) / name) as out, open(marker.parent / name, "rb") as src:
+        shutil.copyfileobj(src, out)
+    log(f"wrote {name} (built to answer prepare_metadata)")
+    return name
 
 
 def build_sdist(sdist_directory: str, config_settings: Mapping[str, Any] | None) -> str:

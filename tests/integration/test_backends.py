@@ -40,12 +40,6 @@ sleep 0.5
 echo "end $(date +%s.%N)" >> "$MW_TIMES"
 exit $rc
 """
-# Until build.py passes manywheel.inner.inner_options to the inner hook, `jobs` does not reach them.
-JOBS_NOT_WIRED = pytest.mark.xfail(
-    strict=True, reason="build.py does not yet call manywheel.inner.inner_options: jobs reaches neither "
-                        "CMAKE_BUILD_PARALLEL_LEVEL nor meson-python's compile-args (issue #14)")
-
-
 @dataclass(frozen=True)
 class Sample:
     name: str
@@ -196,7 +190,6 @@ def test_pip_wheel_passes_the_inner_backends_settings_and_shows_its_compiler_com
     assert install_and_run(wheel, tmp_path / "site", sample.shows_passed).strip() == sample.expected
 
 
-@JOBS_NOT_WIRED
 @pytest.mark.parametrize("sample", SAMPLES)
 def test_one_job_reaches_cmake_and_ninja(tmp_path: Path, build_env: dict[str, str], sample: Sample) -> None:
     env = timed_env(build_env, tmp_path, sample)
@@ -210,10 +203,6 @@ def test_one_job_reaches_cmake_and_ninja(tmp_path: Path, build_env: dict[str, st
         assert "CMAKE_BUILD_PARALLEL_LEVEL=1" in log, log
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "meson-python has no prepare_metadata_for_build_wheel; manywheel's backend always has one, and for such an "
-    "inner backend it builds the whole wheel to answer it, then pip's build_wheel builds it again (pypa's "
-    "pyproject_hooks fallback would reuse the first wheel) (issue #14)"))
 def test_pip_wheel_compiles_each_meson_source_once(tmp_path: Path, build_env: dict[str, str]) -> None:
     pip_wheel(copy_project(MESON.project, tmp_path), tmp_path / "dist", timed_env(build_env, tmp_path, MESON))
     assert platform_tag(only_wheel(tmp_path / "dist")) == TAG_2_17
