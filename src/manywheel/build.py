@@ -103,8 +103,7 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
     target_name = ctx.target.display_name if ctx.target else f"auto ({ctx.arch})"
     log(f"manywheel {__version__}: target {target_name}, inner backend {ctx.settings.inner_backend}")
     provided = find_provided(ctx.settings.provided_by)
-    with tempfile.TemporaryDirectory(prefix="manywheel-") as tmp:
-        work = Path(tmp)
+    with build_directory(ctx, editable) as work:
         compilers = find_compiler(ctx.environ, "CC", "CC"), find_compiler(ctx.environ, "CXX", "CXX")  # once a build
         baseline = make_baseline(ctx, work / "baseline", compilers[0])
         toolchain = make_toolchain(work / "toolchain", ctx.environ, ctx.arch, baseline,
@@ -135,7 +134,7 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
                 "verified like every file, and the tag follows what it needs")
         facts = facts_of_members(contents.members)
         if editable:
-            facts += _facts_built_in_tree(ctx.project, started)
+            facts += _facts_built_in_tree(ctx.project, started, links)
         if not facts and contents.filename.endswith("-any.whl"):
             log("no ELF files: a pure-Python wheel, passed through as it is")
             return _pass_through(inner_out / name, Path(wheel_directory))
@@ -303,16 +302,47 @@ def _pass_through(path: Path, out_dir: Path) -> str:
     return path.name
 
 
-def _facts_built_in_tree(project: Path, since: float) -> list[ElfFacts]:
-    """ELF files an editable build compiled into the source tree during this build."""
+@contextlib.contextmanager
+def build_directory(ctx: Context, editable: bool) -> Iterator[Path]:
+    """Where this build's baseline flags, wrappers and link log live.  A temporary directory,
+    except for an editable install: its build tree may be used again after the install (meson-python
+    rebuilds on import, scikit-build-core with editable.rebuild), and the build system recorded
+    the wrappers' paths in it, so they stay, one directory per project, remade by each install."""
+    if not editable:
+        with tempfile.TemporaryDirectory(prefix="manywheel-") as tmp:
+            yield Path(tmp)
+        return
+    from .baseline import default_cache_dir
+    import hashlib
+
+    cache = Path(ctx.settings.cache_dir) if ctx.settings.cache_dir else default_cache_dir(ctx.environ)
+    work = cache / "editable" / hashlib.sha256(str(ctx.project.resolve()).encode()).hexdigest()[:16]
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    (work / "project").write_text(f"{ctx.project.resolve()}\n")
+    yield work
+
+
+def _facts_built_in_tree(project: Path, since: float, links: Sequence[Any] = ()) -> list[ElfFacts]:
+    """ELF files an editable build compiled into the source tree during this build, and every
+    file its links wrote (a build directory such as meson-python's build/cp311)."""
     from .check.elf import ELF_MAGIC, read_elf_file
 
     facts = []
+    seen = set()
+    for link in links:
+        path = Path(link["output"])  # shared objects only: not a configure step's test program
+        if ".so" in path.name and path.is_file() and not path.is_symlink() and path.resolve() not in seen:
+            with open(path, "rb") as f:
+                if f.read(4) == ELF_MAGIC:
+                    seen.add(path.resolve())
+                    facts.append(read_elf_file(path, os.path.relpath(path, project)))
     for root, dirs, files in os.walk(project):
         dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.endswith(".egg-info"))
         for name in sorted(files):
             path = Path(root) / name
-            if not name.endswith(".so") or path.is_symlink() or path.stat().st_mtime < since - 1:
+            if not name.endswith(".so") or path.is_symlink() or path.stat().st_mtime < since - 1 or \
+                    path.resolve() in seen:
                 continue
             with open(path, "rb") as f:
                 if f.read(4) == ELF_MAGIC:

@@ -229,11 +229,6 @@ def test_pip_install_editable_scikit_build_core(tmp_path: Path, build_env: dict[
     assert run(probe, cwd=tmp_path / "neutral").stdout.split()[1] == "yes"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "meson-python's editable build directory (build/cp311) keeps the compiler it was configured with, "
-    "manywheel's wrapper in the build's temporary directory: the second hook's `meson setup --reconfigure` "
-    "(and any rebuild on import) finds it gone; and build.py's editable scan skips build/, so its modules "
-    "are not verified (issue #14)"))
 def test_pip_install_editable_meson_python_rebuilds_on_import(tmp_path: Path, build_env: dict[str, str]) -> None:
     """meson-python's editable install: a loader that runs ninja in build/cp311 on import, so the
     build requirements must stay installed (--no-build-isolation, as meson-python documents)."""
