@@ -9,6 +9,7 @@ from typing import Callable
 import pytest
 
 from tests.common import manywheel_wheel, run
+from tests.realworld.steps import find_python
 
 INTEGRATION = Path(__file__).resolve().parent / "integration"
 
@@ -60,3 +61,15 @@ def build_env(manywheel_dist: Path, tmp_path: Path) -> dict[str, str]:
     env["PIP_FIND_LINKS"] = links
     env.setdefault("MANYWHEEL_CACHE_DIR", str(Path(os.environ.get("MANYWHEEL_TEST_CACHE", tmp_path / "cache"))))
     return env
+
+
+@pytest.fixture(scope="module")
+def python39() -> str:
+    """A CPython 3.9 with `build`, matching the root's Python for cp39 wheels."""
+    found = find_python("3.9")
+    if found:
+        return found
+    message = "no CPython 3.9 with the 'build' package (pyenv 3.9; tools/test.sh installs build into it)"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)

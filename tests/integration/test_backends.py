@@ -24,9 +24,9 @@ import pytest
 from manywheel.inner import inner_options
 from tests import oldroot
 from tests.common import PROJECTS, copy_project, run, tree_digest
+from tests.integration.test_parallel_build import most_at_once
 from tests.integration.helpers import (assert_auditwheel_agrees, only_wheel, pip_wheel, platform_tag, python_build,
                                        require_root, run_project_tests)
-from tests.realworld.steps import find_python
 
 pytestmark = pytest.mark.slow
 TAG_2_17 = "manylinux_2_17_x86_64.manylinux2014_x86_64"
@@ -65,18 +65,6 @@ def root() -> Path:
     return require_root()
 
 
-@pytest.fixture(scope="module")
-def python39() -> str:
-    """A CPython 3.9 with `build`, matching the root's Python for cp39 wheels."""
-    found = find_python("3.9")
-    if found:
-        return found
-    message = "no CPython 3.9 with the 'build' package (pyenv 3.9; tools/test.sh installs build into it)"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 def timed_env(env: dict[str, str], tmp_path: Path, sample: Sample) -> dict[str, str]:
     launcher = tmp_path / "timing-launcher"
     launcher.write_text(TIMING_LAUNCHER)
@@ -84,15 +72,6 @@ def timed_env(env: dict[str, str], tmp_path: Path, sample: Sample) -> dict[str, 
     compilers = {"CC": "gcc", "CXX": "g++"}
     return dict(env, MW_TIMES=str(tmp_path / "times"), **{v: f"{launcher} {compilers[v]}" for v in sample.launcher_vars})
 
-
-def most_at_once(times: Path) -> int:
-    events = sorted((float(t), 1 if kind == "start" else -1) for kind, t in
-                    (line.split() for line in times.read_text().splitlines()))
-    best = now = 0
-    for _, step in events:
-        now += step
-        best = max(best, now)
-    return best
 
 
 def compiles(times: Path) -> int:

@@ -3,7 +3,6 @@ Debian bullseye root (glibc 2.31, Python 3.9), while the same projects built wit
 manywheel fail there to load."""
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -13,7 +12,6 @@ from tests import oldroot
 from tests.common import EXAMPLE, PROJECTS, copy_project
 from tests.integration.helpers import (assert_auditwheel_agrees, only_wheel, platform_tag, python_build, require_root,
                                        run_project_tests)
-from tests.realworld.steps import find_python
 
 pytestmark = [pytest.mark.oldglibc, pytest.mark.slow]
 TAG_2_17 = "manylinux_2_17_x86_64.manylinux2014_x86_64"
@@ -24,18 +22,6 @@ def root() -> Path:
     found = require_root()
     assert oldroot.glibc_version(found) == (2, 31)
     return found
-
-
-@pytest.fixture(scope="module")
-def python39() -> str:
-    """A CPython 3.9 with `build`, matching the root's Python for cp39 wheels."""
-    found = find_python("3.9")
-    if found:
-        return found
-    message = "no CPython 3.9 with the 'build' package (pyenv 3.9; tools/test.sh installs build into it)"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def plain_setuptools_copy(project: Path, dest: Path) -> Path:

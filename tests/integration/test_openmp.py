@@ -24,7 +24,7 @@ from tests.common import PROJECTS, copy_project, run, tree_digest
 from tests.integration.helpers import (assert_auditwheel_agrees, only_wheel, platform_tag, python_build,
                                        require_root)
 from tests.realworld.steps import patchelf_path
-from tests.integration.test_oldglibc import plain_setuptools_copy, python39  # noqa: F401 (a fixture)
+from tests.integration.test_oldglibc import plain_setuptools_copy
 
 pytestmark = [pytest.mark.slow, pytest.mark.oldglibc]
 PROJECT = PROJECTS / "openmp"
@@ -57,7 +57,7 @@ def renamed_copy(dest: Path, package: str) -> Path:
 
 
 def test_openmp_wheel_meets_2_17_and_runs_on_two_threads_in_the_old_root(
-        tmp_path: Path, env: dict[str, str], root: Path, python39: str) -> None:  # noqa: F811
+        tmp_path: Path, env: dict[str, str], root: Path, python39: str) -> None:
     project = copy_project(PROJECT, tmp_path)
     before = tree_digest(project)
     out = tmp_path / "dist"
@@ -93,7 +93,7 @@ def _tests_in_root(root: Path, wheel: Path, project: Path, **extra: str) -> subp
 
 
 def test_plain_setuptools_wheel_fails_in_the_old_root_with_the_hosts_runtime(
-        tmp_path: Path, build_env: dict[str, str], root: Path, python39: str) -> None:  # noqa: F811
+        tmp_path: Path, build_env: dict[str, str], root: Path, python39: str) -> None:
     """The plain setuptools build needs the host's libgomp.so.1, which needs GLIBC_2.34.
 
     Measured: auditwheel repair refuses that wheel ("couldn't detect libc": the module's only
@@ -119,7 +119,7 @@ def test_plain_setuptools_wheel_fails_in_the_old_root_with_the_hosts_runtime(
 
 
 def test_two_openmp_wheels_work_in_one_interpreter(tmp_path: Path, env: dict[str, str], root: Path,
-                                                   python39: str) -> None:  # noqa: F811
+                                                   python39: str) -> None:
     wheels = []
     for package in ("mw_ompone", "mw_omptwo"):
         out = tmp_path / f"dist-{package}"
