@@ -116,7 +116,9 @@ def test_at_least_thirty_configuration_cases() -> None:
     ({"CC": "no-such-compiler"}, "the compiler 'no-such-compiler' (from $CC) is not on PATH"),
     ({"CC": sys.executable}, "is not gcc-compatible: '-dumpmachine' failed with exit code"),
     ({"CC": "/bin/echo"}, "is not gcc-compatible: '-dumpmachine' printed: -dumpmachine"),
-    ({"LDFLAGS": "-lmw_no_such_library"}, "manywheel: error: the compiler exited with code 1:"),
+    # Issue #13: a library found nowhere is one message naming it and the search path.
+    ({"LDFLAGS": "-lmw_no_such_library"}, "manywheel: error: the link needs libmw_no_such_library, and neither "
+                                          "libmw_no_such_library.so nor libmw_no_such_library_pic.a"),
 ], ids=["missing", "python-as-cc", "echo-as-cc", "link-error"])
 def test_bad_toolchain(tmp_path: Path, env: dict[str, str], extra_env: dict[str, str], message: str) -> None:
     project = copy_project(PROJECTS / "c_simple", tmp_path)
