@@ -27,13 +27,17 @@ from .glibc.abi import AbiSymbol, GlibcAbi, load_abi
 from .glibc.shims import SHIMS, ShimBuildError, build_shim_archive, shims_for
 from .policy import LibcVersion, Policy, parse_version
 from .settings import Settings
+from .cross import is_cross
 from .toolchain import find_compiler
 
 FORMAT = 1  # bump when the layout of a cache entry changes
-STUB_LIBRARIES = {
-    "x86_64": ("libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1",
-               "libanl.so.1", "libresolv.so.2", "ld-linux-x86-64.so.2"),
-}
+_GLIBC_LIBRARIES = ("libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1",
+                    "libanl.so.1", "libresolv.so.2")
+# The stub libraries of each architecture: glibc's libraries and its dynamic loader.
+STUB_LIBRARIES = {arch: _GLIBC_LIBRARIES + (loader,) for arch, loader in (
+    ("x86_64", "ld-linux-x86-64.so.2"), ("i686", "ld-linux.so.2"), ("aarch64", "ld-linux-aarch64.so.1"),
+    ("armv7l", "ld-linux-armhf.so.3"), ("ppc64le", "ld64.so.2"), ("s390x", "ld64.so.1"), ("ppc64", "ld64.so.1"),
+    ("riscv64", "ld-linux-riscv64-lp64d.so.1"))}
 _SHIMS_DIR = Path(__file__).parent / "glibc" / "shims"
 Log = Callable[[str], None]
 
@@ -58,6 +62,22 @@ def default_cache_dir(environ: Mapping[str, str]) -> Path:
     return Path(base) / "manywheel"
 
 
+def toolchain_glibc_version(cc: list[str], arch: str) -> LibcVersion:
+    """The glibc the compiler ``cc`` builds against: the host's for a native build, else the
+    version its headers say (a cross toolchain's C library, e.g. Debian's libc6-dev-arm64-cross)."""
+    if not is_cross(arch):
+        return host_glibc_version()
+    try:
+        proc = subprocess.run(cc + ["-E", "-P", "-x", "c", "-"], input="#include <features.h>\n__GLIBC__ __GLIBC_MINOR__\n",
+                              capture_output=True, text=True, timeout=60)
+        major, minor = proc.stdout.split()[-2:]
+        return LibcVersion(int(major), int(minor))
+    except (OSError, subprocess.TimeoutExpired, ValueError) as e:
+        raise BaselineError(f"cannot tell which glibc the compiler {' '.join(cc)} builds against ({e})",
+                            hint=f"check that the cross compiler for {arch} and its C library are installed "
+                                 f"(Debian: libc6-dev-*-cross comes with gcc-<triplet>)") from e
+
+
 def host_glibc_version() -> LibcVersion:
     raw = os.confstr("CS_GNU_LIBC_VERSION") or ""
     if not raw.startswith("glibc "):
@@ -78,17 +98,18 @@ def prepare_baseline(target: Policy | None, arch: str, settings: Settings, envir
         raise BaselineError(f"target {target.name} is a musllinux policy; this host has glibc",
                             hint="choose a manylinux target, or build musllinux wheels on a musl host")
     if arch not in STUB_LIBRARIES:
-        raise BaselineError(f"pinning is implemented for x86_64 only, not {arch}", hint="set pin = false")
-    host = host_glibc_version()
+        raise BaselineError(f"pinning is not implemented for {arch}", hint="set pin = false")
+    cc = cc or find_compiler(environ, "CC", "CC")
+    host = toolchain_glibc_version(cc, arch)
     wanted = target.libc_version
     if wanted > host:
-        raise BaselineError(f"target {target.name} is newer than this host's glibc {host.major}.{host.minor}",
+        whose = "this host's glibc" if not is_cross(arch) else f"the {arch} cross toolchain's glibc"
+        raise BaselineError(f"target {target.name} is newer than {whose} {host.major}.{host.minor}",
                             hint=f"choose a target up to manylinux_{host.major}_{host.minor}")
-    cc = cc or find_compiler(environ, "CC", "CC")
     key = _cache_key(cc, wanted, arch)
     started = time.perf_counter()
     entry, reused = _cached_entry(settings, environ, workdir, key,
-                                  lambda d, final: _generate(d, final, cc, wanted, arch), log)
+                                  lambda d, final: _generate(d, final, cc, wanted, arch, host), log)
     took = time.perf_counter() - started
     log(f"baseline {target.name}_{arch} {'reused from cache' if reused else 'generated'} "
         f"in {took:.2f} s: {entry}")
@@ -195,7 +216,7 @@ def _valid(entry: Path) -> bool:
         return False
 
 
-def _generate(out: Path, final: Path, cc: list[str], target: LibcVersion, arch: str) -> None:
+def _generate(out: Path, final: Path, cc: list[str], target: LibcVersion, arch: str, newest: LibcVersion) -> None:
     """Write the entry into ``out``; paths inside linker scripts name ``final``, where it will live."""
     abi = load_abi(arch)
     stubs = out / "lib"
@@ -213,7 +234,7 @@ def _generate(out: Path, final: Path, cc: list[str], target: LibcVersion, arch: 
             job.result()
     shutil.move(str(shims), stubs / "libmanywheel_shims.a")
     _write_linker_scripts(cc, stubs, final / "lib", libraries)
-    (out / "pins.h").write_text(make_pin_header(abi, target, arch))
+    (out / "pins.h").write_text(make_pin_header(abi, target, arch, newest))
     files = {str(p.relative_to(out)): p.stat().st_size for p in sorted(out.rglob("*")) if p.is_file()}
     (out / "manifest.json").write_text(json.dumps({"format": FORMAT, "files": files}, indent=1))
 
@@ -232,10 +253,10 @@ def _make_stub(cc: list[str], stubs: Path, soname: str, symbols: list[AbiSymbol]
         local = f"__mw_stub_{i}"
         bind = ".weak" if sym.weak else ".globl"
         if sym.is_function:
-            asm += [".text", f"{bind} {local}", f".type {local},@function", f"{local}:", ".byte 0"]
+            asm += [".text", f"{bind} {local}", f".type {local},%function", f"{local}:", ".byte 0"]
         else:
             size = max(sym.size, 1)
-            asm += [".data", f"{bind} {local}", f".type {local},@object", f".size {local},{size}",
+            asm += [".data", f"{bind} {local}", f".type {local},%object", f".size {local},{size}",
                     f"{local}:", f".zero {size}"]
         at = "@@" if newest[sym.name] is sym else "@"
         asm.append(f".symver {local},{sym.name}{at}{sym.version}")
@@ -277,13 +298,13 @@ def _write_linker_scripts(cc: list[str], stubs: Path, final: Path, libraries: tu
         (stubs / f"{base}.so").write_text(f"INPUT ( {final / lib} )\n")
 
 
-def make_pin_header(abi: GlibcAbi, target: LibcVersion, arch: str) -> str:
+def make_pin_header(abi: GlibcAbi, target: LibcVersion, arch: str, newest: LibcVersion | None = None) -> str:
     """``.symver`` lines binding each function whose host default is newer to its target default.
 
     Unused lines add nothing to an object; used ones pin its reference even if some
     link bypasses the stub libraries.
     """
-    host = host_glibc_version()
+    host = newest or host_glibc_version()
     lines = [
         "/* Generated by manywheel: pins glibc symbol versions to the target. Do not edit. */",
         "#ifndef MANYWHEEL_PINS_H",
@@ -336,7 +357,13 @@ def _print_file_name(cc: list[str], name: str) -> str:
 
 
 def _ar(cc: list[str]) -> str:
-    return shutil.which("gcc-ar") or shutil.which("ar") or "ar"
+    """The archiver for what ``cc`` builds: the cross toolchain's gcc-ar/ar, else the host's."""
+    machine = _run(cc + ["-dumpmachine"]).strip()
+    for name in (f"{machine}-gcc-ar", f"{machine}-ar", "gcc-ar", "ar"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return "ar"
 
 
 def _run(cmd: list[str]) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 from . import __version__
-from .errors import ComplianceError, WheelError
+from .errors import ComplianceError, PolicyError, WheelError
 from .files import replace_atomically
 from .inner import call_hook, inner_options, load_inner_backend
 from .policy import Policy, excludes, find_policy, host_arch, load_policies, provided_key
@@ -52,9 +52,28 @@ class Context:
     def load(cls, config_settings: Mapping[str, Any] | None) -> Context:
         project = Path.cwd()
         settings = read_settings(project, config_settings, os.environ)
-        arch = host_arch()
-        target = None if settings.target == "auto" else find_policy(settings.target, arch)
+        arch = settings.arch or host_arch()
+        target = None
+        if settings.target != "auto":
+            from .cross import check_target_for_arch
+
+            check_target_for_arch(settings.target, arch, settings.sources.get("arch", "default"))
+            target = find_policy(settings.target, arch)
+            if target.family != "manylinux":
+                raise PolicyError(
+                    f"target {target.name} is a musllinux policy ({settings.sources.get('target', 'default')}): "
+                    "manywheel pins to glibc baselines only",
+                    hint="choose a manylinux target (manylinux_2_17, ...); musllinux wheels are built on a musl host")
         return cls(project, settings, dict(os.environ), arch, target, inner_config_settings(config_settings))
+
+    @property
+    def cross(self) -> bool:
+        """Whether this build is for another architecture than the host's."""
+        return self.arch != host_arch()
+
+    @property
+    def arch_source(self) -> str:
+        return self.settings.sources.get("arch", "default")
 
     def inner(self) -> Any:
         return load_inner_backend(self.settings.inner_backend, self.settings.inner_backend_path, self.project)
@@ -91,33 +110,45 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
     from .parallel import parallel_compile
     from .check.scan import facts_of_members, requires_dist_of
     from .provided import find_provided, report_provided
-    from .toolchain import find_compiler, make_toolchain
+    from .cross import make_target_python, target_python_applied
+    from .toolchain import make_toolchain
     from .wheel import read_wheel, write_wheel
 
     reused = built_for_metadata(metadata_directory, wheel_directory)
     if reused is not None:
         return reused
     ctx = Context.load(config_settings)
+    if editable and ctx.cross:
+        raise WheelError(f"an editable install is for this machine ({host_arch()}), not for {ctx.arch} "
+                         f"(arch from {ctx.arch_source})",
+                         hint="build a wheel for another architecture (python -m build --wheel), or install "
+                              "editable without arch")
     backend = ctx.inner()
     started = time.time()
     target_name = ctx.target.display_name if ctx.target else f"auto ({ctx.arch})"
     log(f"manywheel {__version__}: target {target_name}, inner backend {ctx.settings.inner_backend}")
     provided = find_provided(ctx.settings.provided_by)
     with build_directory(ctx, editable) as work:
-        compilers = find_compiler(ctx.environ, "CC", "CC"), find_compiler(ctx.environ, "CXX", "CXX")  # once a build
+        compilers = find_compilers(ctx)  # once a build
         baseline = make_baseline(ctx, work / "baseline", compilers[0])
+        target_python = make_target_python(ctx.arch, work / "python", compilers[0], ctx.environ) if ctx.cross else None
         toolchain = make_toolchain(work / "toolchain", ctx.environ, ctx.arch, baseline,
                                    project=ctx.project, verbose=ctx.settings.verbose,
-                                   libraries=library_rules(ctx, editable, provided, baseline), compilers=compilers)
+                                   libraries=library_rules(ctx, editable, provided, baseline), compilers=compilers,
+                                   target_python=target_python)
         log(f"toolchain: {toolchain.summary}")
+        if target_python is not None:
+            log(f"cross-building for {ctx.arch} ({ctx.arch_source}): extension suffix {target_python.ext_suffix}, "
+                f"platform {target_python.platform}, headers {target_python.include}")
         hook = "build_editable" if editable else "build_wheel"
         jobs = ctx.settings.jobs or os.cpu_count() or 1
-        options = inner_options(ctx.settings.inner_backend, jobs, ctx.config_settings, ctx.environ, ctx.project)
+        options = inner_options(ctx.settings.inner_backend, jobs, ctx.config_settings, ctx.environ, ctx.project,
+                                cross_file=toolchain.cross_files.get("meson"))
         log(f"compiling: {ctx.settings.inner_backend}.{hook}" + (f" ({options.note})" if options.note else ""))
         inner_out = work / "inner"
         inner_out.mkdir()
         env = dict(toolchain.env, **setuptools_build_dirs(work, ctx.environ), **options.env)
-        with patched_environ(env), parallel_compile(jobs, log):
+        with patched_environ(env), target_python_applied(target_python), parallel_compile(jobs, log):
             name = call_hook(backend, hook, str(inner_out), options.config_settings, metadata_directory)
         if not isinstance(name, str) or not (inner_out / name).is_file():
             raise WheelError(f"the inner backend's {hook} returned {name!r}, which is not a wheel it wrote")
@@ -154,6 +185,18 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
         return out.name
 
 
+def find_compilers(ctx: Context) -> tuple[list[str], list[str]]:
+    """The real C and C++ compilers: the host's (CC, CXX, Python's sysconfig), or for another
+    architecture its cross compilers."""
+    from .toolchain import find_compiler
+
+    if ctx.cross:
+        from .cross import cross_compilers
+
+        return cross_compilers(ctx.arch, ctx.environ, ctx.arch_source)
+    return find_compiler(ctx.environ, "CC", "CC"), find_compiler(ctx.environ, "CXX", "CXX")
+
+
 def not_linked_by_wrappers(members: Sequence[Any], links: Sequence[Any], bundled: Mapping[str, Any]) -> list[str]:
     """The ELF files of the wheel that no link through the wrappers wrote (by file name; the
     libraries manywheel bundled aside)."""
@@ -175,7 +218,7 @@ def library_rules(ctx: Context, editable: bool, provided: Sequence[ProvidedLibra
     if baseline is None:
         return None
     openmp = None
-    if not editable:  # an editable install runs here, against the host's runtime
+    if not editable and not ctx.cross:  # an editable install runs here, against the host's runtime
         cache = Path(ctx.settings.cache_dir) if ctx.settings.cache_dir else default_cache_dir(ctx.environ)
         runtime = runtime_path(cache, baseline.directory)
         openmp = (str(runtime), build_command(runtime, ctx.settings.openmp_source, cache))

@@ -110,14 +110,15 @@ class InnerOptions:
 
 
 def inner_options(backend: str, jobs: int, config_settings: Mapping[str, Any] | None,
-                  environ: Mapping[str, str], project: Path) -> InnerOptions:
+                  environ: Mapping[str, str], project: Path, *, cross_file: Path | None = None) -> InnerOptions:
     """Pass ``jobs`` (parallel compiles, already resolved: never 0) to a backend that runs its own build tool.
 
     scikit-build-core runs ``cmake --build``, which reads CMAKE_BUILD_PARALLEL_LEVEL; meson-python
     runs ninja with its ``compile-args``, so ``-j<jobs>`` is added to them. A user's own choice wins:
     CMAKE_BUILD_PARALLEL_LEVEL already set, or a ``-j`` in ``compile-args`` (config setting or
     ``[tool.meson-python.args] compile``). Any other backend (setuptools: manywheel's own parallel
-    compile) and every other config setting pass through unchanged.
+    compile) and every other config setting pass through unchanged. ``cross_file``: when
+    cross-building, meson's cross file, added to meson-python's ``setup-args``.
     """
     settings = dict(config_settings) if config_settings is not None else None
     top = backend.partition(":")[0].split(".")[0]
@@ -127,11 +128,16 @@ def inner_options(backend: str, jobs: int, config_settings: Mapping[str, Any] | 
                                               "(set by you)")
         return InnerOptions({"CMAKE_BUILD_PARALLEL_LEVEL": str(jobs)}, settings, f"CMAKE_BUILD_PARALLEL_LEVEL={jobs}")
     if top == "mesonpy":
+        note = ""
+        if cross_file is not None:
+            setup = _as_list((settings or {}).get("setup-args"))
+            settings = dict(settings or {}, **{"setup-args": [*setup, f"--cross-file={cross_file}"]})
+            note = f"setup-args --cross-file={cross_file}; "
         given = _as_list((settings or {}).get("compile-args"))
         if _has_ninja_jobs(given) or _has_ninja_jobs(_meson_python_compile_args(project)):
-            return InnerOptions({}, settings, "ninja's -j from compile-args (set by you)")
+            return InnerOptions({}, settings, note + "ninja's -j from compile-args (set by you)")
         settings = dict(settings or {}, **{"compile-args": [*given, f"-j{jobs}"]})
-        return InnerOptions({}, settings, f"compile-args -j{jobs}")
+        return InnerOptions({}, settings, note + f"compile-args -j{jobs}")
     return InnerOptions({}, settings, "")
 
 

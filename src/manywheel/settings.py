@@ -66,6 +66,12 @@ def _providers(value: dict[str, str]) -> None:
             raise ValueError(f"{dist!r} (for {library!r}) is not a distribution name (like nvidia-cuda-runtime)")
 
 
+def _arch_name(value: str) -> None:
+    from .cross import check_arch
+
+    check_arch(value)
+
+
 def _not_negative(value: int) -> None:
     if value < 0:
         raise ValueError(f"must be 0 (one per CPU core) or more, not {value}")
@@ -91,6 +97,10 @@ class Settings:
     target: str = _setting(
         "manylinux_2_17", "The policy the wheel must meet: a PEP 600 name (manylinux_X_Y), a legacy alias "
         "(manylinux2014), or \"auto\" for the best policy the built files meet.", '"manylinux_2_28"', _not_empty)
+    arch: str = _setting(
+        "", "The architecture to build for, by its manylinux name (x86_64, i686, aarch64, armv7l, ppc64le, s390x, "
+        "ppc64, riscv64); empty means the host's. Another than the host's cross-builds with Debian's cross "
+        "compilers (<triplet>-gcc) or CC/CXX.", '"aarch64"', _arch_name)
     pin: bool = _setting(
         True, "Pin every compile and link to the target's ABI baseline (stub libraries, shims, "
         "static libstdc++). false builds with the host's own ABI and only verifies.", "false")

@@ -24,11 +24,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Protocol, Sequence
 
 from ._wrapper import linklog
+from .cross import binutil, cmake_toolchain_file, meson_cross_file, python_launcher
 from .errors import ToolchainError
 from .files import replace_atomically
 
 if TYPE_CHECKING:
     from ._wrapper.config import LibraryConfig, WrapperConfig
+    from .cross import TargetPython
 
 # The directory that holds the manywheel package: the wrappers run with ``python -S -E`` (no
 # site-packages, no PYTHONPATH) and put it first on sys.path to import the wrapper from it.
@@ -78,6 +80,7 @@ class Toolchain:
     wrapper_dir: Path
     env: dict[str, str]  # variables to set for the inner build
     summary: str
+    cross_files: dict[str, Path] = field(default_factory=dict)  # "cmake" / "meson" -> file, when cross-building
 
     @property
     def link_log(self) -> Path:
@@ -220,10 +223,13 @@ def write_wrapper_scripts(bindir: Path, config_path: Path) -> Path:
 
 def make_toolchain(workdir: Path, environ: Mapping[str, str], arch: str, baseline: BaselineFlags | None,
                    *, project: Path, verbose: bool, libraries: LibraryRules | None = None,
-                   compilers: tuple[list[str], list[str]] | None = None) -> Toolchain:
+                   compilers: tuple[list[str], list[str]] | None = None,
+                   target_python: TargetPython | None = None) -> Toolchain:
     """Write the wrappers into ``workdir`` and return the environment that routes the build through them.
 
     ``compilers``: the C and C++ commands when the caller has resolved them (find_compiler runs each).
+    ``target_python``: when cross-building, the target's Python (its headers go first on every
+    compile's include path), and CMake and meson get a toolchain / cross file.
     """
     cc, cxx = compilers or (find_compiler(environ, "CC", "CC"), find_compiler(environ, "CXX", "CXX"))
     cuda_host = cuda_host_compiler(environ, cxx)
@@ -233,6 +239,8 @@ def make_toolchain(workdir: Path, environ: Mapping[str, str], arch: str, baselin
     # The project's path never reaches the objects; sys.prefix (often a temporary isolated build
     # environment) is mapped by the wrapper only for compiles that use something under it.
     prefix_maps = [f"-ffile-prefix-map={project.resolve()}={project.name}"]
+    if target_python is not None:  # before any -I of the build: its Python.h, with the target's pyconfig.h
+        prefix_maps.append(f"-I{target_python.include}")
     config: WrapperConfig = {
         "cc": cc,
         "cxx": cxx,
@@ -251,6 +259,7 @@ def make_toolchain(workdir: Path, environ: Mapping[str, str], arch: str, baselin
         "libs": library_config(libraries, cc, environ),
         "verbose": verbose,
         "state_dir": str(workdir),
+        "nm": binutil(cc, "nm", environ) if target_python is not None else "nm",
     }
     write_wrapper_scripts(bindir, write_toolchain_config(workdir, config))
     wcc, wcxx = str(bindir / "cc"), str(bindir / "c++")
@@ -262,11 +271,22 @@ def make_toolchain(workdir: Path, environ: Mapping[str, str], arch: str, baselin
         "PATH": str(bindir) + os.pathsep + environ.get("PATH", os.defpath),
     }
     summary = f"compilers {' '.join(cc)} / {' '.join(cxx)}" + (f"; {baseline.summary}" if baseline else "; host ABI (pin = false)")
+    cross_files: dict[str, Path] = {}
+    if target_python is not None:
+        env["AR"] = binutil(cc, "ar", environ)
+        cross_files["cmake"] = cmake_toolchain_file(workdir / "cross-toolchain.cmake", arch, wcc, wcxx, environ, cc)
+        launcher = python_launcher(bindir / "target-python", target_python)
+        cross_files["meson"] = meson_cross_file(workdir / "cross-meson.ini", arch, wcc, wcxx, environ, cc,
+                                                str(launcher))
+        if environ.get("CMAKE_TOOLCHAIN_FILE"):
+            summary += f"; CMake toolchain file {environ['CMAKE_TOOLCHAIN_FILE']} (set by you)"
+        else:
+            env["CMAKE_TOOLCHAIN_FILE"] = str(cross_files["cmake"])
     cuda = cuda_environ(environ, bindir / "cuda" / "g++", env["PATH"])
     if cuda:
         env.update(cuda)
         summary += f"; CUDA: nvcc {cuda['CUDACXX']}, host compiler {' '.join(cuda_host)} (wrapped)"
-    return Toolchain(cc, cxx, workdir, env, summary)
+    return Toolchain(cc, cxx, workdir, env, summary, cross_files)
 
 
 def cuda_host_compiler(environ: Mapping[str, str], cxx: list[str]) -> list[str]:

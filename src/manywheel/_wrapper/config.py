@@ -48,3 +48,4 @@ if TYPE_CHECKING:
         libs: LibraryConfig | None  # None: external libraries are left to the linker
         verbose: bool  # print every command
         state_dir: str  # the toolchain directory: bin/, the link log, bundle/, warning markers
+        nm: str  # binutils' nm for the target (<triplet>-nm when cross-building)

@@ -390,7 +390,7 @@ def unresolved(output: str, args: list[str], cfg: WrapperConfig) -> list[str] | 
     None when a library it needs is not found here (then nothing can be judged)."""
     libs = cfg["libs"]
     assert libs is not None
-    names = [sym for kind, sym in _nm(output, "--undefined-only")
+    names = [sym for kind, sym in _nm(cfg.get("nm") or "nm", output, "--undefined-only")
              if kind == "U" and "@" not in sym and not sym.startswith(("Py", "_Py"))]
     if not names:
         return []
@@ -402,14 +402,14 @@ def unresolved(output: str, args: list[str], cfg: WrapperConfig) -> list[str] | 
         path = next((os.path.join(d, soname) for d in dirs if os.path.exists(os.path.join(d, soname))), None)
         if path is None:
             return None
-        defined.update(sym.split("@")[0] for _kind, sym in _nm(path, "--defined-only"))
+        defined.update(sym.split("@")[0] for _kind, sym in _nm(cfg.get("nm") or "nm", path, "--defined-only"))
     return sorted(n for n in names if n not in defined)
 
 
-def _nm(path: str, which: str) -> list[tuple[str, str]]:
+def _nm(nm: str, path: str, which: str) -> list[tuple[str, str]]:
     import subprocess
 
-    proc = subprocess.run(["nm", "-D", which, path], capture_output=True, text=True)
+    proc = subprocess.run([nm, "-D", which, path], capture_output=True, text=True)
     rows = []
     for line in proc.stdout.splitlines():
         parts = line.split()
