@@ -38,7 +38,7 @@ _ANCHORS = ("SIZEOF_LONG", "SIZEOF_VOID_P", "SIZEOF_SIZE_T")
 _REQUIRED = ("__SIZEOF_SHORT__", "__SIZEOF_INT__", "__SIZEOF_LONG__", "__SIZEOF_LONG_LONG__",
              "__SIZEOF_POINTER__", "__SIZEOF_SIZE_T__", "__SIZEOF_FLOAT__", "__SIZEOF_DOUBLE__",
              "__SIZEOF_LONG_DOUBLE__", "__SIZEOF_WCHAR_T__", "__BYTE_ORDER__", "__BIGGEST_ALIGNMENT__")
-_BIG, _LITTLE = 4321, 1234  # __ORDER_BIG_ENDIAN__, __ORDER_LITTLE_ENDIAN__
+_BIG = 4321  # __ORDER_BIG_ENDIAN__
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,8 @@ def _off_t(abi: TargetAbi) -> int:
 
 
 def _time_t(abi: TargetAbi) -> int:
-    return 8 if abi.time_bits_64 else abi.sizeof["long"]
+    # glibc: long, except with -D_TIME_BITS=64 and on x32 (x86_64 with 32-bit long).
+    return 8 if abi.time_bits_64 or abi.x86_64 else abi.sizeof["long"]
 
 
 def _size(ctype: str) -> Callable[[TargetAbi], str | None]:
@@ -164,10 +165,8 @@ def target_pyconfig(host_text: str, macros: dict[str, str], *, origin: str = "th
     lines = host_text.splitlines(keepends=True)
     seen: set[str] = set()
     for i, m, current in _template_entries(lines):
-        if m["name"] not in wanted:
-            continue
         seen.add(m["name"])
-        value = wanted[m["name"]]
+        value = wanted.get(m["name"], current)
         if current != value:
             body = lines[i].rstrip("\r\n")
             lines[i] = _render(m["indent"], m["gap"], m["name"], value) + lines[i][len(body):]
