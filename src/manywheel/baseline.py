@@ -282,7 +282,7 @@ def _make_stub(cc: list[str], stubs: Path, soname: str, symbols: list[AbiSymbol]
 def _write_linker_scripts(cc: list[str], stubs: Path, final: Path, libraries: tuple[str, ...]) -> None:
     """``libX.so`` scripts so ``-lX`` finds the stubs; libc's pulls in the rest as needed."""
     nonshared = _print_file_name(cc, "libc_nonshared.a")
-    loader = next(lib for lib in libraries if lib.startswith("ld-"))
+    loader = next(lib for lib in libraries if lib not in _GLIBC_LIBRARIES)  # ld-linux*.so.N, ld64.so.N
     others = [lib for lib in libraries if lib not in ("libc.so.6",)]
     as_needed = " ".join(str(final / lib) for lib in others)
     group = [str(final / "libmanywheel_shims.a"), str(final / "libc.so.6")]

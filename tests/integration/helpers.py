@@ -68,11 +68,11 @@ def tags_agree(ours: str, theirs: str, arch: str = "x86_64") -> bool:
     return judged.family == mine.family and judged.libc_version <= mine.libc_version
 
 
-def assert_auditwheel_agrees(wheel: Path) -> str:
+def assert_auditwheel_agrees(wheel: Path, arch: str = "x86_64") -> str:
     """auditwheel's tag must agree with the one manywheel wrote (``tags_agree``); returns auditwheel's."""
     ours = platform_tag(wheel).split(".")[0]
     theirs = auditwheel_tag(wheel)
-    assert tags_agree(ours, theirs), f"auditwheel: {theirs}, manywheel wrote {ours}"
+    assert tags_agree(ours, theirs, arch), f"auditwheel: {theirs}, manywheel wrote {ours}"
     return theirs
 
 
