@@ -57,7 +57,7 @@ def debian_cache() -> Path:
 def cross_compiler(arch: str) -> str:
     cc = CROSS[arch]
     if shutil.which(cc) is None:
-        pytest.skip(f"{cc} is not installed (Debian: apt-get install gcc-{cc.removesuffix('-gcc')})")
+        pytest.skip(f"{cc} is not installed (Debian: apt-get install gcc-{cc.removesuffix('-gcc').replace('_', '-')})")
     return cc
 
 
