@@ -131,7 +131,9 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
     with build_directory(ctx, editable) as work:
         compilers = find_compilers(ctx)  # once a build
         baseline = make_baseline(ctx, work / "baseline", compilers[0])
-        target_python = make_target_python(ctx.arch, work / "python", compilers[0], ctx.environ) if ctx.cross else None
+        wrappers = str(work / "toolchain" / "bin" / "cc"), str(work / "toolchain" / "bin" / "c++")  # make_toolchain's
+        target_python = (make_target_python(ctx.arch, work / "python", compilers[0], ctx.environ, wrappers)
+                         if ctx.cross else None)
         toolchain = make_toolchain(work / "toolchain", ctx.environ, ctx.arch, baseline,
                                    project=ctx.project, verbose=ctx.settings.verbose,
                                    libraries=library_rules(ctx, editable, provided, baseline), compilers=compilers,
