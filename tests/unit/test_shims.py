@@ -3,7 +3,8 @@
 The archive is built with the host's gcc; a C library that calls every shim and a C++
 library linked like manywheel links extensions (static libstdc++/libgcc, the archive in
 front of libc) are run on this host, and in the Debian bullseye root (glibc 2.31) when
-tools/oldroot.sh has made it.
+tools/oldroot.sh has made it. The check programs live in tests/shimcheck.py;
+test_shims_cross.py builds them for the other architectures.
 """
 
 from __future__ import annotations
@@ -13,29 +14,29 @@ import re
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
-from elftools.elf.elffile import ELFFile
-from elftools.elf.dynamic import DynamicSection
-from elftools.elf.gnuversions import GNUVerDefSection, GNUVerNeedSection, GNUVerSymSection
-from elftools.elf.sections import SymbolTableSection
 
 from manywheel.errors import BaselineError
 from manywheel.glibc import shims
+from manywheel.glibc.abi import load_abi
 from manywheel.glibc.shims import SHIMS, ShimBuildError, build_shim_archive, shims_for
+from manywheel.policy import load_policies
 
 from tests import oldroot
+from tests.shimcheck import (
+    CHECK_NAMES, CXX_CHECK_NAMES, HOST, RUNNER, TARGET, Report, archive_members,
+    check_every_shim_library, check_member_references, check_members_hidden,
+    compile_thread_atexit_fallback, dynamic_needed, glibc_version, link_c_checks,
+    link_cxx_checks, link_every_shim, needed_versions, run, run_report, symbols, too_new,
+)  # fmt: skip
 
-
-TARGET = (2, 17)
 HOST_LIBDIR = Path("/lib/x86_64-linux-gnu")
 HOST_GLIBC_LIBS = (
     "libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1",
     "libutil.so.1", "libanl.so.1", "libresolv.so.2", "ld-linux-x86-64.so.2",
 )  # fmt: skip
-_GLIBC_VERSION = re.compile(r"GLIBC_(\d+)\.(\d+)(?:\.(\d+))?$")
 
 needs_x86_64_gcc = pytest.mark.skipif(
     shutil.which("gcc") is None or os.uname().machine != "x86_64",
@@ -44,95 +45,6 @@ needs_x86_64_gcc = pytest.mark.skipif(
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def glibc_version(node: str) -> tuple[int, ...] | None:
-    m = _GLIBC_VERSION.match(node)
-    return tuple(int(x) for x in m.groups() if x is not None) if m else None
-
-
-def run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload]
-    if proc.returncode != 0:
-        pytest.fail(f"{' '.join(map(str, cmd))} failed:\n{proc.stdout}{proc.stderr}", pytrace=False)
-    return proc  # type: ignore[no-any-return]
-
-
-def symbols(path: Path, table: str) -> list[tuple[str, str, str, str, bool]]:
-    """(name, version or '', binding, visibility, defined) of a symbol table."""
-    out = []
-    with path.open("rb") as f:
-        elf = ELFFile(f)
-        section = elf.get_section_by_name(table)
-        if not isinstance(section, SymbolTableSection):
-            return []
-        versions = _symbol_versions(elf)
-        for i, sym in enumerate(section.iter_symbols()):
-            if not sym.name:
-                continue
-            name, _, version = sym.name.partition("@")
-            version = version.lstrip("@") or versions.get(i, "")
-            out.append(
-                (
-                    name,
-                    version,
-                    sym["st_info"]["bind"],
-                    sym["st_other"]["visibility"],
-                    sym["st_shndx"] != "SHN_UNDEF",
-                )
-            )
-    return out
-
-
-def _symbol_versions(elf: ELFFile) -> dict[int, str]:
-    versym = elf.get_section_by_name(".gnu.version")
-    if not isinstance(versym, GNUVerSymSection):
-        return {}
-    names: dict[int, str] = {}
-    verneed = elf.get_section_by_name(".gnu.version_r")
-    if isinstance(verneed, GNUVerNeedSection):
-        names.update(
-            (aux["vna_other"], aux.name) for _, auxes in verneed.iter_versions() for aux in auxes
-        )
-    verdef = elf.get_section_by_name(".gnu.version_d")
-    if isinstance(verdef, GNUVerDefSection):
-        for vd, auxes in verdef.iter_versions():
-            names[vd["vd_ndx"]] = next(iter(auxes)).name
-    out = {}
-    for i, sym in enumerate(versym.iter_symbols()):
-        index = sym["ndx"]
-        if isinstance(index, int) and index & 0x7FFF in names:  # 0x8000: hidden
-            out[i] = names[index & 0x7FFF]
-    return out
-
-
-def needed_versions(path: Path) -> dict[str, set[str]]:
-    """Version nodes an ELF file needs, per library."""
-    with path.open("rb") as f:
-        section = ELFFile(f).get_section_by_name(".gnu.version_r")
-        if not isinstance(section, GNUVerNeedSection):
-            return {}
-        return {
-            str(verneed.name): {aux.name for aux in auxes}
-            for verneed, auxes in section.iter_versions()
-        }
-
-
-def dynamic_needed(path: Path) -> list[str]:
-    with path.open("rb") as f:
-        dynamic = ELFFile(f).get_section_by_name(".dynamic")
-        assert isinstance(dynamic, DynamicSection)
-        return [str(tag.needed) for tag in dynamic.iter_tags("DT_NEEDED")]  # type: ignore[attr-defined]
-
-
-def too_new(versions: dict[str, set[str]], limit: tuple[int, int] = TARGET) -> list[str]:
-    found = []
-    for lib, nodes in versions.items():
-        for node in nodes:
-            v = glibc_version(node)
-            if v is not None and v[:2] > limit:
-                found.append(f"{node} ({lib})")
-    return sorted(found)
 
 
 _host_versions: dict[str, set[tuple[int, ...]]] = {}
@@ -201,10 +113,96 @@ def test_wrapped_symbols() -> None:
     assert shims.wrapped_symbols((2, 34)) == ()
 
 
-@pytest.mark.parametrize("arch", ["aarch64", "i686", "x86-64"])
+@pytest.mark.parametrize("arch", ["loongarch64", "x86-64", "armv6l", "mips64"])
 def test_other_arches_are_refused(arch: str) -> None:
-    with pytest.raises(BaselineError, match=re.escape(repr(arch))):
+    with pytest.raises(BaselineError, match=re.escape(repr(arch))) as info:
         shims_for(TARGET, arch)
+    assert "aarch64" in info.value.hint  # names the ones that work
+    with pytest.raises(BaselineError, match=re.escape(repr(arch))):
+        build_shim_archive(["gcc"], "ar", Path("/nonexistent"), (2, 38), arch, [])
+
+
+def test_supported_arches_have_policies_and_records() -> None:
+    for arch in shims.SUPPORTED_ARCHES:
+        assert load_policies(arch), arch
+        assert load_abi(arch).arch == arch
+    assert set(shims.LP64_ARCHES) <= set(shims.SUPPORTED_ARCHES)
+
+
+def test_fts64_only_on_64_bit_arches() -> None:
+    """FTSENT64 and FTSENT differ on 32-bit arches: there is no old function to call."""
+    for arch in shims.SUPPORTED_ARCHES:
+        has = "fts64_open" in shims.shimmed_symbols(TARGET, arch)
+        assert has == (arch in shims.LP64_ARCHES), arch
+    assert shims.shimmed_symbols(TARGET, "i686") == shims.shimmed_symbols(TARGET, "x86_64") - {
+        "fts64_open", "fts64_read", "fts64_children", "fts64_set", "fts64_close"}
+
+
+@pytest.mark.parametrize("arch", shims.SUPPORTED_ARCHES)
+def test_introduced_matches_the_abi_record(arch: str) -> None:
+    """Each shimmed symbol first appeared in its `introduced` release on every arch, or in
+    the arch's first glibc if that is newer (its oldest target is newer still)."""
+    abi = load_abi(arch)
+    base = glibc_version(abi.versions()[0])
+    assert base is not None and base[:2] <= tuple(shims.oldest_target(arch))[:2]
+    wrong = []
+    for shim in SHIMS:
+        if arch not in shim.arches:
+            continue
+        for sym in shim.symbols:
+            if shim.wrap and sym.startswith("__wrap_"):
+                continue  # not a glibc symbol
+            oldest = abi.oldest(sym)
+            expected = max(shim.introduced, base[:2])
+            if oldest is None or tuple(oldest.glibc_version)[:2] != expected:
+                wrong.append(f"{sym}: {oldest and oldest.version} != {expected}")
+    assert wrong == []
+
+
+@pytest.mark.parametrize("arch", shims.SUPPORTED_ARCHES)
+def test_pinned_versions_are_every_served_targets_default(arch: str) -> None:
+    """What a shim pins is what a build for each target it serves would bind: never a
+    compatibility-only version (i686's __xstat64@GLIBC_2.1 fills another structure)."""
+    abi = load_abi(arch)
+    targets = [p.libc_version for p in load_policies(arch) if p.family == "manylinux"]
+    oldest = shims.oldest_target(arch)
+    assert oldest == min(targets)
+    seen = 0
+    for shim in SHIMS:
+        if arch not in shim.arches:
+            continue
+        pins = shims.pinned_versions(shim.source, arch)
+        for name, version in pins.items():
+            seen += 1
+            v = glibc_version(version)
+            assert v is not None and v[:2] <= max(TARGET, (oldest.major, oldest.minor)), (name, version)
+            for target in targets:
+                if shim.needed_for(target):
+                    found = abi.default_version(name, target)
+                    assert found is not None and found.version == version, (shim.source, name, target)
+        flags = shims.shim_cflags(shim.source, arch)
+        assert flags[0] == f"-DMW_ARCH_{arch}"
+        assert flags[1:] == [f'-DMW_VERSION_{n}="{pins[n]}"' for n in sorted(pins)]
+    assert seen >= 20
+
+
+def test_pinned_versions_of_i686_are_its_newer_abi() -> None:
+    pins = {n: v for shim in SHIMS for n, v in shims.pinned_versions(shim.source, "i686").items()}
+    assert pins["__xstat64"] == "GLIBC_2.2"  # GLIBC_2.1 is the old struct stat64
+    assert pins["dlopen"] == "GLIBC_2.1"  # GLIBC_2.0 is the old dlopen
+    assert pins["fcntl"] == "GLIBC_2.0"  # GLIBC_2.28 converts OFD locks' struct flock
+    assert pins["pthread_mutex_timedlock"] == "GLIBC_2.2"
+    assert shims.pinned_versions("stat.c", "x86_64") == {
+        "__xstat64": "GLIBC_2.2.5", "__xstat": "GLIBC_2.2.5"}
+    assert shims.pinned_versions("fstatat.c", "aarch64") == {
+        "__fxstatat64": "GLIBC_2.17", "__fxstatat": "GLIBC_2.17"}
+
+
+def test_a_pin_the_record_lacks_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "bad.c").write_text('#include "shim.h"\nMW_PIN(dlsym);\nMW_PIN(no_such_function);\n')
+    monkeypatch.setattr(shims, "SOURCE_DIR", tmp_path)
+    with pytest.raises(BaselineError, match="bad.c pins no_such_function, which glibc 2.17 on aarch64"):
+        shims.pinned_versions("bad.c", "aarch64")
 
 
 @pytest.mark.skipif(not (HOST_LIBDIR / "libc.so.6").exists(), reason="needs the host glibc")
@@ -235,38 +233,17 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _members(archive: Path, into: Path) -> dict[str, Path]:
-    into.mkdir()
-    run(["ar", "x", str(archive.resolve())], cwd=into)
-    return {p.name: p for p in into.iterdir()}
+    return archive_members(archive, into, HOST)
 
 
 @needs_x86_64_gcc
 def test_archive_members_define_their_symbols_hidden(archive: Path, tmp_path: Path) -> None:
-    members = _members(archive, tmp_path / "x")
-    assert set(members) == {Path(s.source).stem + ".o" for s in SHIMS}
-    for shim in SHIMS:
-        syms = symbols(members[Path(shim.source).stem + ".o"], ".symtab")
-        defined = {s[0]: s for s in syms if s[4] and s[2] in ("STB_GLOBAL", "STB_WEAK")}
-        assert set(defined) == set(shim.symbols), shim.source
-        for name, _, _, visibility, _ in defined.values():
-            assert visibility == "STV_HIDDEN", f"{name} in {shim.source}"
+    assert check_members_hidden(archive, tmp_path / "x", HOST) == []
 
 
 @needs_x86_64_gcc
 def test_archive_references_no_new_glibc_version(archive: Path, tmp_path: Path) -> None:
-    members = _members(archive, tmp_path / "x")
-    every_shim_symbol = shims.shimmed_symbols((2, 0))
-    for name, obj in members.items():
-        for sym, version, binding, _, defined in symbols(obj, ".symtab"):
-            if defined:
-                continue
-            v = glibc_version(version)
-            assert v is None or v[:2] <= TARGET, f"{name}: {sym}@{version}"
-            # Never a strong reference to a symbol a shim replaces (the policies
-            # blacklist a non-weak __cxa_thread_atexit_impl below 2.18).
-            assert sym not in every_shim_symbol, f"{name} references {sym}"
-            if sym == "getauxval":  # GLIBC_2.16: must stay optional for older targets
-                assert binding == "STB_WEAK"
+    assert check_member_references(archive, tmp_path / "x", HOST) == []
 
 
 @needs_x86_64_gcc
@@ -333,865 +310,10 @@ def test_missing_compiler_is_a_shim_build_error(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------ the shims at work (C)
 
-CHECK_C = r"""
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <fts.h>
-#include <limits.h>
-#include <link.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <sys/random.h>
-#include <sys/single_threaded.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-#include <unwind.h>
-#include <wchar.h>
-
-/* The test's own references whose host default is newer than 2.17, pinned so that
-   the library also loads on an old glibc. */
-__asm__(".symver dlsym,dlsym@GLIBC_2.2.5");
-__asm__(".symver dladdr1,dladdr1@GLIBC_2.3.3");
-__asm__(".symver pthread_create,pthread_create@GLIBC_2.2.5");
-__asm__(".symver pthread_join,pthread_join@GLIBC_2.2.5");
-__asm__(".symver pthread_rwlock_init,pthread_rwlock_init@GLIBC_2.2.5");
-__asm__(".symver pthread_rwlock_destroy,pthread_rwlock_destroy@GLIBC_2.2.5");
-__asm__(".symver pthread_rwlock_rdlock,pthread_rwlock_rdlock@GLIBC_2.2.5");
-__asm__(".symver pthread_rwlock_wrlock,pthread_rwlock_wrlock@GLIBC_2.2.5");
-__asm__(".symver pthread_rwlock_unlock,pthread_rwlock_unlock@GLIBC_2.2.5");
-
-extern void __explicit_bzero_chk(void *, size_t, size_t);
-extern int __cxa_thread_atexit_impl(void (*)(void *), void *, void *);
-extern void *__dso_handle __attribute__((visibility("hidden")));
-extern long __real_sysconf(int);
-long __isoc23_strtol(const char *, char **, int);
-unsigned long __isoc23_strtoul(const char *, char **, int);
-long long __isoc23_strtoll(const char *, char **, int);
-unsigned long long __isoc23_strtoull(const char *, char **, int);
-intmax_t __isoc23_strtoimax(const char *, char **, int);
-uintmax_t __isoc23_strtoumax(const char *, char **, int);
-long __isoc23_wcstol(const wchar_t *, wchar_t **, int);
-unsigned long __isoc23_wcstoul(const wchar_t *, wchar_t **, int);
-long long __isoc23_wcstoll(const wchar_t *, wchar_t **, int);
-unsigned long long __isoc23_wcstoull(const wchar_t *, wchar_t **, int);
-intmax_t __isoc23_wcstoimax(const wchar_t *, wchar_t **, int);
-uintmax_t __isoc23_wcstoumax(const wchar_t *, wchar_t **, int);
-int __isoc23_sscanf(const char *, const char *, ...);
-int __isoc23_vsscanf(const char *, const char *, va_list);
-int __isoc23_fscanf(FILE *, const char *, ...);
-int __isoc23_swscanf(const wchar_t *, const wchar_t *, ...);
-
-static int failures;
-static const char *current;
-
-static void say(const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (n > (int)sizeof buf - 1)
-        n = sizeof buf - 1;
-    if (n > 0 && write(1, buf, (size_t)n) < 0)
-        abort();
-}
-
-#define CHECK(cond, ...)                                                   \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            say("FAIL %s: line %d: %s: ", current, __LINE__, #cond);       \
-            say(__VA_ARGS__);                                              \
-            say("\n");                                                     \
-            failures++;                                                    \
-            return;                                                        \
-        }                                                                  \
-    } while (0)
-
-static char path_buf[4][4096];
-static const char *in_dir(int slot, const char *dir, const char *name)
-{
-    snprintf(path_buf[slot], sizeof path_buf[slot], "%s/%s", dir, name);
-    return path_buf[slot];
-}
-
-static double now_mono(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static struct timespec deadline_in(clockid_t clock, long ms)
-{
-    struct timespec t;
-    clock_gettime(clock, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_nsec -= 1000000000L;
-        t.tv_sec += 1;
-    }
-    return t;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&t, &t) != 0 && errno == EINTR) {}
-}
-
-/* ---------------------------------------------------------------- files */
-
-static void check_fcntl64(const char *dir)
-{
-    int fd = open(in_dir(0, dir, "data"), O_RDWR | O_APPEND);
-    CHECK(fd >= 0, "open: %s", strerror(errno));
-    int fl = fcntl64(fd, F_GETFL);
-    CHECK((fl & (O_ACCMODE | O_APPEND)) == (O_RDWR | O_APPEND), "F_GETFL gave %#x", fl);
-    CHECK(fcntl64(fd, F_SETFD, FD_CLOEXEC) == 0, "F_SETFD: %s", strerror(errno));
-    CHECK(fcntl64(fd, F_GETFD) == FD_CLOEXEC, "F_GETFD");
-    int dup = fcntl64(fd, F_DUPFD_CLOEXEC, 200);
-    CHECK(dup >= 200, "F_DUPFD_CLOEXEC gave %d", dup);
-    close(dup);
-    struct flock64 lock = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 10};
-    CHECK(fcntl64(fd, F_SETLK, &lock) == 0, "F_SETLK: %s", strerror(errno));
-    struct flock64 query = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 10};
-    CHECK(fcntl64(fd, F_GETLK, &query) == 0 && query.l_type == F_UNLCK, "F_GETLK type %d",
-          query.l_type);
-    close(fd);
-}
-
-static void check_stat(const char *dir)
-{
-    const char *data = in_dir(0, dir, "data"), *link = in_dir(1, dir, "link");
-    struct stat st, st2;
-    struct stat64 st64;
-    CHECK(stat(data, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 12345, "stat");
-    CHECK(stat64(data, &st64) == 0 && st64.st_size == 12345 && st64.st_ino == st.st_ino,
-          "stat64");
-    CHECK(stat(link, &st2) == 0 && S_ISREG(st2.st_mode) && st2.st_ino == st.st_ino,
-          "stat follows the link");
-    CHECK(lstat(link, &st2) == 0 && S_ISLNK(st2.st_mode) && st2.st_size == 4, "lstat");
-    CHECK(lstat64(link, &st64) == 0 && S_ISLNK(st64.st_mode), "lstat64");
-    int fd = open(data, O_RDONLY);
-    CHECK(fd >= 0, "open");
-    CHECK(fstat(fd, &st2) == 0 && st2.st_size == 12345 && st2.st_ino == st.st_ino, "fstat");
-    CHECK(fstat64(fd, &st64) == 0 && st64.st_size == 12345, "fstat64");
-    close(fd);
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-    CHECK(dfd >= 0, "open dir");
-    CHECK(fstatat(dfd, "link", &st2, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st2.st_mode),
-          "fstatat nofollow");
-    CHECK(fstatat64(dfd, "link", &st64, 0) == 0 && st64.st_size == 12345, "fstatat64");
-    CHECK(fstatat(AT_FDCWD, data, &st2, 0) == 0 && st2.st_size == 12345, "fstatat cwd");
-    close(dfd);
-    errno = 0;
-    CHECK(stat(in_dir(2, dir, "missing"), &st2) == -1 && errno == ENOENT, "errno %d", errno);
-}
-
-static void check_mknod(const char *dir)
-{
-    struct stat st;
-    const char *fifo = in_dir(0, dir, "fifo");
-    CHECK(mknod(fifo, S_IFIFO | 0600, 0) == 0, "mknod: %s", strerror(errno));
-    CHECK(stat(fifo, &st) == 0 && S_ISFIFO(st.st_mode), "not a fifo");
-    errno = 0;
-    CHECK(mknod(fifo, S_IFIFO | 0600, 0) == -1 && errno == EEXIST, "errno %d", errno);
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-    CHECK(mknodat(dfd, "fifo2", S_IFIFO | 0600, 0) == 0, "mknodat: %s", strerror(errno));
-    CHECK(fstatat(dfd, "fifo2", &st, 0) == 0 && S_ISFIFO(st.st_mode), "not a fifo");
-    close(dfd);
-}
-
-static void check_fts64(const char *dir)
-{
-    char *paths[] = {(char *)dir, NULL};
-    FTS64 *fts = fts64_open(paths, FTS_PHYSICAL, NULL);
-    CHECK(fts != NULL, "fts64_open: %s", strerror(errno));
-    FTSENT64 *top = fts64_read(fts);
-    CHECK(top != NULL && top->fts_info == FTS_D, "first entry");
-    int children = 0;
-    for (FTSENT64 *e = fts64_children(fts, 0); e != NULL; e = e->fts_link)
-        children++;
-    CHECK(children >= 2, "%d children", children);
-    long size = -1;
-    FTSENT64 *e;
-    while ((e = fts64_read(fts)) != NULL) {
-        if (strcmp(e->fts_name, "data") == 0 && e->fts_info == FTS_F)
-            size = (long)e->fts_statp->st_size;
-        if (e->fts_info == FTS_D)
-            fts64_set(fts, e, FTS_SKIP);
-    }
-    CHECK(size == 12345, "size %ld", size);
-    CHECK(fts64_close(fts) == 0, "fts64_close");
-}
-
-/* ---------------------------------------------------------------- memory, random */
-
-static int all_zero(const unsigned char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i])
-            return 0;
-    return 1;
-}
-
-static void check_getrandom(const char *dir)
-{
-    (void)dir;
-    unsigned char a[64] = {0}, b[64] = {0};
-    CHECK(getrandom(a, sizeof a, 0) == 64, "getrandom");
-    CHECK(getrandom(b, sizeof b, GRND_NONBLOCK) == 64, "nonblocking");
-    CHECK(memcmp(a, b, sizeof a) != 0 && !all_zero(a, sizeof a), "not random");
-    errno = 0;
-    CHECK(getrandom(a, 8, 0x4000) == -1 && errno == EINVAL, "bad flags: errno %d", errno);
-}
-
-static void check_getentropy(const char *dir)
-{
-    (void)dir;
-    unsigned char buf[300] = {0};
-    CHECK(getentropy(buf, 256) == 0, "getentropy: %s", strerror(errno));
-    CHECK(!all_zero(buf, 256) && all_zero(buf + 256, 44), "filled wrongly");
-    CHECK(getentropy(buf, 0) == 0, "empty");
-    errno = 0;
-    CHECK(getentropy(buf, 257) == -1 && errno == EIO, "257 bytes: errno %d", errno);
-}
-
-static void check_explicit_bzero(const char *dir)
-{
-    (void)dir;
-    unsigned char buf[64];
-    memset(buf, 0xAA, sizeof buf);
-    explicit_bzero(buf, 48);
-    CHECK(all_zero(buf, 48) && buf[48] == 0xAA && buf[63] == 0xAA, "explicit_bzero");
-    memset(buf, 0xAA, sizeof buf);
-    __explicit_bzero_chk(buf, 16, sizeof buf);
-    CHECK(all_zero(buf, 16) && buf[16] == 0xAA, "__explicit_bzero_chk");
-}
-
-static void check_reallocarray(const char *dir)
-{
-    (void)dir;
-    int *p = reallocarray(NULL, 100, sizeof(int));
-    CHECK(p != NULL, "reallocarray");
-    p[99] = 7;
-    p = reallocarray(p, 100000, sizeof(int));
-    CHECK(p != NULL && p[99] == 7, "grow");
-    volatile size_t half = SIZE_MAX / 2 + 1; /* hidden from the compiler's size checks */
-    errno = 0;
-    CHECK(reallocarray(p, half, 2) == NULL && errno == ENOMEM, "overflow");
-    CHECK(p[99] == 7, "untouched after overflow");
-    free(p);
-}
-
-static void check_memfd_create(const char *dir)
-{
-    (void)dir;
-    int fd = memfd_create("manywheel", MFD_CLOEXEC);
-    CHECK(fd >= 0, "memfd_create: %s", strerror(errno));
-    CHECK(write(fd, "hello", 5) == 5, "write");
-    struct stat st;
-    CHECK(fstat(fd, &st) == 0 && st.st_size == 5, "size");
-    CHECK(fcntl64(fd, F_GETFD) == FD_CLOEXEC, "cloexec");
-    close(fd);
-    errno = 0;
-    CHECK(memfd_create("x", ~0u) == -1 && errno == EINVAL, "bad flags: errno %d", errno);
-}
-
-static void check_single_threaded(const char *dir)
-{
-    (void)dir;
-    CHECK(__libc_single_threaded == 0, "%d", __libc_single_threaded);
-}
-
-static void check_arc4random(const char *dir)
-{
-    (void)dir;
-    int seen[10] = {0};
-    for (int i = 0; i < 2000; i++) {
-        uint32_t v = arc4random_uniform(10);
-        CHECK(v < 10, "arc4random_uniform(10) gave %u", v);
-        seen[v]++;
-    }
-    for (int i = 0; i < 10; i++)
-        CHECK(seen[i] > 0, "never drew %d", i);
-    CHECK(arc4random_uniform(0) == 0 && arc4random_uniform(1) == 0, "degenerate bounds");
-    CHECK(arc4random_uniform(0x80000001u) < 0x80000001u, "large bound");
-    uint32_t a = arc4random(), b = arc4random(), c = arc4random();
-    CHECK(!(a == b && b == c), "arc4random repeats %u", a);
-    unsigned char buf1[100] = {0}, buf2[100] = {0};
-    arc4random_buf(buf1, sizeof buf1);
-    arc4random_buf(buf2, sizeof buf2);
-    CHECK(memcmp(buf1, buf2, sizeof buf1) != 0 && !all_zero(buf1, sizeof buf1), "buf");
-}
-
-/* ---------------------------------------------------------------- sysconf */
-
-static void check_sysconf(const char *dir)
-{
-    (void)dir;
-    /* With _GNU_SOURCE and glibc >= 2.34 headers, SIGSTKSZ is sysconf(_SC_SIGSTKSZ). */
-    long min = sysconf(_SC_MINSIGSTKSZ), sig = SIGSTKSZ;
-    say("info minsigstksz %ld\ninfo sigstksz %ld\n", min, sig);
-    say("info real_minsigstksz %ld\n", __real_sysconf(_SC_MINSIGSTKSZ));
-    say("info real_sigstksz %ld\n", __real_sysconf(_SC_SIGSTKSZ));
-    CHECK(min >= 2048, "MINSIGSTKSZ %ld", min);
-    CHECK(sig >= 8192 && sig >= 4 * min, "SIGSTKSZ %ld", sig);
-    CHECK(sysconf(_SC_PAGESIZE) == getpagesize(), "page size");
-    errno = 0;
-    CHECK(sysconf(-7) == -1 && errno == EINVAL, "errno %d", errno);
-}
-
-/* ---------------------------------------------------------------- threads */
-
-static int dtor_log[8];
-static int dtor_count;
-
-static void record(void *p) { dtor_log[dtor_count++] = (int)(intptr_t)p; }
-
-static void chain(void *p)
-{
-    record(p);
-    __cxa_thread_atexit_impl(record, (void *)3, &__dso_handle);
-}
-
-static void *register_dtors(void *arg)
-{
-    (void)arg;
-    __cxa_thread_atexit_impl(record, (void *)1, &__dso_handle);
-    __cxa_thread_atexit_impl(chain, (void *)2, &__dso_handle);
-    return NULL;
-}
-
-static void check_cxa_thread_atexit_impl(const char *dir)
-{
-    (void)dir;
-    dtor_count = 0;
-    pthread_t t;
-    CHECK(pthread_create(&t, NULL, register_dtors, NULL) == 0, "pthread_create");
-    pthread_join(t, NULL);
-    CHECK(dtor_count == 3 && dtor_log[0] == 2 && dtor_log[1] == 3 && dtor_log[2] == 1,
-          "%d ran: %d %d %d", dtor_count, dtor_log[0], dtor_log[1], dtor_log[2]);
-}
-
-static void exit_marker(void *p)
-{
-    (void)p;
-    say("main-thread-dtor-ran\n");
-}
-
-void register_exit_marker(void)
-{
-    __cxa_thread_atexit_impl(exit_marker, NULL, &__dso_handle);
-}
-
-struct holder {
-    pthread_mutex_t *mutex;
-    pthread_rwlock_t *rwlock;
-    pthread_mutex_t *cond_mutex;
-    pthread_cond_t *cond;
-    int mode; /* 0 mutex, 1 write lock, 2 read lock, 3 signal */
-    long hold_ms;
-    int locked, flag;
-};
-
-static void *hold(void *arg)
-{
-    struct holder *h = arg;
-    if (h->mode == 0)
-        pthread_mutex_lock(h->mutex);
-    else if (h->mode == 1)
-        pthread_rwlock_wrlock(h->rwlock);
-    else if (h->mode == 2)
-        pthread_rwlock_rdlock(h->rwlock);
-    __atomic_store_n(&h->locked, 1, __ATOMIC_SEQ_CST);
-    sleep_ms(h->hold_ms);
-    if (h->mode == 0)
-        pthread_mutex_unlock(h->mutex);
-    else if (h->mode == 3) {
-        pthread_mutex_lock(h->cond_mutex);
-        h->flag = 1;
-        pthread_cond_signal(h->cond);
-        pthread_mutex_unlock(h->cond_mutex);
-    } else
-        pthread_rwlock_unlock(h->rwlock);
-    return NULL;
-}
-
-static pthread_t start_holder(struct holder *h)
-{
-    pthread_t t;
-    if (pthread_create(&t, NULL, hold, h) != 0)
-        abort();
-    while (!__atomic_load_n(&h->locked, __ATOMIC_SEQ_CST))
-        sleep_ms(1);
-    return t;
-}
-
-static void check_cond_clockwait(const char *dir)
-{
-    (void)dir;
-    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
-    pthread_cond_t c = PTHREAD_COND_INITIALIZER;
-    pthread_mutex_lock(&m);
-    struct timespec d = deadline_in(CLOCK_MONOTONIC, 200);
-    double t0 = now_mono();
-    int err;
-    do /* 0 is a spurious wakeup */
-        err = pthread_cond_clockwait(&c, &m, CLOCK_MONOTONIC, &d);
-    while (err == 0);
-    double waited = now_mono() - t0;
-    CHECK(err == ETIMEDOUT, "monotonic: %d", err);
-    CHECK(waited >= 0.199 && waited < 2.0, "monotonic: waited %.3f s", waited);
-    say("info cond_clockwait_200ms %.3f\n", waited);
-    d = deadline_in(CLOCK_REALTIME, 50);
-    t0 = now_mono();
-    do
-        err = pthread_cond_clockwait(&c, &m, CLOCK_REALTIME, &d);
-    while (err == 0);
-    waited = now_mono() - t0;
-    CHECK(err == ETIMEDOUT && waited >= 0.045, "realtime: %d after %.3f s", err, waited);
-    CHECK(pthread_cond_clockwait(&c, &m, CLOCK_PROCESS_CPUTIME_ID, &d) == EINVAL, "clock");
-    struct timespec bad = {d.tv_sec, 2000000000L};
-    CHECK(pthread_cond_clockwait(&c, &m, CLOCK_MONOTONIC, &bad) == EINVAL, "bad nsec");
-    pthread_mutex_unlock(&m);
-
-    struct holder h = {.cond_mutex = &m, .cond = &c, .mode = 3, .hold_ms = 50};
-    pthread_mutex_lock(&m);
-    pthread_t t = start_holder(&h);
-    d = deadline_in(CLOCK_MONOTONIC, 10000);
-    t0 = now_mono();
-    err = 0;
-    while (!h.flag && err == 0)
-        err = pthread_cond_clockwait(&c, &m, CLOCK_MONOTONIC, &d);
-    waited = now_mono() - t0;
-    pthread_mutex_unlock(&m);
-    pthread_join(t, NULL);
-    CHECK(err == 0 && h.flag && waited < 5.0, "signalled: %d after %.3f s", err, waited);
-}
-
-static void check_mutex_clocklock(const char *dir)
-{
-    (void)dir;
-    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
-    struct timespec d = deadline_in(CLOCK_MONOTONIC, 1000);
-    CHECK(pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, &d) == 0, "free mutex");
-    pthread_mutex_unlock(&m);
-    CHECK(pthread_mutex_clocklock(&m, CLOCK_PROCESS_CPUTIME_ID, &d) == EINVAL, "clock");
-
-    struct holder h = {.mutex = &m, .mode = 0, .hold_ms = 800};
-    pthread_t t = start_holder(&h);
-    d = deadline_in(CLOCK_MONOTONIC, 150);
-    double t0 = now_mono();
-    int err = pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, &d);
-    double waited = now_mono() - t0;
-    CHECK(err == ETIMEDOUT && waited >= 0.149 && waited < 0.75, "%d after %.3f s", err, waited);
-    d = deadline_in(CLOCK_MONOTONIC, 10000);
-    err = pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, &d);
-    CHECK(err == 0, "after release: %d", err);
-    pthread_mutex_unlock(&m);
-    pthread_join(t, NULL);
-}
-
-static void check_rwlock_clocklock(const char *dir)
-{
-    (void)dir;
-    pthread_rwlock_t rw;
-    pthread_rwlock_init(&rw, NULL);
-    struct holder h = {.rwlock = &rw, .mode = 1, .hold_ms = 800};
-    pthread_t t = start_holder(&h);
-    struct timespec d = deadline_in(CLOCK_MONOTONIC, 150);
-    double t0 = now_mono();
-    int err = pthread_rwlock_clockrdlock(&rw, CLOCK_MONOTONIC, &d);
-    double waited = now_mono() - t0;
-    CHECK(err == ETIMEDOUT && waited >= 0.149, "rd vs writer: %d after %.3f s", err, waited);
-    d = deadline_in(CLOCK_MONOTONIC, 100);
-    err = pthread_rwlock_clockwrlock(&rw, CLOCK_MONOTONIC, &d);
-    CHECK(err == ETIMEDOUT, "wr vs writer: %d", err);
-    d = deadline_in(CLOCK_MONOTONIC, 10000);
-    err = pthread_rwlock_clockrdlock(&rw, CLOCK_MONOTONIC, &d);
-    CHECK(err == 0, "rd after release: %d", err);
-    pthread_rwlock_unlock(&rw);
-    pthread_join(t, NULL);
-
-    struct holder r = {.rwlock = &rw, .mode = 2, .hold_ms = 500};
-    t = start_holder(&r);
-    d = deadline_in(CLOCK_MONOTONIC, 100);
-    CHECK(pthread_rwlock_clockrdlock(&rw, CLOCK_MONOTONIC, &d) == 0, "rd vs reader");
-    pthread_rwlock_unlock(&rw);
-    d = deadline_in(CLOCK_MONOTONIC, 100);
-    CHECK(pthread_rwlock_clockwrlock(&rw, CLOCK_MONOTONIC, &d) == ETIMEDOUT, "wr vs reader");
-    CHECK(pthread_rwlock_clockwrlock(&rw, CLOCK_TAI + 100, &d) == EINVAL, "clock");
-    d = deadline_in(CLOCK_MONOTONIC, 10000);
-    CHECK(pthread_rwlock_clockwrlock(&rw, CLOCK_MONOTONIC, &d) == 0, "wr after release");
-    pthread_rwlock_unlock(&rw);
-    pthread_join(t, NULL);
-    pthread_rwlock_destroy(&rw);
-}
-
-/* ---------------------------------------------------------------- loader */
-
-struct objects {
-    int count;
-    void *pc[64];
-};
-
-static int collect_pcs(struct dl_phdr_info *info, size_t size, void *data)
-{
-    (void)size;
-    struct objects *o = data;
-    for (int i = 0; i < info->dlpi_phnum && o->count < 64; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
-            o->pc[o->count++] = (void *)(info->dlpi_addr + ph->p_vaddr + ph->p_memsz / 2);
-            break;
-        }
-    }
-    return 0;
-}
-
-static void check_dl_find_object(const char *dir)
-{
-    (void)dir;
-    struct dl_find_object r;
-    void *pc = (void *)check_dl_find_object;
-    memset(&r, 0x55, sizeof r);
-    CHECK(_dl_find_object(pc, &r) == 0, "own pc not found");
-    CHECK((char *)r.dlfo_map_start <= (char *)pc && (char *)pc < (char *)r.dlfo_map_end,
-          "bounds %p..%p", r.dlfo_map_start, r.dlfo_map_end);
-    CHECK(r.dlfo_eh_frame != NULL && *(unsigned char *)r.dlfo_eh_frame == 1,
-          "not an .eh_frame_hdr");
-    Dl_info info;
-    struct link_map *map = NULL;
-    CHECK(dladdr1(pc, &info, (void **)&map, RTLD_DL_LINKMAP) && map == r.dlfo_link_map,
-          "link map %p, dladdr1 says %p", (void *)r.dlfo_link_map, (void *)map);
-    CHECK(r.dlfo_flags == 0, "flags");
-    CHECK(_dl_find_object((void *)16, &r) == -1, "found an object at 16");
-
-    int (*real)(void *, struct dl_find_object *) =
-        (int (*)(void *, struct dl_find_object *))dlsym(RTLD_DEFAULT, "_dl_find_object");
-    if (real == NULL) {
-        say("info dl_find_object_compared 0\n");
-        return;
-    }
-    CHECK((void *)real != (void *)_dl_find_object, "the shim is exported");
-    struct objects objs = {0};
-    dl_iterate_phdr(collect_pcs, &objs);
-    for (int i = 0; i < objs.count; i++) {
-        struct dl_find_object mine, theirs;
-        memset(&mine, 0, sizeof mine);
-        memset(&theirs, 0, sizeof theirs);
-        int a = _dl_find_object(objs.pc[i], &mine), b = real(objs.pc[i], &theirs);
-        CHECK(a == b, "pc %p: shim %d, glibc %d", objs.pc[i], a, b);
-        if (a != 0)
-            continue;
-        CHECK(mine.dlfo_map_start == theirs.dlfo_map_start
-                  && mine.dlfo_map_end == theirs.dlfo_map_end
-                  && mine.dlfo_eh_frame == theirs.dlfo_eh_frame
-                  && mine.dlfo_link_map == theirs.dlfo_link_map,
-              "pc %p: shim %p..%p eh %p map %p, glibc %p..%p eh %p map %p", objs.pc[i],
-              mine.dlfo_map_start, mine.dlfo_map_end, mine.dlfo_eh_frame,
-              (void *)mine.dlfo_link_map, theirs.dlfo_map_start, theirs.dlfo_map_end,
-              theirs.dlfo_eh_frame, (void *)theirs.dlfo_link_map);
-    }
-    say("info dl_find_object_compared %d\n", objs.count);
-}
-
-static _Unwind_Reason_Code count_frame(struct _Unwind_Context *ctx, void *arg)
-{
-    (void)ctx;
-    ++*(int *)arg;
-    return _URC_NO_REASON;
-}
-
-__attribute__((noinline)) static int unwind_depth(int n)
-{
-    if (n > 0) {
-        int frames = unwind_depth(n - 1);
-        __asm__ __volatile__("");
-        return frames;
-    }
-    int frames = 0;
-    _Unwind_Backtrace(count_frame, &frames);
-    return frames;
-}
-
-static void check_unwind(const char *dir)
-{
-    (void)dir;
-    /* libgcc_eh's unwinder (static libgcc) finds every frame through _dl_find_object. */
-    int frames = unwind_depth(4);
-    say("info unwound_frames %d\n", frames);
-    CHECK(frames >= 8, "only %d frames", frames);
-}
-
-/* ---------------------------------------------------------------- C23 */
-
-static int vscan(const char *s, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = __isoc23_vsscanf(s, fmt, ap);
-    va_end(ap);
-    return n;
-}
-
-#define EXPECT(call, want, tail, err)                                                 \
-    do {                                                                              \
-        errno = 0;                                                                    \
-        __typeof__(call) got_ = (call);                                               \
-        CHECK(got_ == (want) && errno == (err), "%s: got %lld errno %d", #call,       \
-              (long long)got_, errno);                                                \
-        CHECK(end - in == (tail), "%s: stopped at %d", #call, (int)(end - in));       \
-    } while (0)
-
-static void check_isoc23(const char *dir)
-{
-    const char *in;
-    char *end;
-    static const char ones64[] = "0b1111111111111111111111111111111111111111111111111111111111111111";
-    static const char min64[] = "-0b1000000000000000000000000000000000000000000000000000000000000000";
-    static const char below64[] = "-0b1000000000000000000000000000000000000000000000000000000000000001";
-    in = "0b101";  EXPECT(__isoc23_strtol(in, &end, 0), 5, 5, 0);
-    in = "0b101";  EXPECT(__isoc23_strtol(in, &end, 2), 5, 5, 0);
-    in = "0B11";   EXPECT(__isoc23_strtol(in, &end, 0), 3, 4, 0);
-    in = " \t-0b11z"; EXPECT(__isoc23_strtol(in, &end, 0), -3, 7, 0);
-    in = "+0b1";   EXPECT(__isoc23_strtol(in, &end, 2), 1, 4, 0);
-    in = "0b";     EXPECT(__isoc23_strtol(in, &end, 0), 0, 1, 0);
-    in = "0b2";    EXPECT(__isoc23_strtol(in, &end, 0), 0, 1, 0);
-    in = "0b101";  EXPECT(__isoc23_strtol(in, &end, 16), 0xb101, 5, 0);
-    in = "0x1f";   EXPECT(__isoc23_strtol(in, &end, 0), 31, 4, 0);
-    in = "017";    EXPECT(__isoc23_strtol(in, &end, 0), 15, 3, 0);
-    in = "x";      EXPECT(__isoc23_strtol(in, &end, 0), 0, 0, 0);
-    in = ones64;   EXPECT(__isoc23_strtol(in, &end, 0), LONG_MAX, 66, ERANGE);
-    in = min64;    EXPECT(__isoc23_strtol(in, &end, 0), LONG_MIN, 67, 0);
-    in = below64;  EXPECT(__isoc23_strtol(in, &end, 0), LONG_MIN, 67, ERANGE);
-    in = min64;    EXPECT(__isoc23_strtoll(in, &end, 2), LLONG_MIN, 67, 0);
-    in = "-0b1";   EXPECT(__isoc23_strtoul(in, &end, 0), ULONG_MAX, 4, 0);
-    in = ones64;   EXPECT(__isoc23_strtoul(in, &end, 0), ULONG_MAX, 66, 0);
-    in = "0b11111111111111111111111111111111111111111111111111111111111111111";
-                   EXPECT(__isoc23_strtoull(in, &end, 0), ULLONG_MAX, 67, ERANGE);
-    in = "0b1000"; EXPECT(__isoc23_strtoull(in, &end, 0), 8, 6, 0);
-    in = "-0b10";  EXPECT(__isoc23_strtoimax(in, &end, 0), -2, 5, 0);
-    in = "-0b10";  EXPECT(__isoc23_strtoumax(in, &end, 0), UINTMAX_MAX - 1, 5, 0);
-    in = "12";     EXPECT(__isoc23_strtoumax(in, &end, 10), 12, 2, 0);
-
-    const wchar_t *w;
-    wchar_t *wend;
-#define WEXPECT(call, want, tail)                                                     \
-    do {                                                                              \
-        errno = 0;                                                                    \
-        __typeof__(call) got_ = (call);                                               \
-        CHECK(got_ == (want) && errno == 0 && wend - w == (tail), "%s: got %lld", #call, \
-              (long long)got_);                                                       \
-    } while (0)
-    w = L"0b101";   WEXPECT(__isoc23_wcstol(w, &wend, 0), 5, 5);
-    w = L" -0b11";  WEXPECT(__isoc23_wcstoll(w, &wend, 2), -3, 6);
-    w = L"-0b1";    WEXPECT(__isoc23_wcstoul(w, &wend, 0), ULONG_MAX, 4);
-    w = L"0b1000";  WEXPECT(__isoc23_wcstoull(w, &wend, 0), 8, 6);
-    w = L"\t0b11";  WEXPECT(__isoc23_wcstoimax(w, &wend, 0), 3, 5);
-    w = L"0x10";    WEXPECT(__isoc23_wcstoumax(w, &wend, 0), 16, 4);
-
-    int i = 0, j = 0;
-    char word[8] = "";
-    CHECK(__isoc23_sscanf("12 abc", "%d %3s", &i, word) == 2 && i == 12 && !strcmp(word, "abc"),
-          "sscanf");
-    CHECK(vscan("7 8", "%d %d", &i, &j) == 2 && i == 7 && j == 8, "vsscanf");
-    CHECK(__isoc23_swscanf(L"41", L"%d", &i) == 1 && i == 41, "swscanf");
-    FILE *f = fopen(in_dir(0, dir, "numbers"), "w+");
-    CHECK(f != NULL, "fopen");
-    fputs("99 100", f);
-    rewind(f);
-    CHECK(__isoc23_fscanf(f, "%d %d", &i, &j) == 2 && i == 99 && j == 100, "fscanf");
-    fclose(f);
-}
-
-/* ---------------------------------------------------------------- runner */
-
-struct check {
-    const char *name;
-    void (*run)(const char *dir);
-};
-
-static const struct check checks[] = {
-    {"fcntl64", check_fcntl64},
-    {"stat", check_stat},
-    {"mknod", check_mknod},
-    {"fts64", check_fts64},
-    {"getrandom", check_getrandom},
-    {"getentropy", check_getentropy},
-    {"explicit_bzero", check_explicit_bzero},
-    {"reallocarray", check_reallocarray},
-    {"memfd_create", check_memfd_create},
-    {"single_threaded", check_single_threaded},
-    {"arc4random", check_arc4random},
-    {"sysconf", check_sysconf},
-    {"cxa_thread_atexit_impl", check_cxa_thread_atexit_impl},
-    {"cond_clockwait", check_cond_clockwait},
-    {"mutex_clocklock", check_mutex_clocklock},
-    {"rwlock_clocklock", check_rwlock_clocklock},
-    {"dl_find_object", check_dl_find_object},
-    {"unwind", check_unwind},
-    {"isoc23", check_isoc23},
-};
-
-int run_checks(const char *dir, const char *only)
-{
-    for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
-        if (only != NULL && strcmp(only, checks[i].name) != 0)
-            continue;
-        int before = failures;
-        current = checks[i].name;
-        checks[i].run(dir);
-        if (failures == before)
-            say("ok %s\n", current);
-    }
-    return failures;
-}
-
-int overflow_explicit_bzero_chk(void)
-{
-    unsigned char buf[64];
-    __explicit_bzero_chk(buf, 65, sizeof buf); /* aborts */
-    return 0;
-}
-"""
-
-CHECK_NAMES = re.findall(r'\{"(\w+)", check_\w+\}', CHECK_C)
-
-# Runs a check library in a fresh interpreter, in a directory holding `data` (12345
-# bytes) and `link` -> data; prints the library's report lines. Options after the entry
-# point: only=NAME runs one check; dlclose unloads the library afterwards and reports
-# whether it stayed loaded.
-RUNNER = textwrap.dedent(
-    """
-    import ctypes, os, shutil, sys, tempfile
-    lib = ctypes.CDLL(os.path.abspath(sys.argv[1]))
-    d = tempfile.mkdtemp()
-    try:
-        with open(os.path.join(d, "data"), "wb") as f:
-            f.write(b"x" * 12345)
-        os.symlink("data", os.path.join(d, "link"))
-        if hasattr(lib, "register_exit_marker"):
-            lib.register_exit_marker()
-        entry = getattr(lib, sys.argv[2])
-        entry.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
-        only = [a[5:].encode() for a in sys.argv[3:] if a.startswith("only=")]
-        entry(d.encode(), only[0] if only else None)
-        if "dlclose" in sys.argv[3:]:  # unload, then say whether it is still loaded
-            import _ctypes
-            _ctypes.dlclose(lib._handle)
-            try:
-                ctypes.CDLL(os.path.abspath(sys.argv[1]), mode=os.RTLD_NOLOAD)
-                loaded = 1
-            except OSError:
-                loaded = 0
-            print("info still_loaded_after_dlclose", loaded, flush=True)
-    finally:
-        shutil.rmtree(d)
-    """
-)
-
-
-class Report:
-    def __init__(self, out: str, err: str, returncode: int) -> None:
-        self.text = out + err
-        self.returncode = returncode
-        self.ok = set(re.findall(r"^ok (\w+)$", out, re.M))
-        self.failed = dict(re.findall(r"^FAIL (\w+): (.*)$", out, re.M))
-        self.info = dict(re.findall(r"^info (\w+) (\S+)$", out, re.M))
-
-    def check(self, name: str) -> None:
-        assert self.returncode == 0, self.text
-        assert name not in self.failed, self.failed[name]
-        assert name in self.ok, f"{name} did not report:\n{self.text}"
-
-
-def run_report(lib: Path, entry: str, *extra: str) -> Report:
-    proc = subprocess.run(
-        [sys.executable, "-c", RUNNER, str(lib), entry, *extra],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    return Report(proc.stdout, proc.stderr, proc.returncode)
-
-
-def write_pin_stub(lib: Path, into: Path) -> Path | None:
-    """A stand-in for manywheel's generated stub libraries, for linking on this host.
-
-    Static libgcc and libstdc++ reference pthread_once, pthread_create, ... whose host
-    default versions are GLIBC_2.34; the stubs would pin them to their old versions. This
-    makes a library that defines just those symbols, each at its oldest host version, to
-    link in front of the real libc. A symbol with no version at or below the target (one
-    a shim should have covered) fails the test. Its soname is libpthread.so.0, where most
-    of them lived before 2.34 (not libc.so.6: ld ignores a second library of that name);
-    the dynamic linker finds a versioned symbol in whichever loaded library defines it.
-    """
-    host = host_glibc_versions()
-    pins: dict[str, list[str]] = {}
-    unpinnable = []
-    for name, version, _, _, defined in symbols(lib, ".dynsym"):
-        v = glibc_version(version)
-        if defined or v is None or v[:2] <= TARGET:
-            continue
-        oldest = min(host.get(name, {v}))
-        if oldest[:2] > TARGET:
-            unpinnable.append(f"{name}@{version}")
-        else:
-            pins.setdefault("GLIBC_" + ".".join(map(str, oldest)), []).append(name)
-    assert unpinnable == [], f"{lib.name} needs symbols with no version <= 2.17"
-    if not pins:
-        return None
-    into.mkdir(parents=True, exist_ok=True)
-    src = into / "pins.c"
-    src.write_text("".join(f"void {n}(void) {{}}\n" for names in pins.values() for n in names))
-    script = into / "pins.map"
-    script.write_text("".join(f"{node} {{ global: {'; '.join(names)}; }};\n"
-                              for node, names in sorted(pins.items())))  # fmt: skip
-    stub = into / "libpthread.so.0"
-    run(["gcc", "-shared", "-nostdlib", "-fPIC", "-o", str(stub), str(src),
-         f"-Wl,--version-script={script}", "-Wl,-soname,libpthread.so.0"])  # fmt: skip
-    (into / "pinned.txt").write_text(
-        "".join(f"{n}@{node}\n" for node, names in sorted(pins.items()) for n in names)
-    )
-    return stub
-
-
-def link_pinned(command: list[str], out: Path) -> Path:
-    """Run a link command that writes ``out``; if it needs glibc versions above the target
-    that older versions can stand for, link again with a pin stub (see write_pin_stub)."""
-    run(command)
-    stub = write_pin_stub(out, out.parent / (out.name + ".pins"))
-    if stub is not None:
-        run([*command, str(stub)])
-    return out
-
-
-def link_c_checks(archive: Path, out: Path, *extra_objects: Path) -> Path:
-    src = out.with_suffix(".c")
-    src.write_text(CHECK_C)
-    wraps = [f"-Wl,--wrap={name}" for name in shims.wrapped_symbols(TARGET)]
-    return link_pinned(
-        ["gcc", "-shared", "-fPIC", "-O1", "-Wall", "-Werror", "-Wno-unused-result",
-         "-o", str(out), str(src), *map(str, extra_objects), str(archive),
-         "-static-libgcc", "-Wl,--as-needed", *wraps],  # fmt: skip
-        out,
-    )
-
 
 @pytest.fixture(scope="module")
 def c_checks(archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return link_c_checks(archive, tmp_path_factory.mktemp("c") / "libshimcheck.so")
+    return link_c_checks(archive, tmp_path_factory.mktemp("c") / "libshimcheck.so", HOST)
 
 
 @pytest.fixture(scope="module")
@@ -1248,42 +370,20 @@ def test_linked_library_uses_the_shims(c_checks: Path) -> None:
 
 @pytest.fixture(scope="module")
 def every_shim_library(archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A library that references every shimmed symbol and nothing else."""
-    d = tmp_path_factory.mktemp("all")
-    names = sorted(shims.shimmed_symbols(TARGET) - {"__wrap_sysconf"}) + ["sysconf"]
-    src = d / "all.c"
-    src.write_text(
-        "".join(f"extern char {n}[];\n" for n in names)
-        + "void *const every_shim[] = {"
-        + ", ".join(names)
-        + "};\n"
-    )
-    out = d / "liball.so"
-    wraps = [f"-Wl,--wrap={n}" for n in shims.wrapped_symbols(TARGET)]
-    run(["gcc", "-shared", "-fPIC", "-o", str(out), str(src), str(archive),
-         "-Wl,--as-needed", *wraps])  # fmt: skip
-    return out
+    return link_every_shim(archive, tmp_path_factory.mktemp("all"), HOST)
 
 
 @needs_x86_64_gcc
 def test_every_shim_links_with_old_versions_only(every_shim_library: Path) -> None:
-    dyn = symbols(every_shim_library, ".dynsym")
-    shimmed = shims.shimmed_symbols(TARGET)
-    assert sorted(s[0] for s in dyn if s[0] in shimmed) == []
-    assert too_new(needed_versions(every_shim_library)) == []
-    # _dl_find_object reads the dynamic linker's _r_debug; nothing else is needed.
-    assert set(dynamic_needed(every_shim_library)) <= {"libc.so.6", "ld-linux-x86-64.so.2"}
+    assert check_every_shim_library(every_shim_library, HOST) == []
 
 
 @pytest.fixture(scope="module")
 def c_fallback_checks(archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The C checks with the glibc 2.17 path of __cxa_thread_atexit_impl forced."""
     d = tmp_path_factory.mktemp("fallback")
-    obj = d / "cxa_fallback.o"
-    run(["gcc", "-c", "-O2", "-fPIC", "-fvisibility=hidden", "-DMANYWHEEL_SHIM_TEST_FALLBACK",
-         str(shims.SOURCE_DIR / "cxa_thread_atexit_impl.c"), "-o", str(obj)])  # fmt: skip
-    assert "dlsym" not in {s[0] for s in symbols(obj, ".symtab")}
-    return link_c_checks(archive, d / "libshimcheck_fallback.so", obj)
+    obj = compile_thread_atexit_fallback(d / "cxa_fallback.o", HOST)
+    return link_c_checks(archive, d / "libshimcheck_fallback.so", HOST, obj)
 
 
 @needs_x86_64_gcc
@@ -1297,161 +397,13 @@ def test_thread_atexit_fallback_without_glibc_2_18(c_fallback_checks: Path) -> N
 
 # ---------------------------------------------------------- the shims at work (C++)
 
-CHECK_CXX = r"""
-#include <unistd.h>
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
-#include <cstdio>
-#include <cstring>
-#include <exception>
-#include <filesystem>
-#include <memory>
-#include <mutex>
-#include <random>
-#include <shared_mutex>
-#include <stdexcept>
-#include <string>
-#include <thread>
-#include <vector>
-
-namespace fs = std::filesystem;
-using namespace std::chrono;
-
-static int failures;
-static void say(const std::string &s) { if (write(1, s.data(), s.size()) < 0) std::abort(); }
-#define CHECK(name, cond)                                                          \
-    do {                                                                           \
-        if (cond) say("ok " name "\n");                                            \
-        else { say("FAIL " name ": " #cond "\n"); failures++; }                    \
-    } while (0)
-
-[[gnu::noinline]] static void thrower(int depth)
-{
-    if (depth == 0) throw std::runtime_error("deep");
-    thrower(depth - 1);
-    asm volatile("");
-}
-
-static std::string dtor_log;
-struct Tracked {
-    std::string name = "unset";
-    ~Tracked() { dtor_log += name + ";"; }
-};
-thread_local Tracked tracked;
-
-static bool held_too_long(std::timed_mutex &m)
-{
-    auto t0 = steady_clock::now();
-    bool got = m.try_lock_for(milliseconds(150));
-    if (got) m.unlock();
-    return !got && steady_clock::now() - t0 >= milliseconds(150);
-}
-
-extern "C" int cxx_checks(const char *dir, const char *only)
-{
-    (void)only;  // the C++ checks always run together
-    bool caught = false;
-    try { thrower(6); } catch (const std::runtime_error &e) { caught = std::strcmp(e.what(), "deep") == 0; }
-    CHECK("throw_catch", caught);
-
-    std::exception_ptr ep;
-    std::thread([&] { try { thrower(3); } catch (...) { ep = std::current_exception(); } }).join();
-    bool rethrown = false;
-    try { if (ep) std::rethrow_exception(ep); } catch (const std::runtime_error &) { rethrown = true; }
-    CHECK("exception_across_threads", rethrown);
-
-    dtor_log.clear();
-    std::thread([] { tracked.name = "worker"; }).join();
-    CHECK("thread_local_dtor", dtor_log == "worker;");
-
-    bool random_ok = true;
-    for (const char *token : {"default", "getentropy", "arc4random"}) {
-        try {
-            std::random_device rd(token);
-            unsigned a = rd(), b = rd(), c = rd();
-            random_ok = random_ok && !(a == b && b == c);
-        } catch (const std::exception &e) {
-            say(std::string("info random_device ") + token + " " + e.what() + "\n");
-            random_ok = false;
-        }
-    }
-    CHECK("random_device", random_ok);
-
-    fs::path d(dir);
-    std::error_code ec;
-    CHECK("filesystem", fs::file_size(d / "data") == 12345 && fs::is_symlink(d / "link")
-                            && fs::is_regular_file(fs::status(d / "link"))
-                            && std::distance(fs::directory_iterator(d), fs::directory_iterator()) >= 2
-                            && fs::equivalent(d / "data", d / "link"));
-
-    std::mutex m;
-    std::condition_variable cv;
-    std::unique_lock<std::mutex> lock(m);
-    auto t0 = steady_clock::now();
-    auto status = cv.wait_for(lock, milliseconds(200));  // pthread_cond_clockwait
-    auto waited = steady_clock::now() - t0;
-    lock.unlock();
-    CHECK("condition_variable_wait_for", status == std::cv_status::timeout && waited >= milliseconds(200));
-
-    std::timed_mutex tm;
-    std::atomic<bool> locked{false};
-    std::thread holder([&] { tm.lock(); locked = true; std::this_thread::sleep_for(milliseconds(700)); tm.unlock(); });
-    while (!locked) std::this_thread::sleep_for(milliseconds(1));
-    CHECK("timed_mutex_try_lock_for", held_too_long(tm));  // pthread_mutex_clocklock
-    holder.join();
-
-    std::shared_timed_mutex sm;
-    locked = false;
-    std::thread writer([&] { sm.lock(); locked = true; std::this_thread::sleep_for(milliseconds(500)); sm.unlock(); });
-    while (!locked) std::this_thread::sleep_for(milliseconds(1));
-    bool shared_got = sm.try_lock_shared_for(milliseconds(100));  // pthread_rwlock_clockrdlock
-    if (shared_got) sm.unlock_shared();
-    bool excl_got = sm.try_lock_for(milliseconds(100));  // pthread_rwlock_clockwrlock
-    if (excl_got) sm.unlock();
-    writer.join();
-    CHECK("shared_timed_mutex", !shared_got && !excl_got && sm.try_lock_shared_for(milliseconds(100)));
-    sm.unlock_shared();
-
-    auto shared = std::make_shared<int>(1);
-    std::vector<std::thread> threads;
-    for (int i = 0; i < 4; i++)
-        threads.emplace_back([shared] { for (int j = 0; j < 1000; j++) { auto copy = shared; (void)copy; } });
-    for (auto &t : threads) t.join();
-    CHECK("shared_ptr_atomic_counts", shared.use_count() == 1);
-    return failures;
-}
-"""
-
-CXX_CHECK_NAMES = re.findall(r'CHECK\("(\w+)"', CHECK_CXX)
-
-
-def libc_script_with_shims(archive: Path, into: Path) -> Path:
-    """A libc.so linker script like the pipeline's: the host's, with the shims first."""
-    proc = run(["gcc", "-print-file-name=libc.so"])
-    host_script = Path(proc.stdout.strip()).read_text()
-    assert "GROUP ( " in host_script, host_script
-    into.mkdir(parents=True, exist_ok=True)
-    (into / "libc.so").write_text(host_script.replace("GROUP ( ", f"GROUP ( {archive} ", 1))
-    return into
 
 
 @pytest.fixture(scope="module")
 def cxx_checks(archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     if shutil.which("g++") is None:
         pytest.skip("needs g++")
-    d = tmp_path_factory.mktemp("cxx")
-    src = d / "check.cpp"
-    src.write_text(CHECK_CXX)
-    out = d / "libcxxcheck.so"
-    scripts = libc_script_with_shims(archive, d / "lib")
-    wraps = [f"-Wl,--wrap={n}" for n in shims.wrapped_symbols(TARGET)]
-    return link_pinned(
-        ["g++", "-std=c++17", "-shared", "-fPIC", "-O2", "-o", str(out), str(src),
-         f"-L{scripts}", "-static-libstdc++", "-static-libgcc", "-Wl,--as-needed",
-         "-pthread", *wraps],  # fmt: skip
-        out,
-    )
+    return link_cxx_checks(archive, tmp_path_factory.mktemp("cxx"), HOST)
 
 
 @pytest.fixture(scope="module")

@@ -12,13 +12,22 @@ The archive goes into the linker script that stands in for ``libc.so``, before t
 libc, so that references from prebuilt archives (libstdc++.a, libgcc_eh.a) reach it too.
 Shims listing ``wrap`` names only take effect with ``-Wl,--wrap=NAME`` on the link line.
 
-Only x86_64 has shims so far: the sources pin the old symbol versions of that ABI
-(``GLIBC_2.2.5`` is its base). Other architectures raise :class:`~manywheel.errors.BaselineError`.
+The shims serve x86_64, i686, aarch64, armv7l, ppc64le, ppc64, s390x and riscv64
+(:data:`SUPPORTED_ARCHES`); other architectures raise :class:`~manywheel.errors.BaselineError`.
+What differs between them is either in the C sources (``shim.h``: the ``_STAT_VER`` and
+``_MKNOD_VER`` that ``__xstat*`` and ``__xmknod*`` expect, 32-bit ``struct stat``) or read
+from the glibc ABI record: every ``MW_PIN(name)`` of a source binds ``name`` to its
+default version at the oldest manylinux target of the architecture (``dlsym@GLIBC_2.2.5``
+on x86_64, ``dlsym@GLIBC_2.17`` on aarch64, ``__xstat64@GLIBC_2.2`` on i686, whose
+``GLIBC_2.1`` one fills an older structure). The fts64 shims exist only on 64-bit
+architectures, where ``FTSENT64`` and ``FTSENT`` are the same; a 32-bit glibc older than
+2.23 has no way to walk a tree with 64-bit file offsets at all.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 import tempfile
@@ -29,10 +38,15 @@ from pathlib import Path
 
 from ..errors import BaselineError
 from ..files import replace_atomically
+from ..policy import LibcVersion, load_policies
+from .abi import load_abi
 
 ARCHIVE_NAME = "libmanywheel_shims.a"
-SUPPORTED_ARCHES = ("x86_64",)
+SUPPORTED_ARCHES = ("x86_64", "i686", "aarch64", "armv7l", "ppc64le", "s390x", "ppc64", "riscv64")
+LP64_ARCHES = ("x86_64", "aarch64", "ppc64le", "s390x", "ppc64", "riscv64")
+"""The supported architectures with 64-bit ``long`` and pointers (and so ``off_t``)."""
 SOURCE_DIR = Path(__file__).resolve().parent / "shims"
+_PIN = re.compile(r"^MW_PIN\((\w+)\);", re.MULTILINE)
 
 # Always after the caller's flags: the shims must be plain GNU C11 objects, not LTO
 # bytecode; they must not see the macros that redirect fcntl to fcntl64, stat to stat64,
@@ -63,9 +77,11 @@ class Shim:
     """The glibc release that introduced the symbols: the shim serves targets below it."""
     wrap: tuple[str, ...] = ()
     """Symbols to pass to the linker as ``-Wl,--wrap=NAME`` when the shim is used."""
+    arches: tuple[str, ...] = SUPPORTED_ARCHES
+    """The architectures it is written for."""
 
     def needed_for(self, target: Sequence[int]) -> bool:
-        """Whether a build for glibc ``target`` needs this shim."""
+        """Whether a build for glibc ``target`` needs this shim (where it exists)."""
         return tuple(target[:2]) < self.introduced
 
 
@@ -79,6 +95,7 @@ SHIMS: tuple[Shim, ...] = (
         ("fts64_open", "fts64_read", "fts64_children", "fts64_set", "fts64_close"),
         "fts64.c",
         (2, 23),
+        arches=LP64_ARCHES,
     ),
     Shim(("getrandom",), "getrandom.c", (2, 25)),
     Shim(("getentropy",), "getentropy.c", (2, 25)),
@@ -133,7 +150,8 @@ def _check_arch(arch: str) -> None:
     if arch not in SUPPORTED_ARCHES:
         raise BaselineError(
             f"no glibc shims for architecture {arch!r} yet (only {', '.join(SUPPORTED_ARCHES)})",
-            hint="build on x86_64, or target a glibc new enough to need no shims (2.38)",
+            hint=f"build for one of {', '.join(SUPPORTED_ARCHES)}, or target a glibc new enough "
+            "to need no shims (2.38)",
         )
 
 
@@ -144,7 +162,45 @@ def shims_for(target: Sequence[int], arch: str) -> list[Shim]:
     would need none, so that a missing port is never mistaken for a complete baseline.
     """
     _check_arch(arch)
-    return [shim for shim in SHIMS if shim.needed_for(target)]
+    return [shim for shim in SHIMS if arch in shim.arches and shim.needed_for(target)]
+
+
+def oldest_target(arch: str) -> LibcVersion:
+    """The oldest glibc a manylinux policy of ``arch`` targets (2.5 on x86_64 and i686)."""
+    return min(p.libc_version for p in load_policies(arch) if p.family == "manylinux")
+
+
+def pinned_versions(source: str, arch: str) -> dict[str, str]:
+    """The version each ``MW_PIN(name)`` line of shim ``source`` binds ``name`` to on ``arch``.
+
+    It is the symbol's default version at :func:`oldest_target`, read from the glibc ABI
+    record: one every supported target has, and the one a build for it binds (never an
+    older, compatibility-only version with another ABI). Raises :class:`BaselineError`
+    naming the symbol if the record has no version of it at that target.
+    """
+    _check_arch(arch)
+    abi, oldest = load_abi(arch), oldest_target(arch)
+    versions, missing = {}, []
+    for name in _PIN.findall((SOURCE_DIR / source).read_text()):
+        found = abi.default_version(name, oldest)
+        if found is None:
+            missing.append(name)
+        else:
+            versions[name] = found.version
+    if missing:
+        raise BaselineError(
+            f"shim {source} pins {', '.join(missing)}, which glibc {'.'.join(map(str, oldest[:2]))} "
+            f"on {arch} does not have",
+            hint="a shim may call only what the oldest target has: this is a bug in manywheel",
+        )
+    return versions
+
+
+def shim_cflags(source: str, arch: str) -> list[str]:
+    """The preprocessor flags that compile shim ``source`` for ``arch``: the architecture it
+    must be (``shim.h`` stops a compiler that builds for another) and its pinned versions."""
+    pins = pinned_versions(source, arch)
+    return [f"-DMW_ARCH_{arch}", *(f'-DMW_VERSION_{name}="{pins[name]}"' for name in sorted(pins))]
 
 
 def shimmed_symbols(target: Sequence[int], arch: str = "x86_64") -> frozenset[str]:
@@ -182,7 +238,7 @@ def build_shim_archive(
     with tempfile.TemporaryDirectory(prefix="shims-", dir=workdir) as tmp:
         tmpdir = Path(tmp)
         sources = sorted({shim.source for shim in shims})
-        objects = _compile_all(cc, sources, tmpdir, extra_cflags, env)
+        objects = _compile_all(cc, sources, tmpdir, arch, extra_cflags, env)
         archive = tmpdir / ARCHIVE_NAME
         if objects:
             _run("archiving the shims", [ar, "rcsD", str(archive), *map(str, objects)], env)
@@ -197,6 +253,7 @@ def _compile_all(
     cc: Sequence[str],
     sources: list[str],
     outdir: Path,
+    arch: str,
     extra_cflags: Sequence[str],
     env: Mapping[str, str] | None,
 ) -> list[Path]:
@@ -204,7 +261,7 @@ def _compile_all(
     for name in sources:
         obj = outdir / (Path(name).stem + ".o")
         command = [
-            *cc, *_BASE_CFLAGS, *extra_cflags, *_FORCED_CFLAGS,
+            *cc, *_BASE_CFLAGS, *extra_cflags, *_FORCED_CFLAGS, *shim_cflags(name, arch),
             "-c", "-x", "c", str(SOURCE_DIR / name), "-o", str(obj),
         ]  # fmt: skip
         jobs.append((f"compiling shim {name}", command, obj))

@@ -24,13 +24,13 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-MW_PIN(dlsym, MW_GLIBC_BASE);
-MW_PIN(dladdr, MW_GLIBC_BASE);
-MW_PIN(dlopen, MW_GLIBC_BASE);
-MW_PIN(pthread_once, MW_GLIBC_BASE);
-MW_PIN(pthread_key_create, MW_GLIBC_BASE);
-MW_PIN(pthread_getspecific, MW_GLIBC_BASE);
-MW_PIN(pthread_setspecific, MW_GLIBC_BASE);
+MW_PIN(dlsym);
+MW_PIN(dladdr);
+MW_PIN(dlopen);
+MW_PIN(pthread_once);
+MW_PIN(pthread_key_create);
+MW_PIN(pthread_getspecific);
+MW_PIN(pthread_setspecific);
 
 typedef void (*mw_dtor_fn)(void *);
 typedef int (*mw_impl_fn)(mw_dtor_fn, void *, void *);

@@ -4,7 +4,8 @@
  *
  * This one walks the loaded objects with dl_iterate_phdr and fills the result as
  * glibc 2.35 does: the mapping bounds (lowest PT_LOAD page to the end of the
- * highest PT_LOAD), the PT_GNU_EH_FRAME address, and the link map, found in the
+ * highest PT_LOAD), the PT_GNU_EH_FRAME address (on ARM the PT_ARM_EXIDX table and
+ * its entry count; on i386 also the data base), and the link map, found in the
  * dynamic linker's list (_r_debug) by the address of its dynamic section.  Objects
  * of other link-map namespaces (dlmopen) get a null dlfo_link_map.  Slower than
  * glibc's lock-free lookup, as fast as libgcc's own search before glibc 2.35. */
@@ -15,21 +16,49 @@
 #include <link.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #ifndef DLFO_STRUCT_HAS_EH_DBASE
-/* Headers older than glibc 2.35: the x86_64 layout of <dlfcn.h>'s structure. */
+/* Headers older than glibc 2.35: <bits/dl_find_object.h> and <dlfcn.h>'s structure. */
+# if defined(__i386__)
+#  define DLFO_STRUCT_HAS_EH_DBASE 1
+# else
+#  define DLFO_STRUCT_HAS_EH_DBASE 0
+# endif
+# if defined(__arm__)
+#  define DLFO_STRUCT_HAS_EH_COUNT 1
+#  define DLFO_EH_SEGMENT_TYPE PT_ARM_EXIDX
+# else
+#  define DLFO_STRUCT_HAS_EH_COUNT 0
+#  define DLFO_EH_SEGMENT_TYPE PT_GNU_EH_FRAME
+# endif
 struct dl_find_object {
     unsigned long long int dlfo_flags;
     void *dlfo_map_start;
     void *dlfo_map_end;
     struct link_map *dlfo_link_map;
     void *dlfo_eh_frame;
+# if DLFO_STRUCT_HAS_EH_DBASE
+    void *dlfo_eh_dbase;
+#  if __SIZEOF_POINTER__ == 4
+    unsigned int __dlfo_eh_dbase_pad;
+#  endif
+# endif
+# if DLFO_STRUCT_HAS_EH_COUNT
+    int dlfo_eh_count;
+    unsigned int __dlfo_eh_count_pad;
+# endif
     unsigned long long int __dlfo_reserved[7];
 };
 #endif
 
-/* glibc rounds the start of the mapping down to a page (4 KiB on x86_64). */
-#define MW_PAGE_SIZE 4096u
+/* glibc rounds the start of the mapping down to a page: 4 KiB on x86, the run-time
+ * page size elsewhere (4, 16 or 64 KiB on aarch64 and ppc64le). */
+#if defined(__x86_64__) || defined(__i386__)
+# define MW_PAGE_SIZE 4096u
+#else
+# define MW_PAGE_SIZE ((uintptr_t)getpagesize())
+#endif
 
 struct mw_find {
     uintptr_t pc;
@@ -48,12 +77,29 @@ static struct link_map *mw_link_map_of(const void *dynamic)
     return NULL;
 }
 
+#if DLFO_STRUCT_HAS_EH_DBASE
+/* The base of DW_EH_PE_datarel pointers (i386): the object's GOT, which DT_PLTGOT
+ * names, as libgcc's own lookup before glibc 2.35 found it (ld.so has relocated the
+ * writable dynamic section in place).  glibc 2.35 stores the address of that
+ * dynamic entry instead; GCC's i386 unwind tables use no datarel pointers. */
+static void *mw_eh_dbase(const ElfW(Dyn) *dyn)
+{
+    for (; dyn != NULL && dyn->d_tag != DT_NULL; ++dyn)
+        if (dyn->d_tag == DT_PLTGOT)
+            return (void *)dyn->d_un.d_ptr;
+    return NULL;
+}
+#endif
+
 static int mw_find_callback(struct dl_phdr_info *info, size_t size, void *data)
 {
     struct mw_find *find = data;
     (void)size;
     uintptr_t start = UINTPTR_MAX, end = 0;
     const void *eh_frame = NULL, *dynamic = NULL;
+#if DLFO_STRUCT_HAS_EH_COUNT
+    int eh_count = 0;
+#endif
     for (ElfW(Half) i = 0; i < info->dlpi_phnum; ++i) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         uintptr_t addr = (uintptr_t)info->dlpi_addr + ph->p_vaddr;
@@ -63,8 +109,11 @@ static int mw_find_callback(struct dl_phdr_info *info, size_t size, void *data)
                 start = page;
             if (addr + ph->p_memsz > end)
                 end = addr + ph->p_memsz;
-        } else if (ph->p_type == PT_GNU_EH_FRAME) {
+        } else if (ph->p_type == DLFO_EH_SEGMENT_TYPE) {
             eh_frame = (const void *)addr;
+#if DLFO_STRUCT_HAS_EH_COUNT
+            eh_count = (int)(ph->p_memsz / 8); /* ARM: .ARM.exidx has 8-byte entries */
+#endif
         } else if (ph->p_type == PT_DYNAMIC) {
             dynamic = (const void *)addr;
         }
@@ -77,6 +126,12 @@ static int mw_find_callback(struct dl_phdr_info *info, size_t size, void *data)
     r->dlfo_map_end = (void *)end;
     r->dlfo_link_map = mw_link_map_of(dynamic);
     r->dlfo_eh_frame = (void *)eh_frame;
+#if DLFO_STRUCT_HAS_EH_DBASE
+    r->dlfo_eh_dbase = mw_eh_dbase(dynamic);
+#endif
+#if DLFO_STRUCT_HAS_EH_COUNT
+    r->dlfo_eh_count = eh_count;
+#endif
     find->found = 1;
     return 1;
 }

@@ -1,18 +1,26 @@
-/* fstat, fstat64 (GLIBC_2.33), through __fxstat64 (see stat.c). */
+/* fstat, fstat64 (GLIBC_2.33), through __fxstat and __fxstat64 (see stat.c). */
 #include "shim.h"
 
 struct stat;
 struct stat64;
 
 extern int __fxstat64(int ver, int fd, void *buf);
-MW_PIN(__fxstat64, MW_GLIBC_BASE);
+MW_PIN(__fxstat64);
+#if MW_ILP32
+extern int __fxstat(int ver, int fd, void *buf);
+MW_PIN(__fxstat);
+#endif
 
 MW_SHIM int fstat(int fd, struct stat *buf)
 {
-    return __fxstat64(1, fd, buf);
+#if MW_ILP32
+    return __fxstat(MW_STAT_VER, fd, buf);
+#else
+    return __fxstat64(MW_STAT_VER, fd, buf);
+#endif
 }
 
 MW_SHIM int fstat64(int fd, struct stat64 *buf)
 {
-    return __fxstat64(1, fd, buf);
+    return __fxstat64(MW_STAT_VER, fd, buf);
 }

@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <pthread.h>
 
-MW_PIN(pthread_mutex_timedlock, MW_GLIBC_BASE);
+MW_PIN(pthread_mutex_timedlock);
 
 MW_SHIM int pthread_mutex_clocklock(pthread_mutex_t *restrict mutex, clockid_t clock,
                                     const struct timespec *restrict deadline)

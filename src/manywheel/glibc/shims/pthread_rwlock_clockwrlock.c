@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <pthread.h>
 
-MW_PIN(pthread_rwlock_timedwrlock, MW_GLIBC_BASE);
+MW_PIN(pthread_rwlock_timedwrlock);
 
 MW_SHIM int pthread_rwlock_clockwrlock(pthread_rwlock_t *restrict rwlock, clockid_t clock,
                                        const struct timespec *restrict deadline)

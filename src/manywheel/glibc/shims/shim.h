@@ -24,16 +24,80 @@
 #undef _TIME_BITS
 #undef _FORTIFY_SOURCE
 
-#if !defined(__x86_64__) || defined(__ILP32__)
-#error "manywheel shims: only x86_64 (LP64) is supported so far"
+/* The architectures the shims are written for, and what differs between them.
+ * shims.py passes -DMW_ARCH_<name> for the architecture it builds for: a compiler
+ * that builds for another one stops here rather than making a wrong archive.
+ *
+ * MW_STAT_VER and MW_MKNOD_VER are the _STAT_VER and _MKNOD_VER of <bits/stat.h>
+ * before glibc 2.33 (Debian bullseye's glibc 2.31 headers; ppc64 and s390x from the
+ * glibc 2.31 source): the first argument of __xstat* and __xmknod*, which fail with
+ * EINVAL, or fill another structure layout, when given another one. */
+#if defined(__x86_64__) && !defined(__ILP32__)
+# define MW_STAT_VER 1
+# define MW_MKNOD_VER 0
+# ifndef MW_ARCH_x86_64
+#  error "manywheel shims: this compiler builds for x86_64, not for the architecture requested"
+# endif
+#elif defined(__i386__)
+# define MW_STAT_VER 3
+# define MW_MKNOD_VER 1
+# ifndef MW_ARCH_i686
+#  error "manywheel shims: this compiler builds for i686, not for the architecture requested"
+# endif
+#elif defined(__aarch64__) && defined(__LP64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+# define MW_STAT_VER 0
+# define MW_MKNOD_VER 0
+# ifndef MW_ARCH_aarch64
+#  error "manywheel shims: this compiler builds for aarch64, not for the architecture requested"
+# endif
+#elif defined(__arm__) && defined(__ARM_EABI__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+# define MW_STAT_VER 3
+# define MW_MKNOD_VER 1
+# ifndef MW_ARCH_armv7l
+#  error "manywheel shims: this compiler builds for armv7l, not for the architecture requested"
+# endif
+#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+# define MW_STAT_VER 1
+# define MW_MKNOD_VER 1
+# ifndef MW_ARCH_ppc64le
+#  error "manywheel shims: this compiler builds for ppc64le, not for the architecture requested"
+# endif
+#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+# define MW_STAT_VER 1
+# define MW_MKNOD_VER 1
+# ifndef MW_ARCH_ppc64
+#  error "manywheel shims: this compiler builds for ppc64, not for the architecture requested"
+# endif
+#elif defined(__s390x__)
+# define MW_STAT_VER 1
+# define MW_MKNOD_VER 0
+# ifndef MW_ARCH_s390x
+#  error "manywheel shims: this compiler builds for s390x, not for the architecture requested"
+# endif
+#elif defined(__riscv) && __riscv_xlen == 64 && defined(__LP64__)
+# define MW_STAT_VER 0
+# define MW_MKNOD_VER 0
+# ifndef MW_ARCH_riscv64
+#  error "manywheel shims: this compiler builds for riscv64, not for the architecture requested"
+# endif
+#else
+# error "manywheel shims: this compiler builds for an architecture the shims do not support"
 #endif
 
-/* Symbol versions of the x86_64 glibc ABI (the base version is GLIBC_2.2.5). */
-#define MW_GLIBC_BASE "GLIBC_2.2.5"
-#define MW_GLIBC_2_4 "GLIBC_2.4"
+/* 32-bit arches: off_t, ino_t and time_t are 32 bits wide, so struct stat and struct
+ * stat64, and struct flock and struct flock64, differ. */
+#if __SIZEOF_POINTER__ == 4
+# define MW_ILP32 1
+#else
+# define MW_ILP32 0
+#endif
 
-/* Bind every reference to SYM in this object to SYM@VERSION. */
-#define MW_PIN(sym, version) __asm__(".symver " #sym "," #sym "@" version)
+/* Bind every reference to SYM in this object to SYM@MW_VERSION_SYM.  shims.py passes
+ * -DMW_VERSION_SYM="GLIBC_x.y" for every MW_PIN(SYM) of a source: the default version
+ * of SYM at the oldest manylinux target of the architecture, from manywheel's glibc
+ * ABI record.  Without it the compiler stops at this line, naming MW_VERSION_SYM.
+ * Write MW_PIN only in the shim sources, one per line, as shims.py reads them. */
+#define MW_PIN(sym) __asm__(".symver " #sym "," #sym "@" MW_VERSION_##sym)
 
 /* Marks every definition a shim makes. */
 #define MW_SHIM __attribute__((visibility("hidden")))
@@ -61,6 +125,8 @@ MW_INTERNAL struct timespec mw_realtime_deadline(clockid_t clock, const struct t
     struct timespec now, rt;
     clock_gettime(clock, &now);
     clock_gettime(CLOCK_REALTIME, &rt);
+    /* time_t is long on every supported arch (-U_TIME_BITS keeps it so on 32-bit ones). */
+    _Static_assert(sizeof(time_t) == sizeof(long), "time_t is not long");
     const struct timespec latest = {LONG_MAX, 999999999L};
     if (deadline->tv_sec < now.tv_sec
         || (deadline->tv_sec == now.tv_sec && deadline->tv_nsec <= now.tv_nsec))
