@@ -301,6 +301,14 @@ def test_build_failure_reports_command_and_output(archive: Path, tmp_path: Path)
     assert sorted(p.name for p in workdir.iterdir()) == [shims.ARCHIVE_NAME]
 
 
+@needs_x86_64_gcc
+def test_a_compiler_for_another_arch_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ShimBuildError, match="this compiler builds for x86_64, not for") as info:
+        build_shim_archive(["gcc"], "ar", tmp_path, TARGET, "aarch64", [])
+    assert "-DMW_ARCH_aarch64" in info.value.command
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_missing_compiler_is_a_shim_build_error(tmp_path: Path) -> None:
     with pytest.raises(ShimBuildError) as info:
         build_shim_archive(["/nonexistent/cc"], "ar", tmp_path, TARGET, "x86_64", [])
