@@ -103,8 +103,11 @@ def test_unpinned_cross_build_fails_in_the_old_root(tmp_path: Path, build_env: d
 
 
 @pytest.mark.cross
-@pytest.mark.parametrize("project", ["cpp_heavy", "pybind11_cpp17"])
+@pytest.mark.parametrize("project", ["cpp_heavy", "pybind11_cpp17", "skbuild_pybind11", "meson_mixed"])
 def test_cpp_projects_for_aarch64(tmp_path: Path, build_env: dict[str, str], python39: str, project: str) -> None:
+    """setuptools (cpp_heavy, pybind11_cpp17), scikit-build-core with the generated CMake
+    toolchain file (skbuild_pybind11) and meson-python with the generated cross file (meson_mixed):
+    the same -C manywheel.arch, and each project's tests pass under emulation."""
     needs_cross_compiler("aarch64")
     cross_root("aarch64")
     out = tmp_path / "dist"
