@@ -40,8 +40,6 @@ SDISTS = CACHE / "sdists"
 RUNTIME_DEPS = CACHE / "runtime"
 DEFAULT_TAG = "manylinux_2_17_x86_64"
 ROOT_PYTHONS = {"3.9": oldroot.PYTHON39, "3.11": oldroot.PYTHON311}
-# The root's glibc is 2.31: runtime dependencies come as wheels for that or older.
-ROOT_PLATFORMS = [f"manylinux_2_{minor}_x86_64" for minor in range(31, 16, -1)] + ["manylinux2014_x86_64"]
 PATCHELF_MIN = (0, 14, 5)  # what auditwheel 6.8 repair accepts
 
 
@@ -374,19 +372,26 @@ def auditwheel_show(wheel: Path) -> str:
     return tag
 
 
-def runtime_deps(project: Project, python_version: str, cache: Path = RUNTIME_DEPS) -> Path | None:
+def root_platforms(arch: str = "x86_64") -> list[str]:
+    """The platform tags a root of ``arch`` (glibc 2.31) installs wheels for, newest first."""
+    return [f"manylinux_2_{minor}_{arch}" for minor in range(31, 16, -1)] + [f"manylinux2014_{arch}"]
+
+
+def runtime_deps(project: Project, python_version: str, cache: Path = RUNTIME_DEPS,
+                 arch: str = "x86_64") -> Path | None:
     """A directory with the project's runtime requirements for the root's python_version
-    (wheels for glibc <= 2.31, installed once with pip --target), or None when it has none."""
+    (wheels of ``arch`` for glibc <= 2.31, installed once with pip --target), or None when it has none."""
     if not project.runtime:
         return None
-    dest = cache / f"py{python_version}-{'-'.join(sorted(project.runtime))}"
+    suffix = "" if arch == "x86_64" else f"-{arch}"
+    dest = cache / f"py{python_version}-{'-'.join(sorted(project.runtime))}{suffix}"
     if (dest / ".complete").exists():
         return dest
     tmp = dest.with_name(dest.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
          "--only-binary", ":all:", "--target", str(tmp), "--python-version", python_version,
-         "--implementation", "cp", *(f"--platform={p}" for p in ROOT_PLATFORMS), *project.runtime])
+         "--implementation", "cp", *(f"--platform={p}" for p in root_platforms(arch)), *project.runtime])
     (tmp / ".complete").touch()
     shutil.rmtree(dest, ignore_errors=True)
     os.replace(tmp, dest)
