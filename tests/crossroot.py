@@ -1,0 +1,212 @@
+"""Run code in the foreign-architecture Debian roots that tools/crossroot.sh makes.
+
+There is one root per manylinux architecture (aarch64, armv7l, ppc64le, s390x, i686), each
+Debian bullseye (glibc 2.31, /usr/bin/python3.9) where a reachable mirror still has it, else
+bookworm (glibc 2.36, python3.11; its marker says so, and `missing_reason` refuses it unless
+asked not to).
+
+Every architecture, i686 included, runs the same way: ``qemu-ARCH-static -L ROOT
+ROOT/usr/bin/python3.9``, unprivileged and without binfmt_misc. Under ``-L`` the guest's
+absolute paths are looked up under ROOT first and on the host when ROOT lacks them, so:
+
+* host paths work as they are: a wheel unpacked into a host temporary directory imports from
+  PYTHONPATH, and a host working directory is the guest's (tests/integration/test_crossroot.py
+  checks both);
+* the root shadows the host wherever it has a path: the guest's /tmp is ROOT/tmp, /etc is
+  ROOT/etc, so a host path that also exists in the root (say /usr/lib/...) means the root's;
+* a program the guest starts is the host's, run natively: qemu does not follow execve, and the
+  root's own programs fail to start (``[Errno 8] Exec format error``), so code under test cannot
+  run ``sys.executable`` or the root's ldconfig; ``uname -m`` run from the guest says x86_64.
+
+i686 could run natively, in a chroot like tests/oldroot.py, but that needs root and sees only
+paths inside ROOT, and ``platform.machine()`` there is the kernel's x86_64 unless run under
+``setarch i686``. qemu-i386-static gives i686 the same semantics as the other four (host paths,
+no root) and says i686, as a 32-bit userland under linux32 does; it costs emulation: about 0.5 s
+to start Python against 0.1 s natively.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+# Kept in step with tools/crossroot.sh.
+ROOT_MARKER = ".manywheel-complete"
+ROOT_FORMAT = 1
+SCRIPT = Path(__file__).resolve().parent.parent / "tools" / "crossroot.sh"
+
+# The root's programs see this environment, not the host's (no PYTHONPATH, PYTHONHOME,
+# QEMU_* settings, pyenv, ...). User site-packages are off: under -L a missing ROOT/root would
+# let the guest find the host's ~/.local.
+BASE_ENV = {
+    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "HOME": "/root",
+    "LANG": "C.UTF-8",
+    "LC_ALL": "C.UTF-8",
+    "PYTHONNOUSERSITE": "1",
+}
+
+
+class CrossArch(NamedTuple):
+    """How one architecture is named by Debian, qemu and the GNU cross compilers."""
+
+    name: str  # manylinux: "armv7l"
+    debian: str  # "armhf"
+    qemu: str  # "qemu-arm-static"
+    triplet: str  # "arm-linux-gnueabihf": the prefix of Debian's cross gcc
+    machine: str  # platform.machine() in the root under qemu: "armv7l"
+    byteorder: str  # sys.byteorder: "little" or "big"
+
+
+ARCHES: dict[str, CrossArch] = {a.name: a for a in (
+    CrossArch("aarch64", "arm64", "qemu-aarch64-static", "aarch64-linux-gnu", "aarch64", "little"),
+    CrossArch("armv7l", "armhf", "qemu-arm-static", "arm-linux-gnueabihf", "armv7l", "little"),
+    CrossArch("ppc64le", "ppc64el", "qemu-ppc64le-static", "powerpc64le-linux-gnu", "ppc64le", "little"),
+    CrossArch("s390x", "s390x", "qemu-s390x-static", "s390x-linux-gnu", "s390x", "big"),
+    CrossArch("i686", "i386", "qemu-i386-static", "i686-linux-gnu", "i686", "little"),
+)}
+
+
+@dataclass(frozen=True)
+class RootInfo:
+    """What tools/crossroot.sh wrote in a root's marker."""
+
+    arch: str
+    suite: str  # "bullseye", or "bookworm" where no bullseye could be had
+    glibc: tuple[int, int]
+    python: str  # the root's interpreter, an absolute path inside the root
+
+
+def _arch(arch: str) -> CrossArch:
+    try:
+        return ARCHES[arch]
+    except KeyError:
+        raise ValueError(f"unknown architecture {arch!r}: one of {', '.join(ARCHES)}") from None
+
+
+def default_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where tools/crossroot.sh puts the roots: $MANYWHEEL_CROSSROOTS or the user cache."""
+    env = os.environ if environ is None else environ
+    given = env.get("MANYWHEEL_CROSSROOTS")
+    if given:
+        return Path(given)
+    return Path(env.get("HOME", str(Path.home()))) / ".cache/manywheel/cross-roots"
+
+
+def _read_marker(root: Path) -> dict[str, str] | None:
+    try:
+        lines = (root / ROOT_MARKER).read_text().splitlines()
+    except OSError:
+        return None
+    fields = dict(line.split("=", 1) for line in lines if "=" in line)
+    return fields if fields.get("format") == str(ROOT_FORMAT) else None
+
+
+def find_root(arch: str, environ: Mapping[str, str] | None = None) -> Path | None:
+    """arch's completed root, or None when tools/crossroot.sh has not finished making it."""
+    root = default_dir(environ) / _arch(arch).name
+    return root if _read_marker(root) is not None else None
+
+
+def root_info(root: Path) -> RootInfo:
+    """The suite, glibc and python of a root that find_root returned."""
+    fields = _read_marker(root)
+    if fields is None:
+        raise FileNotFoundError(f"{root} is not a finished root of tools/crossroot.sh (no {ROOT_MARKER})")
+    major, minor = fields["glibc"].split(".")
+    return RootInfo(fields["arch"], fields["suite"], (int(major), int(minor)), fields["python"])
+
+
+def missing_reason(arch: str, *, bullseye_only: bool = True) -> str | None:
+    """Why tests cannot run code in arch's root (for pytest.skip), or None when they can.
+
+    A bookworm root (where no bullseye was to be had) counts as missing unless bullseye_only
+    is False: it proves code runs on the architecture, not on glibc 2.31 with Python 3.9.
+    """
+    spec = _arch(arch)
+    root = find_root(arch)
+    if root is None:
+        return f"no {arch} root at {default_dir() / arch}: run tools/crossroot.sh {arch} (as root)"
+    if shutil.which(spec.qemu) is None:
+        return f"{spec.qemu} is not installed (Debian: apt-get install qemu-user-static)"
+    info = root_info(root)
+    if bullseye_only and info.suite != "bullseye":
+        return (f"the {arch} root is {info.suite} (glibc {info.glibc[0]}.{info.glibc[1]}), not bullseye: "
+                f"no mirror reachable from here has bullseye {spec.debian} (see tools/crossroot.sh)")
+    return None
+
+
+def python_command(arch: str, root: Path) -> list[str]:
+    """The argv prefix that runs root's Python under arch's emulator."""
+    qemu = shutil.which(_arch(arch).qemu)
+    if qemu is None:
+        raise FileNotFoundError(f"{_arch(arch).qemu} is not installed (Debian: qemu-user-static)")
+    return [qemu, "-L", str(root), str(root) + root_info(root).python]
+
+
+def install_wheel(wheel: Path, dest_dir: Path) -> Path:
+    """Unzip wheel into dest_dir (made if missing), for PYTHONPATH; returns dest_dir.
+
+    dest_dir may be anywhere on the host (see the module docstring) or under the root.
+    """
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(wheel) as zf:
+        zf.extractall(dest_dir)
+        # zipfile drops permission bits; keep the wheel's (executables, .so files).
+        for info in zf.infolist():
+            mode = (info.external_attr >> 16) & 0o777
+            if mode and not info.is_dir():
+                (dest_dir / info.filename).chmod(mode)
+    return dest_dir
+
+
+def temp_dir_in_root(root: Path, prefix: str = "mw-") -> Path:
+    """A fresh directory in root's /tmp (host path; the caller removes it)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir=root / "tmp"))
+    path.chmod(0o755)
+    return path
+
+
+def run_python(
+    arch: str,
+    args: list[str],
+    *,
+    pythonpath: Iterable[Path | str] = (),
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 300,
+    root: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run the root's Python with args under emulation; output captured as text, exit code
+    not checked.
+
+    The guest sees BASE_ENV plus env and PYTHONPATH (host paths work), never the host's
+    environment. cwd defaults to the root itself, so that '' on sys.path finds nothing of
+    the host's. root defaults to find_root(arch).
+    """
+    if root is None:
+        root = find_root(arch)
+        if root is None:
+            raise FileNotFoundError(missing_reason(arch) or f"no {arch} root")
+    full_env = {**BASE_ENV, **(env or {})}
+    paths = [str(p) for p in pythonpath]
+    if paths:
+        full_env["PYTHONPATH"] = os.pathsep.join(paths)
+    argv = [*python_command(arch, root), *args]
+    out = subprocess.run(argv, cwd=cwd or root, env=full_env, capture_output=True, text=True,
+                         timeout=timeout, check=False)
+    return subprocess.CompletedProcess(argv, out.returncode, out.stdout, out.stderr)
+
+
+def describe(result: subprocess.CompletedProcess[str]) -> str:
+    """A failure message: the command, its exit code and the tail of its output."""
+    tail = "\n".join((result.stdout + result.stderr).splitlines()[-30:])
+    return f"`{shlex.join(result.args)}` under emulation exited {result.returncode}:\n{tail}"
