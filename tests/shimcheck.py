@@ -56,6 +56,18 @@ class Toolchain:
     def lp64(self) -> bool:
         return self.arch in shims.LP64_ARCHES
 
+    @property
+    def ldflags(self) -> list[str]:
+        """What every link adds. PowerPC64 ld calls __tls_get_addr_opt (GLIBC_2.22) when the
+        libraries it links against define it; manywheel's stubs for 2.17 do not."""
+        return ["-Wl,--no-tls-get-addr-optimize"] if self.arch in ("ppc64le", "ppc64") else []
+
+    @property
+    def known_gaps(self) -> frozenset[str]:
+        """glibc symbols with no version at the target and no shim that the C++ checks need
+        on this arch (see KNOWN_GAPS)."""
+        return KNOWN_GAPS.get(self.arch, frozenset())
+
     def missing(self) -> str | None:
         """Why this toolchain cannot be used here (for pytest.skip), or None."""
         absent = [p for p in (self.cc, self.cxx, self.ar) if shutil.which(p) is None]
@@ -65,6 +77,18 @@ class Toolchain:
 
 
 HOST = Toolchain("x86_64", "gcc", "g++", "ar")
+
+# What Debian's gcc 12 static libstdc++/libgcc need on PowerPC64 that glibc 2.17 lacks and
+# no shim provides: __builtin_cpu_supports (random_device's "darn", libgcc's float128
+# ifunc resolvers) references __parse_hwcap_and_convert_at_platform (2.23), a marker that
+# glibc stores the hwcaps in the thread control block, where GCC's inline code reads them;
+# on ppc64le the IEEE128 long double compatibility facets (compatibility-ldbl-alt128.o,
+# pulled in by the locale) call glibc 2.32's IEEE128 printf, strtold and frexpl.
+KNOWN_GAPS: dict[str, frozenset[str]] = {
+    "ppc64le": frozenset({"__parse_hwcap_and_convert_at_platform", "__strtoieee128_l", "__vsnprintfieee128",
+                          "__frexpieee128"}),
+    "ppc64": frozenset({"__parse_hwcap_and_convert_at_platform"}),
+}
 
 
 def cross_toolchain(arch: str) -> Toolchain:
@@ -248,7 +272,7 @@ def check_every_shim_library(lib: Path, tools: Toolchain) -> list[str]:
 # --------------------------------------------------------------------------- linking
 
 
-def write_pin_stubs(lib: Path, into: Path, tools: Toolchain) -> list[Path]:
+def write_pin_stubs(lib: Path, into: Path, tools: Toolchain, keep: frozenset[str] = frozenset()) -> list[Path]:
     """Stand-ins for manywheel's generated stub libraries, to link against the toolchain's
     own glibc (2.36 here).
 
@@ -261,7 +285,7 @@ def write_pin_stubs(lib: Path, into: Path, tools: Toolchain) -> list[Path]:
     held goes into the libpthread.so.0 stand-in (ld ignores a second library of that name;
     the dynamic linker finds a versioned symbol in whichever loaded library defines it). A
     reference with no version at or below the target (one a shim should have covered) fails
-    the test.
+    the test, unless it is one of ``keep`` (left bound to its new version).
     """
     abi = load_abi(tools.arch)
     target = LibcVersion(*tools.target)
@@ -274,12 +298,13 @@ def write_pin_stubs(lib: Path, into: Path, tools: Toolchain) -> list[Path]:
             continue
         old = abi.default_version(name, target)
         if old is None:
-            unpinnable.append(f"{name}@{version}")
+            if name not in keep:
+                unpinnable.append(f"{name}@{version}")
             continue
         home = "libpthread.so.0" if old.library == "libc.so.6" else old.library
         homes.setdefault(home, {}).setdefault(old.version, []).append(name)
         definitions[name] = f"void {name}(void) {{}}\n" if old.is_function else f"char {name}[{max(old.size, 1)}];\n"
-    assert unpinnable == [], f"{lib.name} needs symbols with no version <= {tools.target}"
+    assert unpinnable == [], f"{lib.name} needs symbols with no version <= {tools.target}: {unpinnable}"
     into.mkdir(parents=True, exist_ok=True)
     stubs = []
     for soname, nodes in sorted(homes.items()):
@@ -298,11 +323,12 @@ def write_pin_stubs(lib: Path, into: Path, tools: Toolchain) -> list[Path]:
     return stubs
 
 
-def link_pinned(command: list[str], out: Path, tools: Toolchain) -> Path:
+def link_pinned(command: list[str], out: Path, tools: Toolchain, keep: frozenset[str] = frozenset()) -> Path:
     """Run a link command that writes ``out``; if it needs glibc versions above the target
     that older versions can stand for, link again with pin stubs (see write_pin_stubs)."""
+    command = [*command, *tools.ldflags]
     run(command)
-    stubs = write_pin_stubs(out, out.parent / (out.name + ".pins"), tools)
+    stubs = write_pin_stubs(out, out.parent / (out.name + ".pins"), tools, keep)
     if stubs:
         run([*command, *map(str, stubs)])
     return out
@@ -313,8 +339,10 @@ def link_c_checks(archive: Path, out: Path, tools: Toolchain, *extra_objects: Pa
     src = out.with_suffix(".c")
     src.write_text(CHECK_C)
     wraps = [f"-Wl,--wrap={name}" for name in shims.wrapped_symbols(tools.target, tools.arch)]
+    # -funwind-tables: the unwind check walks C frames, which have no tables by default on
+    # armv7l and riscv64.
     return link_pinned(
-        [tools.cc, "-shared", "-fPIC", "-O1", "-Wall", "-Werror", "-Wno-unused-result",
+        [tools.cc, "-shared", "-fPIC", "-O1", "-Wall", "-Werror", "-Wno-unused-result", "-funwind-tables",
          "-o", str(out), str(src), *map(str, extra_objects), str(archive),
          "-static-libgcc", "-Wl,--as-needed", *wraps],  # fmt: skip
         out,
@@ -355,6 +383,7 @@ def link_cxx_checks(archive: Path, into: Path, tools: Toolchain) -> Path:
          "-pthread", *wraps],  # fmt: skip
         out,
         tools,
+        tools.known_gaps,
     )
 
 

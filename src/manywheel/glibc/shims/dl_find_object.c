@@ -4,11 +4,12 @@
  *
  * This one walks the loaded objects with dl_iterate_phdr and fills the result as
  * glibc 2.35 does: the mapping bounds (lowest PT_LOAD page to the end of the
- * highest PT_LOAD), the PT_GNU_EH_FRAME address (on ARM the PT_ARM_EXIDX table and
- * its entry count; on i386 also the data base), and the link map, found in the
- * dynamic linker's list (_r_debug) by the address of its dynamic section.  Objects
- * of other link-map namespaces (dlmopen) get a null dlfo_link_map.  Slower than
- * glibc's lock-free lookup, as fast as libgcc's own search before glibc 2.35. */
+ * highest PT_LOAD; the one segment for a main program with gaps), the
+ * PT_GNU_EH_FRAME address (on ARM the PT_ARM_EXIDX table and its entry count; on
+ * i386 also the data base), and the link map, found in the dynamic linker's list
+ * (_r_debug) by the address of its dynamic section.  Objects of other link-map
+ * namespaces (dlmopen) get a null dlfo_link_map.  Slower than glibc's lock-free
+ * lookup, as fast as libgcc's own search before glibc 2.35. */
 #define _GNU_SOURCE
 #include "shim.h"
 
@@ -96,6 +97,10 @@ static int mw_find_callback(struct dl_phdr_info *info, size_t size, void *data)
     struct mw_find *find = data;
     (void)size;
     uintptr_t start = UINTPTR_MAX, end = 0;
+    /* The PT_LOAD segment holding the pc, and whether the segments follow each other
+     * page by page, as the dynamic linker judges the main program (l_contiguous). */
+    uintptr_t seg_start = 0, seg_end = 0, expected = 0;
+    int contiguous = 1;
     const void *eh_frame = NULL, *dynamic = NULL;
 #if DLFO_STRUCT_HAS_EH_COUNT
     int eh_count = 0;
@@ -109,6 +114,13 @@ static int mw_find_callback(struct dl_phdr_info *info, size_t size, void *data)
                 start = page;
             if (addr + ph->p_memsz > end)
                 end = addr + ph->p_memsz;
+            if (expected != 0 && expected != page)
+                contiguous = 0;
+            expected = (addr + ph->p_memsz + MW_PAGE_SIZE - 1) & ~(uintptr_t)(MW_PAGE_SIZE - 1);
+            if (find->pc >= addr && find->pc < addr + ph->p_memsz) {
+                seg_start = addr;
+                seg_end = addr + ph->p_memsz;
+            }
         } else if (ph->p_type == DLFO_EH_SEGMENT_TYPE) {
             eh_frame = (const void *)addr;
 #if DLFO_STRUCT_HAS_EH_COUNT
@@ -117,6 +129,13 @@ static int mw_find_callback(struct dl_phdr_info *info, size_t size, void *data)
         } else if (ph->p_type == PT_DYNAMIC) {
             dynamic = (const void *)addr;
         }
+    }
+    /* glibc describes a main program (the object without a name) whose segments have
+     * gaps between them (aarch64's 64 KiB segment alignment, old x86_64 binutils' 2 MiB)
+     * by the segment that holds the pc alone, and knows no pc between its segments. */
+    if (!contiguous && info->dlpi_name != NULL && info->dlpi_name[0] == '\0') {
+        start = seg_start;
+        end = seg_end;
     }
     if (find->pc < start || find->pc >= end)
         return 0;
