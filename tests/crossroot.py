@@ -14,9 +14,11 @@ absolute paths are looked up under ROOT first and on the host when ROOT lacks th
   checks both);
 * the root shadows the host wherever it has a path: the guest's /tmp is ROOT/tmp, /etc is
   ROOT/etc, so a host path that also exists in the root (say /usr/lib/...) means the root's;
-* a program the guest starts is the host's, run natively: qemu does not follow execve, and the
-  root's own programs fail to start (``[Errno 8] Exec format error``), so code under test cannot
-  run ``sys.executable`` or the root's ldconfig; ``uname -m`` run from the guest says x86_64.
+* qemu does not follow execve: a program the guest starts runs natively, and the root's own
+  programs fail to start (``[Errno 8] Exec format error``), unless binfmt_misc hands them to
+  qemu. run_python registers each architecture's qemu with binfmt_misc when it can
+  (``ensure_binfmt``; as root, mounting binfmt_misc if needed) and sets QEMU_LD_PREFIX, so that
+  code under test can run ``sys.executable`` in a subprocess (example_project's tests do).
 
 i686 could run natively, in a chroot like tests/oldroot.py, but that needs root and sees only
 paths inside ROOT, and ``platform.machine()`` there is the kernel's x86_64 unless run under
@@ -196,7 +198,10 @@ def run_python(
         root = find_root(arch)
         if root is None:
             raise FileNotFoundError(missing_reason(arch) or f"no {arch} root")
-    full_env = {**BASE_ENV, **(env or {})}
+    # With binfmt_misc, the programs the guest starts (sys.executable in a subprocess) run under
+    # qemu too, and find the root's loader and libraries through QEMU_LD_PREFIX.
+    ensure_binfmt(arch)
+    full_env = {**BASE_ENV, "QEMU_LD_PREFIX": str(root), **(env or {})}
     paths = [str(p) for p in pythonpath]
     if paths:
         full_env["PYTHONPATH"] = os.pathsep.join(paths)
@@ -204,6 +209,50 @@ def run_python(
     out = subprocess.run(argv, cwd=cwd or root, env=full_env, capture_output=True, text=True,
                          timeout=timeout, check=False)
     return subprocess.CompletedProcess(argv, out.returncode, out.stdout, out.stderr)
+
+
+BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
+# The ELF header of a 32-bit x86 executable (Debian ships no qemu-i386 binfmt entry for amd64).
+_I386_MAGIC = (r"\x7fELF\x01\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x03\x00",
+               r"\xff\xff\xff\xff\xff\xfe\xfe\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff")
+
+
+def ensure_binfmt(arch: str) -> str | None:
+    """Let programs the guest starts run too: register arch's qemu with binfmt_misc (mounted
+    first when it is not), as ``manywheel-qemu-<arch>`` with the F flag, so the kernel hands every
+    executable of that architecture to qemu, which finds the root's loader through QEMU_LD_PREFIX
+    (run_python sets it). Returns None when it is in place, else why not (not root, no
+    binfmt_misc in this kernel or container). It stays registered: it is the same for every run,
+    and the host has no programs of these architectures for it to change.
+    """
+    spec = _arch(arch)
+    name = f"manywheel-{spec.qemu.removesuffix('-static')}"
+    if (BINFMT_DIR / name).exists():
+        return None
+    qemu = shutil.which(spec.qemu)
+    if qemu is None:
+        return f"{spec.qemu} is not installed"
+    if not (BINFMT_DIR / "register").exists():
+        proc = subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT_DIR)], capture_output=True,
+                              text=True, check=False)
+        if proc.returncode != 0 or not (BINFMT_DIR / "register").exists():
+            return f"binfmt_misc cannot be mounted here: {(proc.stderr or proc.stdout).strip()}"
+    conf = Path("/usr/lib/binfmt.d") / f"{spec.qemu.removesuffix('-static')}.conf"
+    if arch == "i686":
+        magic, mask = _I386_MAGIC
+    else:
+        try:
+            fields = conf.read_text().strip().split(":")
+        except OSError as e:
+            return f"no binfmt entry for {spec.qemu} ({conf}: {e.strerror})"
+        magic, mask = fields[4], fields[5]
+    try:
+        (BINFMT_DIR / "register").write_text(f":{name}:M::{magic}:{mask}:{qemu}:F\n")
+    except OSError as e:
+        if (BINFMT_DIR / name).exists():  # registered by a concurrent run
+            return None
+        return f"registering {spec.qemu} with binfmt_misc failed: {e.strerror or e}"
+    return None
 
 
 def describe(result: subprocess.CompletedProcess[str]) -> str:
