@@ -171,12 +171,14 @@ def oldest_target(arch: str) -> LibcVersion:
 
 
 def pinned_versions(source: str, arch: str) -> dict[str, str]:
-    """The version each ``MW_PIN(name)`` line of shim ``source`` binds ``name`` to on ``arch``.
+    """The version each ``MW_PIN(name)`` line of shim ``source`` binds ``name`` to on ``arch``
+    (lines under ``#if`` for other arches included: their macros go unused).
 
     It is the symbol's default version at :func:`oldest_target`, read from the glibc ABI
     record: one every supported target has, and the one a build for it binds (never an
-    older, compatibility-only version with another ABI). Raises :class:`BaselineError`
-    naming the symbol if the record has no version of it at that target.
+    older, compatibility-only version with another ABI, such as i686's ``__xstat64@GLIBC_2.1``).
+    Raises :class:`BaselineError` naming the symbol if the record has no version of it at
+    that target.
     """
     _check_arch(arch)
     abi, oldest = load_abi(arch), oldest_target(arch)
