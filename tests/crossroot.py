@@ -6,8 +6,10 @@ bookworm (glibc 2.36, python3.11; its marker says so, and `missing_reason` refus
 asked not to).
 
 Every architecture, i686 included, runs the same way: ``qemu-ARCH-static -L ROOT
-ROOT/usr/bin/python3.9``, unprivileged and without binfmt_misc. Under ``-L`` the guest's
-absolute paths are looked up under ROOT first and on the host when ROOT lacks them, so:
+ROOT/usr/bin/python3.9``, which itself needs neither root nor binfmt_misc. Under ``-L`` the
+guest's absolute paths are looked up under ROOT first and on the host when ROOT lacks them
+(tools/crossroot.sh makes the root's absolute symlinks relative, since qemu would resolve
+their targets on the host), so:
 
 * host paths work as they are: a wheel unpacked into a host temporary directory imports from
   PYTHONPATH, and a host working directory is the guest's (tests/integration/test_crossroot.py
@@ -19,6 +21,8 @@ absolute paths are looked up under ROOT first and on the host when ROOT lacks th
   qemu. run_python registers each architecture's qemu with binfmt_misc when it can
   (``ensure_binfmt``; as root, mounting binfmt_misc if needed) and sets QEMU_LD_PREFIX, so that
   code under test can run ``sys.executable`` in a subprocess (example_project's tests do).
+  execve paths are not looked up under ROOT: ``uname -m`` run from the guest is the host's
+  (x86_64), and a host path that exists only in the root fails to start.
 
 i686 could run natively, in a chroot like tests/oldroot.py, but that needs root and sees only
 paths inside ROOT, and ``platform.machine()`` there is the kernel's x86_64 unless run under

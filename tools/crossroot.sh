@@ -66,6 +66,15 @@ debian_arch() {
     esac
 }
 
+# manylinux_hint NAME: " (Debian's name for ARCH)" when NAME is Debian's name for one.
+manylinux_hint() {
+    local arch
+    for arch in $ALL_ARCHES; do
+        [[ $(debian_arch "$arch") == "$1" ]] && printf " (Debian's name for %s)" "$arch"
+    done
+    return 0
+}
+
 qemu_for() {
     case $1 in
         armv7l) echo qemu-arm-static ;;
@@ -88,6 +97,8 @@ choose_sources() {
     local main arch deb have_main have_archive="" have_fallback=""
     main=$(debian_mirror)
     have_main=" $(release_arches "$main" "$SUITE") "
+    [[ -n ${have_main// /} ]] || die "cannot read $main/dists/$SUITE/Release: is the mirror" \
+        "reachable? (MANYWHEEL_DEBIAN_MIRROR overrides it)"
     for arch in "$@"; do
         deb=$(debian_arch "$arch")
         if [[ $have_main == *" $deb "* ]]; then
@@ -101,8 +112,7 @@ choose_sources() {
         fi
         [[ -n $have_fallback ]] || have_fallback=" $(release_arches "$main" "$FALLBACK_SUITE") "
         [[ $have_fallback == *" $deb "* ]] ||
-            die "$arch: no $SUITE $deb on $main or $ARCHIVE_MIRROR, nor $FALLBACK_SUITE $deb on" \
-                "$main (is the mirror reachable? MANYWHEEL_DEBIAN_MIRROR overrides it)"
+            die "$arch: no $SUITE $deb on $main or $ARCHIVE_MIRROR, nor $FALLBACK_SUITE $deb on $main"
         say "$arch: WARNING: no $SUITE $deb on $main or $ARCHIVE_MIRROR: making a" \
             "$FALLBACK_SUITE root instead (glibc ${SUITE_GLIBC[$FALLBACK_SUITE]}," \
             "${SUITE_PYTHON[$FALLBACK_SUITE]##*/}); MANYWHEEL_DEBIAN_ARCHIVE_MIRROR names another archive"
@@ -278,14 +288,14 @@ main() {
             -h | --help) usage; exit 0 ;;
             all) read -ra a <<<"$ALL_ARCHES"; arches+=("${a[@]}") ;;
             *) debian_arch "$1" >/dev/null ||
-                die "unknown architecture '$1' (one of: $ALL_ARCHES, all)"
+                die "unknown architecture '$1'$(manylinux_hint "$1"): one of $ALL_ARCHES, all"
                 arches+=("$1") ;;
         esac
         shift
     done
     ((${#arches[@]})) || die "no architecture given (usage: tools/crossroot.sh [--jobs N] ARCH... | all)"
+    read -ra arches <<<"$(printf '%s\n' "${arches[@]}" | awk '!seen[$0]++' | tr '\n' ' ')"  # each once
     for arch in "${arches[@]}"; do
-        [[ " ${todo[*]} " == *" $arch "* ]] && continue  # each once
         marker_ok "$DIR/$arch/.manywheel-complete" "$ROOT_FORMAT" || todo+=("$arch")
     done
     # Fast path: nothing to do, no lock, no root needed.
