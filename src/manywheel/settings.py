@@ -24,8 +24,13 @@ else:  # pragma: no cover - exercised on Python < 3.11
 
 CONFIG_PREFIX = "manywheel."
 ENV_PREFIX = "MANYWHEEL_"
-# Environment variables that start with the prefix but are not settings.
-_ENV_NOT_SETTINGS = {"MANYWHEEL_OLDROOT"}
+# Environment variables that start with the prefix but are not settings: the test tools' own
+# (tools/test.sh, tools/oldroot.sh, tools/crossroot.sh, tools/debian-pyconfig.sh, tests/).
+_ENV_NOT_SETTINGS = {"MANYWHEEL_OLDROOT", "MANYWHEEL_CROSSROOTS", "MANYWHEEL_SKIP_OLDROOT", "MANYWHEEL_SKIP_CROSSROOTS",
+                     "MANYWHEEL_DEBIAN_MIRROR", "MANYWHEEL_DEBIAN_ARCHIVE_MIRROR", "MANYWHEEL_DEBIAN_PYCONFIG",
+                     "MANYWHEEL_PYTHON", "MANYWHEEL_PYTHON39", "MANYWHEEL_PYTHON310", "MANYWHEEL_PYTHON311",
+                     "MANYWHEEL_PYTHON312", "MANYWHEEL_PYTHON313", "MANYWHEEL_REAL_WHEELS", "MANYWHEEL_TEST_CACHE",
+                     "MANYWHEEL_TEST_NO_INSTALL", "MANYWHEEL_SHIM_TEST_FALLBACK"}
 
 
 def _not_empty(value: str) -> None:
