@@ -282,7 +282,8 @@ def make_toolchain(workdir: Path, environ: Mapping[str, str], arch: str, baselin
             summary += f"; CMake toolchain file {environ['CMAKE_TOOLCHAIN_FILE']} (set by you)"
         else:
             env["CMAKE_TOOLCHAIN_FILE"] = str(cross_files["cmake"])
-    cuda = cuda_environ(environ, bindir / "cuda" / "g++", env["PATH"])
+    # nvcc builds host code for its own architecture: CUDA is left alone when cross-building.
+    cuda = cuda_environ(environ, bindir / "cuda" / "g++", env["PATH"]) if target_python is None else {}
     if cuda:
         env.update(cuda)
         summary += f"; CUDA: nvcc {cuda['CUDACXX']}, host compiler {' '.join(cuda_host)} (wrapped)"
