@@ -22,7 +22,7 @@ import struct
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, Protocol
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, Protocol, cast
 
 from ..errors import ElfError
 
@@ -778,11 +778,54 @@ def _parse_errors() -> tuple[type[BaseException], ...]:
     return errors
 
 
+class _PastEndReadsEmpty:
+    """A seekable stream as pyelftools should see it: any position past the end reads as empty.
+
+    pyelftools follows corrupt offsets and sizes as they are. On ``io.BytesIO`` a seek anywhere
+    succeeds and a read of any length returns what is left; on a real file a seek beyond the
+    largest size its file system allows fails (EINVAL: 2**44 bytes on ext4, not on tmpfs) and
+    a read of a huge length allocates that length first (MemoryError). The same bytes must be
+    decided alike whether they are held in memory or spooled to a temporary file, so the full
+    reader never hands such a seek or read to the stream it was given.
+    """
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._size = self._at = stream.seek(0, os.SEEK_END)  # _at: where ``stream`` is
+        self._pos = 0
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence == os.SEEK_CUR:
+            offset += self._pos
+        elif whence == os.SEEK_END:
+            offset += self._size
+        if offset < 0:
+            raise ValueError(f"negative seek position {offset}")
+        self._pos = offset
+        return offset
+
+    def tell(self) -> int:
+        return self._pos
+
+    def read(self, size: int | None = -1) -> bytes:
+        left = self._size - self._pos
+        if size is None or size < 0 or size > left:
+            size = left
+        if size <= 0:
+            return b""
+        if self._at != self._pos:
+            self._stream.seek(self._pos)
+        data = self._stream.read(size)
+        self._pos = self._at = self._pos + len(data)
+        return data
+
+
 def _read_full(stream: IO[bytes], display_name: str) -> ElfFacts:
     from elftools.elf.elffile import ELFFile
 
     try:
-        return _read(ELFFile(stream), display_name)
+        # pyelftools only seeks, tells and reads its stream
+        return _read(ELFFile(cast("IO[bytes]", _PastEndReadsEmpty(stream))), display_name)
     except ElfError:
         raise
     except _parse_errors() as e:
