@@ -17,7 +17,7 @@ from . import __version__
 from .errors import ComplianceError, PolicyError, WheelError
 from .files import replace_atomically
 from .inner import call_hook, inner_options, load_inner_backend
-from .policy import Policy, excludes, find_policy, host_arch, load_policies, provided_key
+from .policy import Policy, excludes, find_policy, host_arch, load_policies, policy_names, provided_key
 from .settings import Settings, inner_config_settings, read_settings
 from .wheel import source_date_epoch
 
@@ -39,6 +39,18 @@ def log(message: str) -> None:
     print(f"manywheel: {message}", file=sys.stderr, flush=True)
 
 
+def _check_default_target(name: str, arch: str, arch_source: str) -> None:
+    """The default target is manylinux_2_17; an architecture whose manylinux policies all begin
+    later (riscv64: manylinux_2_31) needs one named, and is told which."""
+    if name in policy_names(arch):
+        return
+    oldest = next((p.name for p in load_policies(arch) if p.family == "manylinux"), None)
+    raise PolicyError(
+        f"the default target {name} does not exist for {arch} (arch from {arch_source}): "
+        f"the oldest manylinux policy for {arch} is {oldest}",
+        hint=f'set the target, e.g. target = "{oldest}" in [tool.manywheel] or -C manywheel.target={oldest}')
+
+
 @dataclass(frozen=True)
 class Context:
     project: Path
@@ -58,6 +70,8 @@ class Context:
             from .cross import check_target_for_arch
 
             check_target_for_arch(settings.target, arch, settings.sources.get("arch", "default"))
+            if settings.sources.get("target", "default") == "default":
+                _check_default_target(settings.target, arch, settings.sources.get("arch", "default"))
             target = find_policy(settings.target, arch)
             if target.family != "manylinux":
                 raise PolicyError(

@@ -13,7 +13,8 @@ import pytest
 
 from manywheel.cross import (ARCH_INFO, cmake_toolchain_file, check_target_for_arch, cross_compilers,
                              make_target_python, meson_cross_file, target_python_applied)
-from manywheel.errors import SettingsError, ToolchainError
+from manywheel.build import Context
+from manywheel.errors import PolicyError, SettingsError, ToolchainError
 from manywheel.policy import find_policy
 from manywheel.settings import read_settings
 
@@ -47,6 +48,20 @@ def test_target_of_another_arch_names_both() -> None:
     check_target_for_arch("manylinux_2_17_aarch64", "aarch64", "default")
     check_target_for_arch("manylinux2014", "aarch64", "default")
     assert find_policy("manylinux_2_17_aarch64", "aarch64").tag == "manylinux_2_17_aarch64.manylinux2014_aarch64"
+
+
+def test_default_target_missing_for_the_arch_names_its_oldest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # riscv64's manylinux policies begin at 2.31: the default manylinux_2_17 cannot be met.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MANYWHEEL_TARGET", raising=False)
+    with pytest.raises(PolicyError) as e:
+        Context.load({"manywheel.arch": "riscv64"})
+    assert str(e.value) == ("the default target manylinux_2_17 does not exist for riscv64 (arch from config "
+                            "setting -C manywheel.arch): the oldest manylinux policy for riscv64 is manylinux_2_31")
+    assert "-C manywheel.target=manylinux_2_31" in (e.value.hint or "")
+    ctx = Context.load({"manywheel.arch": "riscv64", "manywheel.target": "manylinux_2_31"})
+    assert ctx.target is not None and ctx.target.tag == "manylinux_2_31_riscv64"
+    assert Context.load({"manywheel.arch": "aarch64"}).target.name == "manylinux_2_17"  # type: ignore[union-attr]
 
 
 def test_missing_cross_compiler_names_the_debian_packages(tmp_path: Path) -> None:
