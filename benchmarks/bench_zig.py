@@ -57,10 +57,10 @@ def module_commands(compiler: list[str], module: Module, include: str, out: Path
 
 def drive_manywheel(cache: str, out: str, kind: str) -> None:
     """Run inside the benchmark's venv: baseline, wrappers, compile and link."""
-    from manywheel.baseline import prepare_baseline
+    from manywheel.toolchain.baseline import prepare_baseline
     from manywheel.policy import find_policy
     from manywheel.settings import read_settings
-    from manywheel.toolchain import make_toolchain
+    from manywheel.toolchain.wrappers import make_toolchain
 
     work = Path(out) / "work"
     settings = read_settings(Path("."), {"manywheel.cache-dir": cache}, {}, {})

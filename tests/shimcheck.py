@@ -25,7 +25,7 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerDefSection, GNUVerNeedSection, GNUVerSymSection
 from elftools.elf.sections import SymbolTableSection
 
-from manywheel.cross import ARCH_INFO
+from manywheel.toolchain.cross import ARCH_INFO
 from manywheel.glibc import shims
 from manywheel.glibc.abi import load_abi
 from manywheel.policy import LibcVersion

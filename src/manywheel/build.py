@@ -16,17 +16,17 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 from . import __version__
 from .errors import ComplianceError, PolicyError, WheelError
 from .files import replace_atomically
-from .inner import call_hook, inner_options, load_inner_backend
+from .inner.hooks import call_hook, inner_options, load_inner_backend
 from .policy import Policy, excludes, find_policy, host_arch, load_policies, policy_names, provided_key
 from .settings import Settings, inner_config_settings, read_settings
 from .wheel import source_date_epoch
 
 if TYPE_CHECKING:
     from .check.elf import ElfFacts
-    from .bundle import ClosureRules
+    from .repair.bundle import ClosureRules
     from .check.verify import Verdict
-    from .provided import ProvidedLibrary
-    from .toolchain import BaselineFlags, LibraryRules
+    from .repair.provided import ProvidedLibrary
+    from .toolchain.wrappers import BaselineFlags, LibraryRules
 
 # The modules only a wheel build needs (toolchain, ELF reading, verification, reports) are
 # imported by the steps that use them: the other hooks (get_requires_*, prepare_metadata_*,
@@ -67,7 +67,7 @@ class Context:
         arch = settings.arch or host_arch()
         target = None
         if settings.target != "auto":
-            from .cross import check_target_for_arch
+            from .toolchain.cross import check_target_for_arch
 
             check_target_for_arch(settings.target, arch, settings.sources.get("arch", "default"))
             if settings.sources.get("target", "default") == "default":
@@ -111,7 +111,7 @@ def make_baseline(ctx: Context, workdir: Path, cc: list[str] | None = None) -> B
     """The pinned baseline for the target, or None when pinning is off."""
     if not ctx.settings.pin:
         return None
-    from .baseline import prepare_baseline  # the baseline step; imported late, it is heavy
+    from .toolchain.baseline import prepare_baseline  # the baseline step; imported late, it is heavy
 
     return prepare_baseline(ctx.target, ctx.arch, ctx.settings, ctx.environ, workdir, log, cc)
 
@@ -119,13 +119,13 @@ def make_baseline(ctx: Context, workdir: Path, cc: list[str] | None = None) -> B
 def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
                 metadata_directory: str | None, *, editable: bool = False) -> str:
     from ._wrapper import linklog
-    from .bundle import bundle_libraries, bundled_in
-    from .sbom import add_sbom
-    from .parallel import parallel_compile
+    from .repair.bundle import bundle_libraries, bundled_in
+    from .repair.sbom import add_sbom
+    from .inner.parallel import parallel_compile
     from .check.scan import facts_of_members, requires_dist_of
-    from .provided import find_provided, report_provided
-    from .cross import make_target_python, target_python_applied
-    from .toolchain import make_toolchain
+    from .repair.provided import find_provided, report_provided
+    from .toolchain.cross import make_target_python, target_python_applied
+    from .toolchain.wrappers import make_toolchain
     from .wheel import read_wheel, write_wheel
 
     reused = built_for_metadata(metadata_directory, wheel_directory)
@@ -204,10 +204,10 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
 def find_compilers(ctx: Context) -> tuple[list[str], list[str]]:
     """The real C and C++ compilers: the host's (CC, CXX, Python's sysconfig), or for another
     architecture its cross compilers."""
-    from .toolchain import find_compiler
+    from .toolchain.wrappers import find_compiler
 
     if ctx.cross:
-        from .cross import cross_compilers
+        from .toolchain.cross import cross_compilers
 
         return cross_compilers(ctx.arch, ctx.environ, ctx.arch_source)
     return find_compiler(ctx.environ, "CC", "CC"), find_compiler(ctx.environ, "CXX", "CXX")
@@ -226,10 +226,10 @@ def library_rules(ctx: Context, editable: bool, provided: Sequence[ProvidedLibra
     """What links do with libraries outside the allow-list of the target (for "auto", of the newest
     policy); None when nothing is pinned (the host's ABI: libraries are left to the linker)."""
     from ._wrapper.extlibs import link_name
-    from .baseline import default_cache_dir
-    from .openmp import build_command, runtime_path
-    from .provided import link_names
-    from .toolchain import LibraryRules
+    from .toolchain.baseline import default_cache_dir
+    from .toolchain.openmp import build_command, runtime_path
+    from .repair.provided import link_names
+    from .toolchain.wrappers import LibraryRules
 
     if baseline is None:
         return None
@@ -255,8 +255,8 @@ def _policy_for_libraries(ctx: Context) -> Policy | None:
 def closure_rules(ctx: Context, provided: Sequence[ProvidedLibrary], cc: list[str], workdir: Path) -> ClosureRules:
     """What the closure of the bundled libraries leaves to the system, and where it finds the rest."""
     from ._wrapper.extlibs import link_name
-    from .bundle import ClosureRules
-    from .toolchain import linker_search_dirs
+    from .repair.bundle import ClosureRules
+    from .toolchain.wrappers import linker_search_dirs
 
     policy = _policy_for_libraries(ctx)
     exclude = frozenset(n for n in (link_name(e) or e for e in ctx.settings.exclude))
@@ -371,7 +371,7 @@ def build_directory(ctx: Context, editable: bool) -> Iterator[Path]:
         with tempfile.TemporaryDirectory(prefix="manywheel-") as tmp:
             yield Path(tmp)
         return
-    from .baseline import default_cache_dir
+    from .toolchain.baseline import default_cache_dir
     import hashlib
 
     cache = Path(ctx.settings.cache_dir) if ctx.settings.cache_dir else default_cache_dir(ctx.environ)
@@ -454,7 +454,7 @@ def build_sdist(sdist_directory: str, config_settings: Mapping[str, Any] | None)
         result: str = call_hook(backend, "build_sdist", sdist_directory, ctx.config_settings)
     epoch = source_date_epoch(ctx.environ)
     if epoch is not None:
-        from .sdist import normalize_sdist
+        from .inner.sdist import normalize_sdist
 
         normalize_sdist(Path(sdist_directory) / result, epoch)
     log(f"wrote {result}" + (f" (normalized for SOURCE_DATE_EPOCH={epoch})" if epoch is not None else ""))

@@ -72,7 +72,7 @@ def _providers(value: dict[str, str]) -> None:
 
 
 def _arch_name(value: str) -> None:
-    from .cross import check_arch
+    from .toolchain.cross import check_arch
 
     check_arch(value)
 

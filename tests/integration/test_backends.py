@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from manywheel.inner import inner_options
+from manywheel.inner.hooks import inner_options
 from tests import oldroot
 from tests.common import PROJECTS, copy_project, run, tree_digest
 from tests.integration.test_parallel_build import most_at_once

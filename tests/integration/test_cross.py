@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from manywheel.cross import ARCH_INFO
+from manywheel.toolchain.cross import ARCH_INFO
 from tests import crossroot
 from tests.common import EXAMPLE, PROJECTS, copy_project
 from tests.integration.helpers import assert_auditwheel_agrees, only_wheel, platform_tag, python_build

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from manywheel.pyconfig import RULES, compiler_macros, target_pyconfig
+from manywheel.toolchain.pyconfig import RULES, compiler_macros, target_pyconfig
 from tests.common import REPO
 
 pytestmark = pytest.mark.slow

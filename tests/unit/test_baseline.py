@@ -6,11 +6,11 @@ import subprocess
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from manywheel.baseline import Baseline, prepare_baseline
+from manywheel.toolchain.baseline import Baseline, prepare_baseline
 from manywheel.check.elf import read_elf_file
 from manywheel.policy import find_policy
 from manywheel.settings import read_settings
-from manywheel.toolchain import make_toolchain
+from manywheel.toolchain.wrappers import make_toolchain
 
 TARGET = find_policy("manylinux_2_17", "x86_64")
 

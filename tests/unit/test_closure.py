@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from manywheel._wrapper import linklog
-from manywheel.bundle import ClosureRules, bundle_libraries, bundled_in
+from manywheel.repair.bundle import ClosureRules, bundle_libraries, bundled_in
 from manywheel.check.elf import read_elf_bytes
 from manywheel.errors import WheelError
-from manywheel.toolchain import LibraryRules, make_toolchain
+from manywheel.toolchain.wrappers import LibraryRules, make_toolchain
 from manywheel.wheel import read_wheel
 
 ALLOWED = frozenset({"libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2"})

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from manywheel.cross import (ARCH_INFO, cmake_toolchain_file, check_target_for_arch, cross_compilers,
+from manywheel.toolchain.cross import (ARCH_INFO, cmake_toolchain_file, check_target_for_arch, cross_compilers,
                              make_target_python, meson_cross_file, target_python_applied)
 from manywheel.build import Context
 from manywheel.errors import PolicyError, SettingsError, ToolchainError

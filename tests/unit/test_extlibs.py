@@ -10,10 +10,10 @@ from typing import Any, Callable
 import pytest
 
 from manywheel._wrapper import elfedit, extlibs, linklog
-from manywheel.bundle import runpath_for
+from manywheel.repair.bundle import runpath_for
 from manywheel.check.elf import read_elf_file
 from manywheel.policy import excludes, library_name
-from manywheel.toolchain import LibraryRules, make_toolchain
+from manywheel.toolchain.wrappers import LibraryRules, make_toolchain
 
 
 def config(tmp_path: Path, search: list[Path], provided: dict[str, str] | None = None,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from manywheel.toolchain import find_compiler, make_toolchain, without_forced_includes, write_toolchain_config
+from manywheel.toolchain.wrappers import find_compiler, make_toolchain, without_forced_includes, write_toolchain_config
 
 from tests.launchers import ccache_hits, ccache_misses, ccache_stats, require_ccache
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from manywheel.toolchain import make_toolchain
+from manywheel.toolchain.wrappers import make_toolchain
 from tests.common import REPO, run
 
 SRC = REPO / "src"

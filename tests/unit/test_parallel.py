@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from manywheel.parallel import parallel_compile
+from manywheel.inner.parallel import parallel_compile
 
 pytest.importorskip("setuptools")
 import distutils.ccompiler  # noqa: E402  (setuptools' copy, as in a build)

@@ -13,7 +13,7 @@ from manywheel.check.elf import read_elf_file
 from manywheel.check.provided import ProvidedNeed, parse_provided_by, required_names, uncovered
 from manywheel.errors import SettingsError
 from manywheel.policy import provided_key
-from manywheel.provided import ProvidedLibrary, find_provided, install_path, link_names, runpath_entries
+from manywheel.repair.provided import ProvidedLibrary, find_provided, install_path, link_names, runpath_entries
 from manywheel.settings import read_settings
 
 TABLE = {"libcudart.so.13": "nvidia-cuda-runtime", "cublas*": "nvidia-cublas", "nccl": "nvidia-nccl"}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from manywheel.errors import ToolchainError
-from manywheel.pyconfig import RULES, compiler_macros, parse_macro_dump, target_pyconfig
+from manywheel.toolchain.pyconfig import RULES, compiler_macros, parse_macro_dump, target_pyconfig
 
 # Trimmed autoheader output: every architecture-dependent entry of 3.9 to 3.13 as pyenv's
 # x86_64 CPython 3.13 has it, the WORDS_BIGENDIAN block, and lines that are not ours.

@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 
 from manywheel._wrapper import linklog
-from manywheel.bundle import bundle_libraries, bundled_in
+from manywheel.repair.bundle import bundle_libraries, bundled_in
 from manywheel.check.sboms import Sbom, parse_sbom, read_sboms
 from manywheel.errors import WheelError
-from manywheel.sbom import (DebPackage, add_sbom, find_inclusions, find_packages, make_sbom, purl, read_distro,
+from manywheel.repair.sbom import (DebPackage, add_sbom, find_inclusions, find_packages, make_sbom, purl, read_distro,
                             wheel_members_of)
-from manywheel.toolchain import LibraryRules, make_toolchain
+from manywheel.toolchain.wrappers import LibraryRules, make_toolchain
 from manywheel.wheel import WheelContents, read_wheel, write_wheel
 
 LIBYAML = Path("/usr/lib/x86_64-linux-gnu/libyaml.a")

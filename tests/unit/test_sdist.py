@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from manywheel.errors import WheelError
-from manywheel.sdist import normalize_sdist
+from manywheel.inner.sdist import normalize_sdist
 
 EPOCH = 1_700_000_000
 

@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 from manywheel.check.elf import read_elf_file
-from manywheel.toolchain import make_toolchain
+from manywheel.toolchain.wrappers import make_toolchain
 
 
 def test_wrappers_replace_native_isa_and_drop_absolute_rpaths(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """Compiler wrapper run for every compile and link of the inner build.
 
-Standard library only, started with ``python -S -E`` by the scripts ``manywheel.toolchain``
+Standard library only, started with ``python -S -E`` by the scripts ``manywheel.toolchain.wrappers``
 writes: it is exec'd hundreds of times per build, so it starts lean: its configuration
 (``config.WrapperConfig``) is the marshal file named in argv[1], and the compiler is started
 with ``os.posix_spawn``; ``json`` and ``subprocess`` (about 20 ms of imports together)

@@ -1,5 +1,5 @@
 """The wrapper's configuration: one typed definition for the side that writes it
-(``manywheel.toolchain``) and the side that reads it (``ccwrap``, ``extlibs``).
+(``manywheel.toolchain.wrappers``) and the side that reads it (``ccwrap``, ``extlibs``).
 
 The wrapper reads it with ``marshal`` (no imports) on every compile, so at run time a
 configuration is a plain dict and this module imports nothing; the ``TypedDict`` below
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from typing import TypedDict
 
     class OpenmpConfig(TypedDict):
-        """The OpenMP runtime built for the baseline (``manywheel.openmp``)."""
+        """The OpenMP runtime built for the baseline (``manywheel.toolchain.openmp``)."""
 
         runtime: str  # its cached file (libgomp.so.1), there once built
         build: list[str]  # the command that builds it, given the configuration file as one more argument

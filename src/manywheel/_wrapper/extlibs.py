@@ -11,7 +11,7 @@ is copied under a name unique to its content (``libffi-1a2b3c4d.so.8``) with its
 mistaken for it; the link names the copy by that file name (``-l:NAME``), so the module's
 ``DT_NEEDED`` is the unique name; and a placeholder ``RUNPATH`` long enough for any
 ``$ORIGIN/<...>/<dist>.libs`` is reserved in the module, to be filled in once the wheel's
-layout is known (``manywheel.bundle``).  The ELF edits are ``elfedit``'s.
+layout is known (``manywheel.repair.bundle``).  The ELF edits are ``elfedit``'s.
 
 A library another wheel provides (``provided-by``) is left to the linker, and the module gets
 the placeholder too: its ``RUNPATH`` will reach where that wheel installs the library.
@@ -220,7 +220,7 @@ def openmp_copy(args: list[str], cfg: WrapperConfig, bundled: list[BundledEntry]
     """The file name of the bundled OpenMP runtime this link uses instead of the host's, or None
     when the link uses none or the runtime is left to the linker (``exclude``, no baseline).
 
-    The runtime is libgomp built for the baseline (``manywheel.openmp``), built by the command in
+    The runtime is libgomp built for the baseline (``manywheel.toolchain.openmp``), built by the command in
     the configuration when the first link needs it.  The copy goes into ``bundle/`` under its unique
     name, and ``openmp/libgomp.so`` becomes a linker script naming it, so the ``-lgomp`` gcc adds
     for ``-fopenmp`` links the copy too."""

@@ -3,7 +3,7 @@
 Written by the wrapper (``append``), read by the build side (``read``): which objects went
 into which output (to name the source file behind a symbol that breaks the target), which
 libraries the link bundled and which external archives it linked statically (for the SBOM,
-``manywheel.sbom``).  Standard library only; ``json`` is imported by the functions that need
+``manywheel.repair.sbom``).  Standard library only; ``json`` is imported by the functions that need
 it, never when the wrapper starts.
 """
 from __future__ import annotations

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
 
 if TYPE_CHECKING:
-    from ._wrapper.config import WrapperConfig
+    from .._wrapper.config import WrapperConfig
 
 FORMAT = 1  # bump when the way the runtime is built changes
 RUNTIME = "libgomp.so.1"
@@ -43,7 +43,7 @@ _SOURCE_PARTS = ("libgomp", "config", "include", "config.guess", "config.sub", "
                  "missing", "mkinstalldirs", "config-ml.in", "depcomp", "compile", "move-if-change",
                  "config.rpath", "ylwrap", "test-driver", "libtool.m4", "ltoptions.m4", "ltsugar.m4",
                  "ltversion.m4", "lt~obsolete.m4", "multilib.am", "gcc/BASE-VER", "gcc/DATESTAMP", "gcc/DEV-PHASE")
-_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
 class OpenmpError(Exception):
@@ -60,7 +60,7 @@ def runtime_path(cache: Path, baseline_dir: Path) -> Path:
 def build_command(runtime: Path, source: str, cache: Path) -> list[str]:
     """The command the wrapper runs (appending its configuration file) when ``runtime`` is missing."""
     start = (f"import sys; sys.path.insert(0, {str(_PACKAGE_ROOT)!r}); "
-             "from manywheel.openmp import main; sys.exit(main(sys.argv[1:]))")
+             "from manywheel.toolchain.openmp import main; sys.exit(main(sys.argv[1:]))")
     return [sys.executable, "-c", start, str(runtime), source, str(cache)]
 
 
@@ -165,7 +165,7 @@ def _is_gcc(cc: Sequence[str]) -> bool:
 
 def _pinned_compiler(cfg: WrapperConfig, directory: Path) -> str:
     """A wrapper like the build's, with its baseline, but with nothing done to libraries."""
-    from .toolchain import write_toolchain_config, write_wrapper_scripts
+    from .wrappers import write_toolchain_config, write_wrapper_scripts
 
     directory.mkdir(parents=True)
     own: WrapperConfig = {**cfg, "libs": None, "verbose": False, "state_dir": str(directory)}

@@ -12,8 +12,8 @@ import io
 import tarfile
 from pathlib import Path
 
-from .errors import WheelError
-from .files import replace_atomically
+from ..errors import WheelError
+from ..files import replace_atomically
 
 
 def normalize_sdist(path: Path, epoch: int) -> None:

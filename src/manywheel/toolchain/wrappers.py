@@ -23,18 +23,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Protocol, Sequence
 
-from ._wrapper import linklog
+from .._wrapper import linklog
 from .cross import binutil, cmake_toolchain_file, meson_cross_file, python_launcher
-from .errors import ToolchainError
-from .files import replace_atomically
+from ..errors import ToolchainError
+from ..files import replace_atomically
 
 if TYPE_CHECKING:
-    from ._wrapper.config import LibraryConfig, WrapperConfig
+    from .._wrapper.config import LibraryConfig, WrapperConfig
     from .cross import TargetPython
 
 # The directory that holds the manywheel package: the wrappers run with ``python -S -E`` (no
 # site-packages, no PYTHONPATH) and put it first on sys.path to import the wrapper from it.
-_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 # What -march/-mtune=native become: the ISA every system of the arch has.
 _ISA_FLAGS = {
     "x86_64": {"-march": "-march=x86-64", "-mtune": "-mtune=generic"},
@@ -68,7 +68,7 @@ class LibraryRules:
     exclude: tuple[str, ...] = ()
     bundle_enabled: bool = True  # False for editable installs: they run against the host's libraries
     provided: Mapping[str, str] = field(default_factory=dict)  # link and file name -> provider's file
-    # The OpenMP runtime for the baseline (manywheel.openmp): its cached file, and the command that
+    # The OpenMP runtime for the baseline (manywheel.toolchain.openmp): its cached file, and the command that
     # builds it when a link first needs it.  None: OpenMP links are left to the linker.
     openmp: tuple[str, list[str]] | None = None
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Mapping, Sequence
 
-from .errors import InnerBackendError, ManywheelError
+from ..errors import InnerBackendError, ManywheelError
 
 if sys.version_info >= (3, 11):
     import tomllib

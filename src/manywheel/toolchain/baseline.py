@@ -21,14 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
 
-from . import __version__
-from .errors import BaselineError
-from .glibc.abi import AbiSymbol, GlibcAbi, load_abi
-from .glibc.shims import SHIMS, ShimBuildError, build_shim_archive, shims_for
-from .policy import LibcVersion, Policy, parse_version
-from .settings import Settings
+from .. import __version__
+from ..errors import BaselineError
+from ..glibc.abi import AbiSymbol, GlibcAbi, load_abi
+from ..glibc.shims import SHIMS, ShimBuildError, build_shim_archive, shims_for
+from ..policy import LibcVersion, Policy, parse_version
+from ..settings import Settings
 from .cross import is_cross
-from .toolchain import find_compiler
+from .wrappers import find_compiler
 
 FORMAT = 1  # bump when the layout of a cache entry changes
 _GLIBC_LIBRARIES = ("libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1",
@@ -38,7 +38,7 @@ STUB_LIBRARIES = {arch: _GLIBC_LIBRARIES + (loader,) for arch, loader in (
     ("x86_64", "ld-linux-x86-64.so.2"), ("i686", "ld-linux.so.2"), ("aarch64", "ld-linux-aarch64.so.1"),
     ("armv7l", "ld-linux-armhf.so.3"), ("ppc64le", "ld64.so.2"), ("s390x", "ld64.so.1"), ("ppc64", "ld64.so.1"),
     ("riscv64", "ld-linux-riscv64-lp64d.so.1"))}
-_SHIMS_DIR = Path(__file__).parent / "glibc" / "shims"
+_SHIMS_DIR = Path(__file__).parents[1] / "glibc" / "shims"
 Log = Callable[[str], None]
 
 
@@ -128,7 +128,7 @@ def _cache_key(cc: list[str], target: LibcVersion, arch: str) -> str:
         except OSError:
             h.update(b"missing")
     h.update(_run(cc + ["-dumpfullversion", "-dumpversion"]).encode())
-    data_dir = Path(__file__).parent / "glibc"
+    data_dir = Path(__file__).parents[1] / "glibc"
     for source in sorted(list((data_dir / "data").glob("*")) + list(_SHIMS_DIR.glob("*"))):
         if source.is_file():
             h.update(source.name.encode() + hashlib.sha256(source.read_bytes()).digest())

@@ -24,7 +24,7 @@ import subprocess
 from dataclasses import dataclass
 from typing import Callable, Iterator, Mapping
 
-from .errors import ToolchainError
+from ..errors import ToolchainError
 
 # ``#define NAME VALUE`` as ``cc -dM -E`` prints it (function-like macros are skipped).
 _DUMP_LINE = re.compile(r"#define (?P<name>[A-Za-z_]\w*)(?P<params>\([^)]*\))?(?: (?P<value>.*))?$")

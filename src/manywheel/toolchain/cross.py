@@ -9,7 +9,7 @@ one (the host is x86_64, the wheel is for aarch64, say):
   ``_sysconfigdata`` module (the host's values, with the target's triplet, extension suffix,
   SOABI, sizes and tools) that ``sysconfig`` loads through ``_PYTHON_SYSCONFIGDATA_NAME``,
   ``_PYTHON_HOST_PLATFORM`` for the platform, and a copy of the host's headers whose
-  ``pyconfig.h`` has the target's architecture-dependent values (manywheel.pyconfig);
+  ``pyconfig.h`` has the target's architecture-dependent values (manywheel.toolchain.pyconfig);
 * CMake gets a toolchain file and meson a cross file naming the wrappers and the target.
 """
 from __future__ import annotations
@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from .errors import SettingsError, ToolchainError
-from .policy import ARCHES, host_arch
+from ..errors import SettingsError, ToolchainError
+from ..policy import ARCHES, host_arch
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def is_cross(arch: str) -> bool:
 def cross_compilers(arch: str, environ: Mapping[str, str], source: str) -> tuple[list[str], list[str]]:
     """The C and C++ compilers for ``arch``: the user's CC/CXX when set (they must build for
     ``arch``), else Debian's ``<triplet>-gcc`` and ``<triplet>-g++`` on PATH."""
-    from .toolchain import find_compiler
+    from .wrappers import find_compiler
 
     info = ARCH_INFO[arch]
     found = []

@@ -19,14 +19,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from ._wrapper.elfedit import PLACEHOLDER, ElfEditError, fill_runpath, has_runpath_placeholder, rename_needed
-from ._wrapper.extlibs import LinkError, bundle_copy, link_name
-from .errors import WheelError
+from .._wrapper.elfedit import PLACEHOLDER, ElfEditError, fill_runpath, has_runpath_placeholder, rename_needed
+from .._wrapper.extlibs import LinkError, bundle_copy, link_name
+from ..errors import WheelError
 from .provided import runpath_entries
-from .wheel import Member, WheelContents
+from ..wheel import Member, WheelContents
 
 if TYPE_CHECKING:
-    from ._wrapper.linklog import LinkEntry
+    from .._wrapper.linklog import LinkEntry
     from .provided import ProvidedLibrary
 
 
@@ -77,7 +77,7 @@ def bundle_libraries(contents: WheelContents, bundled: dict[str, BundledLibrary]
     (``<dist>.libs/<name>``) with what each is.
 
     A module's RUNPATH becomes ``<dist>.libs`` if it needs a bundled library, and the directory
-    of each provided library it needs (``manywheel.provided``), in that order.  With ``closure``,
+    of each provided library it needs (``manywheel.repair.provided``), in that order.  With ``closure``,
     the bundled libraries' own dependencies outside the allow-list are added too."""
     if not bundled and not provided:
         return contents, {}
@@ -122,8 +122,8 @@ def with_closure(files: dict[str, bytes], chosen: dict[str, BundledLibrary], rul
                  ) -> tuple[dict[str, bytes], dict[str, BundledLibrary]]:
     """``files`` (unique name -> the copy's bytes) with every library they need, recursively,
     that the rules do not leave to the system; the needing copies edited to name them."""
-    from .check.elf import read_elf_bytes
-    from .errors import ElfError
+    from ..check.elf import read_elf_bytes
+    from ..errors import ElfError
 
     files, chosen = dict(files), dict(chosen)
     by_source = {os.path.realpath(lib.source): name for name, lib in chosen.items()}

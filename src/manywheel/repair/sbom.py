@@ -28,11 +28,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
-from . import __version__
-from .wheel import Member, WheelContents, retag_filename
+from .. import __version__
+from ..wheel import Member, WheelContents, retag_filename
 
 if TYPE_CHECKING:
-    from ._wrapper.linklog import LinkEntry
+    from .._wrapper.linklog import LinkEntry
 
 SBOM_NAME = "manywheel.cdx.json"
 SPEC_VERSION = "1.5"

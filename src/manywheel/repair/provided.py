@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
-from .check.provided import ProvidedNeed, provided_needs, uncovered
-from .errors import ManywheelError, SettingsError, SettingsErrors
-from .policy import library_name, provided_key
+from ..check.provided import ProvidedNeed, provided_needs, uncovered
+from ..errors import ManywheelError, SettingsError, SettingsErrors
+from ..policy import library_name, provided_key
 
 if TYPE_CHECKING:
-    from .check.elf import ElfFacts
+    from ..check.elf import ElfFacts
 
 _DATA_DIR = re.compile(r"^[^/]+\.data/(?:platlib|purelib)/")
 

@@ -1,0 +1,2 @@
+"""The inner-backend adapters: loading and calling the project's own PEP 517 backend
+(``hooks``), setuptools' parallel compilation (``parallel``) and a reproducible sdist (``sdist``)."""
