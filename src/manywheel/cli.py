@@ -1,4 +1,4 @@
-"""``manywheel check`` and ``manywheel targets``."""
+"""``manywheel check``, ``manywheel adopt`` and ``manywheel targets``."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Sequence
 
 from . import __version__, lifecycle
-from .errors import ManywheelError, PolicyError
+from .errors import ComplianceError, ManywheelError, PolicyError, UsageError
 from .check.provided import (cuda_linked_statically, cuda_runtimes, parse_provided_by, provided_json, provided_needs, render_provided,
                              uncovered)
 from .check.report import hint_for, render_verdict, render_violations, summary_line, verdict_json
@@ -77,7 +77,8 @@ def _check(args: argparse.Namespace) -> int:
     try:
         provided = parse_provided_by(args.provided_by)
     except ValueError as e:
-        raise ManywheelError(str(e), hint="give the library and the distribution that ships it") from None
+        raise UsageError(str(e), argument="--provided-by",
+                         hint="give the library and the distribution that ships it") from None
     for path in args.paths:
         scan, verdict, target = _judge_path(path, args.target, args.exclude, provided)
         sboms = sboms_of(scan)
@@ -91,8 +92,8 @@ def _check(args: argparse.Namespace) -> int:
             if verdict.policy is not None:
                 print(_who_can_install(target if target and ok else verdict.policy))
             if target and not ok:
-                print(render_violations(verdict, target).replace("manywheel: error: ", "  does not meet: ", 1))
-                print("\n".join(f"  hint: {line}" for line in hint_for(verdict, target).splitlines()))
+                report = ComplianceError(render_violations(verdict, target), hint=hint_for(verdict, target))
+                print(report.render(lead="  does not meet: "))
             print("  " + summary_line(verdict, scan))
             extra = render_provided(needs, scan.requires_dist, cuda_runtimes(scan.facts), cuda_linked_statically(sboms))
             if extra:
@@ -109,13 +110,13 @@ def _check(args: argparse.Namespace) -> int:
 def _judge_path(path: Path, target_name: str | None, exclude: list[str],
                 provided: dict[str, str]) -> tuple[Scan, Verdict, Policy | None]:
     if not path.exists():
-        raise ManywheelError(f"{path}: no such file or directory")
+        raise UsageError(f"{path}: no such file or directory", argument=str(path))
     if path.is_file() and path.stat().st_size == 0:
-        raise ManywheelError(f"{path}: an empty file, neither a wheel nor an ELF file")
+        raise UsageError(f"{path}: an empty file, neither a wheel nor an ELF file", argument=str(path))
     scan = scan_path(path)
     if path.is_dir() and not scan.facts:
-        raise ManywheelError(f"{path}: no ELF files in this directory ({scan.members} files looked at)",
-                             hint="name a wheel, a shared object, or a directory holding some")
+        raise UsageError(f"{path}: no ELF files in this directory ({scan.members} files looked at)",
+                         argument=str(path), hint="name a wheel, a shared object, or a directory holding some")
     arch = _wheel_arch(path) or majority_arch(scan.facts, "") or host_arch()
     verdict = judge(scan.facts, load_policies(arch), arch,
                     exclude=lambda soname: excludes(exclude, soname) or provided_key(provided, soname) is not None)

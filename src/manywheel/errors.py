@@ -16,8 +16,12 @@ class ManywheelError(Exception):
         self.message = message
         self.hint = hint
 
-    def render(self) -> str:
-        lines = [f"manywheel: error: {self.message}"]
+    def render(self, lead: str = "manywheel: error: ") -> str:
+        """The message after ``lead``, then each line of the hint as an indented ``hint:`` line.
+
+        Messages never carry ``lead`` or hint lines themselves: this is the one place that
+        writes them (``manywheel check`` passes its own ``lead`` for a report line)."""
+        lines = [lead + self.message]
         if self.hint:
             lines.extend(f"  hint: {line}" for line in self.hint.splitlines())
         return "\n".join(lines)
@@ -38,8 +42,8 @@ class SettingsErrors(SettingsError):
         super().__init__(f"{len(errors)} problems in the configuration")
         self.errors = errors
 
-    def render(self) -> str:
-        return "\n".join(e.render() for e in self.errors)
+    def render(self, lead: str = "manywheel: error: ") -> str:
+        return "\n".join(e.render(lead) for e in self.errors)
 
 
 class PolicyError(ManywheelError):
@@ -72,13 +76,17 @@ class WheelError(ManywheelError):
 
 
 class ComplianceError(ManywheelError):
-    """The built files do not meet the requested policy: the full report is the message."""
+    """The built files do not meet the requested policy: the full report
+    (``check.report.render_violations``) is the message."""
 
     def __init__(self, report: str, *, hint: str | None = None) -> None:
         super().__init__(report, hint=hint)
 
-    def render(self) -> str:
-        text = self.message if self.message.startswith("manywheel: error:") else f"manywheel: error: {self.message}"
-        if self.hint:
-            text += "".join(f"\n  hint: {line}" for line in self.hint.splitlines())
-        return text
+
+class UsageError(ManywheelError):
+    """A ``manywheel`` command line that cannot be acted on: a bad option value, or a path that
+    does not exist or holds nothing to judge.  ``argument`` is the option or path at fault."""
+
+    def __init__(self, message: str, *, argument: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.argument = argument

@@ -23,6 +23,14 @@ def test_verdict_names_the_symbol_and_exit_codes(compile_so: Callable[..., Path]
     assert "summary: 1 ELF files read" in meets.stdout
     fails = check("--target", "manylinux2014", str(so))
     assert fails.returncode == 1 and "getrandom@GLIBC_2.25" in fails.stdout
+    lines = fails.stdout.splitlines()
+    report = lines.index("  does not meet: 1 violation of manylinux_2_17_x86_64 in 1 file; "
+                         "the files meet manylinux_2_26_x86_64")
+    assert lines[report + 3:report + 5] == [
+        "  hint: keep [tool.manywheel] pin = true (the default) so every reference is pinned to the target, "
+        "avoid the functions named, or choose a newer target",
+        '  hint: set [tool.manywheel] target = "manylinux_2_26" (or "auto") to accept what the files meet']
+    assert "manywheel: error" not in fails.stdout
     assert check("--target", "manylinux_2_28", str(so)).returncode == 0
 
 
@@ -44,6 +52,10 @@ def test_bad_input_exits_2_without_traceback(tmp_path: Path) -> None:
         assert proc.returncode == 2, proc.stderr
         assert message in proc.stderr and "Traceback" not in proc.stderr
     assert check("--target", "manylinux_9_9", str(fake)).returncode == 2
+    bad = check("--provided-by", "libfoo.so.1", str(fake))
+    assert bad.returncode == 2 and bad.stderr == (
+        "manywheel: error: --provided-by 'libfoo.so.1': expected LIB=DIST, like libcudart.so.13=nvidia-cuda-runtime\n"
+        "  hint: give the library and the distribution that ships it\n")
 
 
 def test_targets_lists_policies_with_pip_distributions_and_sources() -> None:

@@ -13,6 +13,7 @@ from manywheel.check.elf import read_elf_file
 from manywheel.check.report import hint_for, render_verdict, render_violations, summary_line, verdict_json
 from manywheel.check.scan import Scan
 from manywheel.check.verify import Verdict, judge
+from manywheel.errors import ComplianceError
 from manywheel.policy import find_policy, load_policies
 
 POLICIES = load_policies("x86_64")
@@ -110,7 +111,7 @@ def test_a_needed_library_outside_every_allow_list_is_the_linux_reason(ffi: Path
                          "  why linux_x86_64: pkg/_ffi.so: NEEDED libffi.so.8: not in any manylinux allow-list",
                          "  (1 such fact (library) in 1 file; without them the files would meet manylinux_2_5_x86_64)"]
     assert render_violations(v, TARGET).splitlines() == [
-        "manywheel: error: 1 violation of manylinux_2_17_x86_64 in 1 file; the files meet linux_x86_64",
+        "1 violation of manylinux_2_17_x86_64 in 1 file; the files meet linux_x86_64",
         "  pkg/_ffi.so:",
         "    NEEDED libffi.so.8: not in any manylinux allow-list (accepted by no policy)",
     ]
@@ -134,13 +135,26 @@ def test_long_lists_are_cut_unless_every_fact_is_asked_for(compile_so: Callable[
 def test_violations_are_one_line_each_under_their_file(clean: Path, rng: Path, execstack: Path) -> None:
     v = verdict_of((clean, "pkg/_clean.so"), (rng, "pkg/_rng.so"), (execstack, "pkg/_exec.so"))
     assert render_violations(v, TARGET).splitlines() == [
-        "manywheel: error: 2 violations of manylinux_2_17_x86_64 in 2 files; the files meet linux_x86_64",
+        "2 violations of manylinux_2_17_x86_64 in 2 files; the files meet linux_x86_64",
         "  pkg/_rng.so:",
         f"    {GETRANDOM_FACT} (accepted by manylinux_2_26)",
         "  pkg/_exec.so:",
         f"    {EXEC_STACK_FACT} (accepted by no policy)",
     ]
 
+
+
+def test_the_error_alone_writes_the_lead_and_the_hint_lines(rng: Path, execstack: Path) -> None:
+    """The report is the bare message: a ComplianceError's render puts "manywheel: error:" (or
+    check's "does not meet:") before it and the hint lines after, once."""
+    v = verdict_of((rng, "pkg/_rng.so"), (execstack, "pkg/_exec.so"))
+    report = render_violations(v, TARGET)
+    assert "manywheel: error" not in report and "hint:" not in report
+    error = ComplianceError(report, hint=hint_for(v, TARGET))
+    rendered = error.render().splitlines()
+    assert rendered[0] == "manywheel: error: " + report.splitlines()[0]
+    assert rendered[1:] == report.splitlines()[1:] + [f"  hint: {h}" for h in hint_for(v, TARGET).splitlines()]
+    assert error.render(lead="  does not meet: ").splitlines()[0] == "  does not meet: " + report.splitlines()[0]
 
 def test_violations_show_origins_and_notes_when_given(rng: Path) -> None:
     v = verdict_of((rng, "pkg/_rng.so"))

@@ -113,6 +113,9 @@ def render_violations(v: Verdict, target: Policy, origins: Mapping[tuple[str, st
                       notes: Mapping[str, str] | None = None) -> str:
     """The report of a target the files do not meet: every offending fact, per file.
 
+    It is the message of a ``ComplianceError``, whose ``render`` puts the ``manywheel: error:``
+    (or ``manywheel check``'s ``does not meet:``) in front and ``hint_for`` after.
+
     ``origins`` names the objects that reference a symbol; ``notes`` replaces the reason
     for a symbol (e.g. "no version <= GLIBC_2.17 exists and no shim covers it").
     """
@@ -120,7 +123,7 @@ def render_violations(v: Verdict, target: Policy, origins: Mapping[tuple[str, st
     by_file: dict[str, list[Constraint]] = defaultdict(list)
     for c in blocking:
         by_file[c.file].append(c)
-    lines = [f"manywheel: error: {len(blocking)} violation{'s' if len(blocking) != 1 else ''} of "
+    lines = [f"{len(blocking)} violation{'s' if len(blocking) != 1 else ''} of "
              f"{target.display_name} in {len(by_file)} file{'s' if len(by_file) != 1 else ''}; "
              f"the files meet {v.name}"]
     for file, cs in by_file.items():
