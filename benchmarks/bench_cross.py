@@ -27,7 +27,7 @@ gcc 10 and Python 3.9 (`python3 setup.py bdist_wheel` with the root's setuptools
 predates pyproject metadata, so a setup.cfg gives it the name, version and package). The
 root (gcc, g++, python3-dev, python3-setuptools, python3-wheel) is made once, in
 ~/.cache/manywheel/bench-aarch64-buildroot: `debootstrap --foreign` downloads the packages
-(MANYWHEEL_DEBIAN_MIRROR, else deb.debian.org), `dpkg-deb -x` unpacks them, then ldconfig
+(MWTEST_DEBIAN_MIRROR, else deb.debian.org), `dpkg-deb -x` unpacks them, then ldconfig
 and compileall run in it. The time to make it (about 2 minutes here) is printed apart from
 the builds (15-40 s each here): one first build, not counted, then M rounds, after the
 manywheel rounds, whose cross median the ratio emulated / cross takes. Programs of the root
@@ -244,7 +244,7 @@ def make_build_root(root: Path) -> str:
 
 def fill_build_root(tree: Path) -> dict[str, float]:
     """debootstrap --foreign, unpack every package, then what the maintainer scripts would have done."""
-    mirror = os.environ.get("MANYWHEEL_DEBIAN_MIRROR") or "http://deb.debian.org/debian"
+    mirror = os.environ.get("MWTEST_DEBIAN_MIRROR") or "http://deb.debian.org/debian"
     debootstrap = shutil.which("debootstrap") or "/usr/sbin/debootstrap"
     steps: dict[str, float] = {}
     say(f"making the aarch64 build root (bullseye arm64 from {mirror}, with {ROOT_PACKAGES}) ...")

@@ -58,10 +58,10 @@ def manywheel_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture()
 def build_env(manywheel_dist: Path, tmp_path: Path) -> dict[str, str]:
     """Environment for a frontend run: finds manywheel, uses a private baseline cache."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MANYWHEEL_") or k == "MANYWHEEL_OLDROOT"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MANYWHEEL_")}
     links = str(manywheel_dist) + (" " + env["PIP_FIND_LINKS"] if env.get("PIP_FIND_LINKS") else "")
     env["PIP_FIND_LINKS"] = links
-    env.setdefault("MANYWHEEL_CACHE_DIR", str(Path(os.environ.get("MANYWHEEL_TEST_CACHE", tmp_path / "cache"))))
+    env.setdefault("MANYWHEEL_CACHE_DIR", str(Path(os.environ.get("MWTEST_CACHE", tmp_path / "cache"))))
     return env
 
 
@@ -89,7 +89,7 @@ def cross_root() -> Callable[..., Path]:
         if reason is None and root is not None:
             return root
         reason = reason or f"no {arch} root"
-        if root is None and os.environ.get("CI") and os.environ.get("MANYWHEEL_SKIP_CROSSROOTS") != "1":
+        if root is None and os.environ.get("CI") and os.environ.get("MWTEST_SKIP_CROSSROOTS") != "1":
             pytest.fail(f"{reason}: CI must make it (tools/test.sh runs tools/crossroot.sh all)")
         pytest.skip(reason)
 

@@ -99,9 +99,9 @@ def _arch(arch: str) -> CrossArch:
 
 
 def default_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """Where tools/crossroot.sh puts the roots: $MANYWHEEL_CROSSROOTS or the user cache."""
+    """Where tools/crossroot.sh puts the roots: $MWTEST_CROSSROOTS or the user cache."""
     env = os.environ if environ is None else environ
-    given = env.get("MANYWHEEL_CROSSROOTS")
+    given = env.get("MWTEST_CROSSROOTS")
     if given:
         return Path(given)
     return Path(env.get("HOME", str(Path.home()))) / ".cache/manywheel/cross-roots"

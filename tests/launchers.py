@@ -14,9 +14,9 @@ def require_ccache() -> str:
     found = shutil.which("ccache")
     if found:
         return found
-    if os.environ.get("MANYWHEEL_TEST_NO_INSTALL") or os.geteuid() != 0 or not shutil.which("apt-get"):
+    if os.environ.get("MWTEST_NO_INSTALL") or os.geteuid() != 0 or not shutil.which("apt-get"):
         pytest.skip("ccache is not installed (Debian: apt-get install ccache); not installing it here "
-                    "(needs root and apt-get, and MANYWHEEL_TEST_NO_INSTALL unset)")
+                    "(needs root and apt-get, and MWTEST_NO_INSTALL unset)")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     proc = subprocess.run(["apt-get", "install", "-y", "-qq", "ccache"], env=env, capture_output=True, text=True,
                           timeout=600)

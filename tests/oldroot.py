@@ -38,9 +38,9 @@ BASE_ENV = {
 
 
 def default_root(environ: Mapping[str, str] | None = None) -> Path:
-    """Where tools/oldroot.sh puts the root: $MANYWHEEL_OLDROOT or the user cache."""
+    """Where tools/oldroot.sh puts the root: $MWTEST_OLDROOT or the user cache."""
     env = os.environ if environ is None else environ
-    given = env.get("MANYWHEEL_OLDROOT")
+    given = env.get("MWTEST_OLDROOT")
     if given:
         return Path(given)
     return Path(env.get("HOME", str(Path.home()))) / ".cache/manywheel/bullseye-root"

@@ -5,7 +5,7 @@
 #   tools/crossroot.sh [--jobs N] ARCH [ARCH...]
 #
 # ARCH is a manylinux architecture (aarch64 armv7l ppc64le s390x i686) or `all`. Each root is
-# DIR/ARCH, DIR being $MANYWHEEL_CROSSROOTS, else ~/.cache/manywheel/cross-roots, and holds
+# DIR/ARCH, DIR being $MWTEST_CROSSROOTS, else ~/.cache/manywheel/cross-roots, and holds
 # minbase, python3, libstdc++6, libgcc-s1 and libgomp1. Nothing of the root's architecture
 # runs while it is installed: debootstrap --foreign downloads the packages and dpkg-deb -x
 # unpacks them all (no maintainer scripts, hence no second stage; i386 goes the same way).
@@ -16,10 +16,10 @@
 # a second run does nothing. N roots are made at once (default 5: the work is mostly
 # waiting on the mirror). Needs root (debootstrap, chroot) and qemu-user-static.
 #
-# Mirrors: bullseye comes from the mirror this machine's apt uses ($MANYWHEEL_DEBIAN_MIRROR
+# Mirrors: bullseye comes from the mirror this machine's apt uses ($MWTEST_DEBIAN_MIRROR
 # overrides) where it still has the architecture. Since bullseye became LTS, deb.debian.org
 # has only amd64 arm64 armhf i386 for it; ppc64el and s390x are then taken from
-# $MANYWHEEL_DEBIAN_ARCHIVE_MIRROR (default http://archive.debian.org/debian), and where that
+# $MWTEST_DEBIAN_ARCHIVE_MIRROR (default http://archive.debian.org/debian), and where that
 # cannot be reached either, the root is bookworm (glibc 2.36, python3.11) instead, said
 # loudly and written in its marker. tests/crossroot.py runs code in the roots.
 set -euo pipefail
@@ -40,9 +40,9 @@ readonly QEMU_IN_ROOT=/.manywheel-qemu
 readonly CHECK_PY='import ctypes, json, unittest, sqlite3, ssl, zlib, bz2, lzma, os, platform
 print(platform.machine(), os.confstr("CS_GNU_LIBC_VERSION"), platform.python_version())'
 
-DIR=${MANYWHEEL_CROSSROOTS:-$HOME/.cache/manywheel/cross-roots}
+DIR=${MWTEST_CROSSROOTS:-$HOME/.cache/manywheel/cross-roots}
 DIR=${DIR%/}
-ARCHIVE_MIRROR=${MANYWHEEL_DEBIAN_ARCHIVE_MIRROR:-http://archive.debian.org/debian}
+ARCHIVE_MIRROR=${MWTEST_DEBIAN_ARCHIVE_MIRROR:-http://archive.debian.org/debian}
 
 export DEBIAN_FRONTEND=noninteractive LC_ALL=C
 
@@ -98,7 +98,7 @@ choose_sources() {
     main=$(debian_mirror)
     have_main=" $(release_arches "$main" "$SUITE") "
     [[ -n ${have_main// /} ]] || die "cannot read $main/dists/$SUITE/Release: is the mirror" \
-        "reachable? (MANYWHEEL_DEBIAN_MIRROR overrides it)"
+        "reachable? (MWTEST_DEBIAN_MIRROR overrides it)"
     for arch in "$@"; do
         deb=$(debian_arch "$arch")
         if [[ $have_main == *" $deb "* ]]; then
@@ -115,7 +115,7 @@ choose_sources() {
             die "$arch: no $SUITE $deb on $main or $ARCHIVE_MIRROR, nor $FALLBACK_SUITE $deb on $main"
         say "$arch: WARNING: no $SUITE $deb on $main or $ARCHIVE_MIRROR: making a" \
             "$FALLBACK_SUITE root instead (glibc ${SUITE_GLIBC[$FALLBACK_SUITE]}," \
-            "${SUITE_PYTHON[$FALLBACK_SUITE]##*/}); MANYWHEEL_DEBIAN_ARCHIVE_MIRROR names another archive"
+            "${SUITE_PYTHON[$FALLBACK_SUITE]##*/}); MWTEST_DEBIAN_ARCHIVE_MIRROR names another archive"
         SOURCE[$arch]="$FALLBACK_SUITE $main"
     done
 }
@@ -229,7 +229,7 @@ make_root() {
 
 # remove_leftovers ROOT: interrupted runs' temporary trees, and ROOT itself when its marker
 # is of an older format. ROOT appears only by renaming a finished tree, so one without a
-# marker is not ours: never delete what $MANYWHEEL_CROSSROOTS may point at by mistake.
+# marker is not ours: never delete what $MWTEST_CROSSROOTS may point at by mistake.
 remove_leftovers() {
     local root=$1 name tmp
     name=$(basename "$root")
@@ -243,7 +243,7 @@ remove_leftovers() {
         :
     elif [[ -e $root ]]; then
         die "$root exists but was not made by this script (no .manywheel-complete):" \
-            "remove it, or set MANYWHEEL_CROSSROOTS to another directory"
+            "remove it, or set MWTEST_CROSSROOTS to another directory"
     fi
 }
 

@@ -14,20 +14,20 @@
 #
 #   CACHE/3.X/<debian-arch>/absent         (why, and the mirror asked; another mirror retries)
 #
-# CACHE is ${XDG_CACHE_HOME:-$HOME/.cache}/manywheel/debian-pyconfig ($MANYWHEEL_DEBIAN_PYCONFIG
+# CACHE is ${XDG_CACHE_HOME:-$HOME/.cache}/manywheel/debian-pyconfig ($MWTEST_DEBIAN_PYCONFIG
 # overrides). tests/integration/test_pyconfig_debian.py compares manywheel's generated
 # pyconfig.h with these. Each entry is written in a temporary directory and renamed into
 # place complete; a second run with every entry present touches no network. Prints CACHE.
-# The mirror is http://deb.debian.org/debian ($MANYWHEEL_DEBIAN_MIRROR overrides). Needs
+# The mirror is http://deb.debian.org/debian ($MWTEST_DEBIAN_MIRROR overrides). Needs
 # curl, xz and dpkg-deb.
 set -euo pipefail
 
 readonly PYTHONS="bullseye:3.9 bookworm:3.11 trixie:3.13"
 readonly ARCHES="amd64 arm64 armhf ppc64el s390x i386"
 
-CACHE=${MANYWHEEL_DEBIAN_PYCONFIG:-${XDG_CACHE_HOME:-$HOME/.cache}/manywheel/debian-pyconfig}
+CACHE=${MWTEST_DEBIAN_PYCONFIG:-${XDG_CACHE_HOME:-$HOME/.cache}/manywheel/debian-pyconfig}
 CACHE=${CACHE%/}
-MIRROR=${MANYWHEEL_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+MIRROR=${MWTEST_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 MIRROR=${MIRROR%/}
 
 say() { printf 'debian-pyconfig: %s\n' "$*" >&2; }

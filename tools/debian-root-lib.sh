@@ -53,8 +53,8 @@ host_debian_mirror() {
 }
 
 debian_mirror() {
-    if [[ -n ${MANYWHEEL_DEBIAN_MIRROR:-} ]]; then
-        printf '%s\n' "$MANYWHEEL_DEBIAN_MIRROR"
+    if [[ -n ${MWTEST_DEBIAN_MIRROR:-} ]]; then
+        printf '%s\n' "$MWTEST_DEBIAN_MIRROR"
         return
     fi
     local m

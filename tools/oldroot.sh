@@ -4,12 +4,12 @@
 #
 #   tools/oldroot.sh [--python311]
 #
-# ROOT is $MANYWHEEL_OLDROOT, else ~/.cache/manywheel/bullseye-root. The root is built in
+# ROOT is $MWTEST_OLDROOT, else ~/.cache/manywheel/bullseye-root. The root is built in
 # a temporary directory next to ROOT and renamed into place only once complete; the file
 # ROOT/.manywheel-complete marks it. --python311 also builds CPython 3.11.2 inside the root
 # as /usr/local/bin/python3.11 (with pip), marked by ROOT/.manywheel-python311-complete.
 # A second run with the markers present does nothing. Needs root (debootstrap, chroot).
-# The Debian mirror is the one this machine's apt uses ($MANYWHEEL_DEBIAN_MIRROR overrides).
+# The Debian mirror is the one this machine's apt uses ($MWTEST_DEBIAN_MIRROR overrides).
 set -euo pipefail
 
 # Bump a format number when what the script puts in the root changes: roots with an older
@@ -22,7 +22,7 @@ readonly PY311_BUILD_DEPS="gcc make libc6-dev zlib1g-dev libffi-dev libssl-dev l
   liblzma-dev libsqlite3-dev"
 readonly CHROOT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
-ROOT=${MANYWHEEL_OLDROOT:-$HOME/.cache/manywheel/bullseye-root}
+ROOT=${MWTEST_OLDROOT:-$HOME/.cache/manywheel/bullseye-root}
 ROOT=${ROOT%/}
 readonly MARKER=$ROOT/.manywheel-complete
 readonly PY311_MARKER=$ROOT/.manywheel-python311-complete
@@ -47,7 +47,7 @@ make_base_root() {
         [[ -e $tmp ]] && { say "removing leftover $tmp"; remove_tree "$tmp"; }
     done
     # ROOT appears only by renaming a finished tree, so one without a marker is not ours:
-    # never delete what $MANYWHEEL_OLDROOT may point at by mistake.
+    # never delete what $MWTEST_OLDROOT may point at by mistake.
     if [[ -f $MARKER ]]; then
         say "$ROOT is of an older format ($(head -n 1 "$MARKER")): rebuilding it"
         remove_tree "$ROOT"
@@ -55,7 +55,7 @@ make_base_root() {
         :
     elif [[ -e $ROOT ]]; then
         die "$ROOT exists but was not made by this script (no $MARKER):" \
-            "remove it, or set MANYWHEEL_OLDROOT to another path"
+            "remove it, or set MWTEST_OLDROOT to another path"
     fi
     ensure_package debootstrap debootstrap
     mirror=$(debian_mirror)

@@ -4,10 +4,10 @@
 # pkg-config, patchelf, Debian's cross compilers for aarch64, armhf, ppc64el, s390x and i386,
 # and qemu-user-static (apt, when root and missing); the Debian bullseye root (glibc 2.31)
 # used to prove the wheels run on an older glibc, cached outside the repository
-# ($MANYWHEEL_OLDROOT, default ~/.cache/manywheel/bullseye-root; MANYWHEEL_SKIP_OLDROOT=1
+# ($MWTEST_OLDROOT, default ~/.cache/manywheel/bullseye-root; MWTEST_SKIP_OLDROOT=1
 # skips it); and the five foreign-architecture roots in which cross-built wheels run under
-# emulation ($MANYWHEEL_CROSSROOTS, default ~/.cache/manywheel/cross-roots;
-# MANYWHEEL_SKIP_CROSSROOTS=1 skips them).
+# emulation ($MWTEST_CROSSROOTS, default ~/.cache/manywheel/cross-roots;
+# MWTEST_SKIP_CROSSROOTS=1 skips them).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -15,7 +15,7 @@ python=${PYTHON:-python3}
 $python -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 $python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 # The runtime tests build cp39 wheels (the bullseye root's Python is 3.9) with pyenv's 3.9.
-for py39 in "${MANYWHEEL_PYTHON39:-}" $(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.9*/bin/python3.9 2>/dev/null); do
+for py39 in "${MWTEST_PYTHON39:-}" $(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.9*/bin/python3.9 2>/dev/null); do
   if [ -n "$py39" ] && [ -x "$py39" ]; then
     "$py39" -m pip install --quiet --disable-pip-version-check build
     break
@@ -40,10 +40,10 @@ if [ "$(id -u)" = 0 ] && [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 # The root gets a CPython 3.11 too: the real-world wheels are cp311 (and cp39 where allowed).
-if [ "${MANYWHEEL_SKIP_OLDROOT:-0}" != 1 ]; then
+if [ "${MWTEST_SKIP_OLDROOT:-0}" != 1 ]; then
   bash tools/oldroot.sh --python311
 fi
-if [ "${MANYWHEEL_SKIP_CROSSROOTS:-0}" != 1 ]; then
+if [ "${MWTEST_SKIP_CROSSROOTS:-0}" != 1 ]; then
   bash tools/crossroot.sh all
 fi
 exec $python -m pytest "$@"

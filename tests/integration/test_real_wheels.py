@@ -1,7 +1,7 @@
 """`manywheel check` agrees with `auditwheel show` on real wheels, or says why auditwheel is wrong.
 
 The wheels (tests/data/real-wheels.json: names, versions, sha256) are downloaded from PyPI
-once into a cache outside the repository ($MANYWHEEL_REAL_WHEELS, default
+once into a cache outside the repository ($MWTEST_REAL_WHEELS, default
 ~/.cache/manywheel/real-wheels) and checked by hash; the torch CPU wheel comes from this
 machine's local wheel folder. For each wheel:
 
@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[2]
 DATA = json.loads((REPO / "tests" / "data" / "real-wheels.json").read_text())
 WHEELS: list[dict[str, Any]] = DATA["wheels"]
 TORCH: dict[str, Any] = DATA["local_wheels"][0]
-CACHE = Path(os.environ.get("MANYWHEEL_REAL_WHEELS", Path.home() / ".cache" / "manywheel" / "real-wheels"))
+CACHE = Path(os.environ.get("MWTEST_REAL_WHEELS", Path.home() / ".cache" / "manywheel" / "real-wheels"))
 
 pytestmark = pytest.mark.slow
 

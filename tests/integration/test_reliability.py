@@ -33,8 +33,8 @@ def no_wheel(out: Path) -> bool:
 
 @pytest.fixture()
 def env(tmp_path: Path) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MANYWHEEL_") or k == "MANYWHEEL_OLDROOT"}
-    return dict(clean, MANYWHEEL_CACHE_DIR=os.environ.get("MANYWHEEL_TEST_CACHE", str(tmp_path / "cache")))
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MANYWHEEL_")}
+    return dict(clean, MANYWHEEL_CACHE_DIR=os.environ.get("MWTEST_CACHE", str(tmp_path / "cache")))
 
 
 BAD_BACKEND = '''

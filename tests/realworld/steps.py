@@ -100,9 +100,9 @@ def failure_text(proc: subprocess.CompletedProcess[str], lines: int = 60) -> str
 
 @functools.lru_cache(maxsize=None)
 def find_python(version: str) -> str | None:
-    """A host CPython `version` with the `build` package, or None: $MANYWHEEL_PYTHON39 (for 3.9,
+    """A host CPython `version` with the `build` package, or None: $MWTEST_PYTHON39 (for 3.9,
     and so on), else pyenv's newest, else PATH."""
-    candidates = [os.environ.get(f"MANYWHEEL_PYTHON{version.replace('.', '')}", "")] + sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python{version}")),
+    candidates = [os.environ.get(f"MWTEST_PYTHON{version.replace('.', '')}", "")] + sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python{version}")),
                         key=lambda p: [int(x) for x in re.findall(r"\d+", Path(p).parts[-3])], reverse=True)
     candidates.append(shutil.which(f"python{version}") or "")
     for candidate in filter(None, candidates):
@@ -121,7 +121,7 @@ def make_manywheel_dist(out: Path) -> Path:
 def make_base_env(manywheel_dist: Path, cache_dir: Path) -> dict[str, str]:
     """The host environment for a frontend run, as tests/conftest.py's build_env makes it:
     no MANYWHEEL_* settings, manywheel found in manywheel_dist, a private baseline cache."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MANYWHEEL_") or k == "MANYWHEEL_OLDROOT"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MANYWHEEL_")}
     env["PIP_FIND_LINKS"] = str(manywheel_dist) + (" " + env["PIP_FIND_LINKS"] if env.get("PIP_FIND_LINKS") else "")
     env["MANYWHEEL_CACHE_DIR"] = str(cache_dir)
     return env

@@ -151,10 +151,3 @@ def test_cmake_and_meson_files(tmp_path: Path) -> None:
     assert "endian = 'little'" in meson
     s390 = meson_cross_file(tmp_path / "s.ini", "s390x", "/w/cc", "/w/c++", os.environ, real, "/w/py").read_text()
     assert "endian = 'big'" in s390
-
-
-def test_test_tools_variables_are_not_settings(tmp_path: Path) -> None:
-    """tools/test.sh's and the roots' own MANYWHEEL_* variables reach builds run under them."""
-    env = {"MANYWHEEL_CROSSROOTS": "/x", "MANYWHEEL_SKIP_CROSSROOTS": "1", "MANYWHEEL_OLDROOT": "/y",
-           "MANYWHEEL_PYTHON311": "/p", "MANYWHEEL_DEBIAN_MIRROR": "http://m"}
-    assert read_settings(tmp_path, None, env).arch == ""
