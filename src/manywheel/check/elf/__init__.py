@@ -1,0 +1,33 @@
+"""Reading ELF files into the facts that ``manywheel check`` and the build's verification judge.
+
+Returns plain frozen dataclasses (:mod:`.facts`); pyelftools objects never leave this package.
+Anything the reader cannot make sense of becomes an :class:`ElfError` naming the file and the
+precise reason.
+
+Two readers give the same facts. The fast one (:mod:`.fast`) reads what the dynamic loader
+reads, through a :class:`Source` (:mod:`.sources`), which may be a forward-only stream (a zip
+member decompressed only as far as needed). The full reader (:mod:`.full`, pyelftools,
+section by section) decides the files the fast one cannot (no hash table, extended numbering,
+relocatable objects). The entry points (:mod:`.read`) try the fast one first.
+:mod:`.refs` reads the undefined symbols of objects and archives, for ``manywheel explain``.
+
+This is not the only code that reads ELF: ``manywheel._wrapper.elfedit`` edits ELF files for
+the compiler wrapper and repair (standard library only) and reads the little it needs for that
+(program headers, the dynamic array, ``DT_NEEDED``, ``DT_SONAME``). Facts for a verdict come
+from here.
+"""
+from __future__ import annotations
+
+from .facts import ELF_MAGIC, ElfFacts, UnversionedRef, VersionedRef, arch_of, is_elf
+from .fast import _FastReader as _FastReader, _Undecided as _Undecided
+from .full import _read_full as _read_full
+from .read import read_elf_bytes, read_elf_file, read_elf_stream, read_elf_streamed
+from .refs import ObjectRefs, read_object_refs
+from .sources import ByteStream, BytesSource, SeekableSource, Source, StreamSource, TruncatedData, copy_stream
+
+# _FastReader, _Undecided and _read_full: the tests compare the two readers on the same bytes.
+__all__ = [
+    "ELF_MAGIC", "ByteStream", "BytesSource", "ElfFacts", "ObjectRefs", "SeekableSource", "Source", "StreamSource",
+    "TruncatedData", "UnversionedRef", "VersionedRef", "arch_of", "copy_stream", "is_elf", "read_elf_bytes",
+    "read_elf_file", "read_elf_stream", "read_elf_streamed", "read_object_refs",
+]
