@@ -23,14 +23,9 @@ else:  # pragma: no cover - exercised on Python < 3.11
     import tomli as tomllib
 
 CONFIG_PREFIX = "manywheel."
+# Every MANYWHEEL_* variable is a setting; one that is not is an unknown key.  The test tools'
+# own variables take the prefix MWTEST_.
 ENV_PREFIX = "MANYWHEEL_"
-# Environment variables that start with the prefix but are not settings: the test tools' own
-# (tools/test.sh, tools/oldroot.sh, tools/crossroot.sh, tools/debian-pyconfig.sh, tests/).
-_ENV_NOT_SETTINGS = {"MANYWHEEL_OLDROOT", "MANYWHEEL_CROSSROOTS", "MANYWHEEL_SKIP_OLDROOT", "MANYWHEEL_SKIP_CROSSROOTS",
-                     "MANYWHEEL_DEBIAN_MIRROR", "MANYWHEEL_DEBIAN_ARCHIVE_MIRROR", "MANYWHEEL_DEBIAN_PYCONFIG",
-                     "MANYWHEEL_PYTHON", "MANYWHEEL_PYTHON39", "MANYWHEEL_PYTHON310", "MANYWHEEL_PYTHON311",
-                     "MANYWHEEL_PYTHON312", "MANYWHEEL_PYTHON313", "MANYWHEEL_REAL_WHEELS", "MANYWHEEL_TEST_CACHE",
-                     "MANYWHEEL_TEST_NO_INSTALL", "MANYWHEEL_SHIM_TEST_FALLBACK"}
 
 
 def _not_empty(value: str) -> None:
@@ -214,7 +209,7 @@ def read_settings(project: Path, config_settings: Mapping[str, Any] | None, envi
         _take(key, raw, "pyproject.toml [tool.manywheel]", f"tool.manywheel.{key}", typed=True,
               values=values, sources=sources, errors=errors)
     for name, raw in sorted(environ.items()):
-        if not name.startswith(ENV_PREFIX) or name in _ENV_NOT_SETTINGS:
+        if not name.startswith(ENV_PREFIX):
             continue
         key = name[len(ENV_PREFIX):].lower().replace("_", "-")
         _take(key, raw, f"environment variable {name}", name, typed=False,
