@@ -12,7 +12,7 @@ import pytest
 from manywheel._wrapper import elfedit, extlibs, linklog
 from manywheel.repair.bundle import runpath_for
 from manywheel.check.elf import read_elf_file
-from manywheel.policy import excludes, library_name
+from manywheel.policy import excludes, host_arch, library_name
 from manywheel.toolchain.wrappers import LibraryRules, make_toolchain
 
 
@@ -149,3 +149,36 @@ def test_an_archive_that_cannot_go_into_a_shared_object_falls_back_to_bundling(t
     log = linklog.read(chain.link_log)
     assert chain.link_log == tmp_path / "tc" / "links.jsonl"
     assert len(log) == 1 and [b["name"].split("-")[0] for b in log[0]["bundled"]] == ["libnopic"]
+
+
+def test_an_archive_only_library_stays_static_when_the_link_falls_back_to_bundling(tmp_path: Path) -> None:
+    """A project's own archive (setuptools' build_clib writes libNAME.a only) beside a library whose
+    archive cannot go into a shared object: the retry bundles the latter and links the former
+    statically again, as on the first try, instead of looking for a libNAME.so that never exists."""
+    libdir, clib = tmp_path / "lib", tmp_path / "build-temp"
+    libdir.mkdir()
+    clib.mkdir()
+    src = libdir / "np.c"
+    src.write_text('static const char msg[] = "hi";\nconst char *np_message(void) { return msg; }\n')
+    subprocess.run(["gcc", "-c", "-fno-pic", "-fno-pie", "-O2", str(src), "-o", str(libdir / "np.o")], check=True)
+    subprocess.run(["ar", "rcs", str(libdir / "libnopic.a"), str(libdir / "np.o")], check=True)
+    subprocess.run(["gcc", "-shared", "-fPIC", "-Wl,-soname,libnopic.so.1", "-o", str(libdir / "libnopic.so.1"), str(src)],
+                   check=True)
+    (libdir / "libnopic.so").symlink_to("libnopic.so.1")
+    (clib / "own.c").write_text("int own_answer(void) { return 42; }\n")
+    subprocess.run(["gcc", "-c", "-fPIC", "-O2", str(clib / "own.c"), "-o", str(clib / "own.o")], check=True)
+    subprocess.run(["ar", "rcs", str(clib / "libmwown.a"), str(clib / "own.o")], check=True)
+    module = tmp_path / "m.c"
+    module.write_text("const char *np_message(void); int own_answer(void);\n"
+                      "int f(void) { return own_answer() + np_message()[0]; }\n")
+    chain = make_toolchain(tmp_path / "tc", dict(os.environ), host_arch(), None, project=tmp_path, verbose=False,
+                           libraries=LibraryRules(frozenset({"c", "m"})))
+    out = tmp_path / "m.so"
+    proc = subprocess.run([chain.env["CC"], "-shared", "-fPIC", str(module), f"-L{libdir}", f"-L{clib}", "-lmwown",
+                           "-lnopic", "-o", str(out)], env=dict(os.environ, **chain.env), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "bundling the shared library instead" in proc.stderr
+    facts = read_elf_file(out)
+    assert [n.split("-")[0] for n in facts.needed if n.startswith("lib") and "nopic" in n] == ["libnopic"]
+    assert not any("mwown" in n for n in facts.needed)
+    assert linklog.read(chain.link_log)[0]["static"] == [str(clib / "libmwown.a")]

@@ -286,7 +286,10 @@ def _replace(name: str, shared: str | None, mode: str, dirs: list[str], libs: Li
     as_given = [shared] if shared else [f"-l{name}"]
     if mode == "exclude":
         return as_given
-    archive = find_archive(name, dirs) if mode == "static" or (mode == "auto" and prefer_static) else None
+    # An archive-only library (a project's own from build_clib, libcudart_static.a) is static by
+    # nature: on the retry after a failed static link too, where the others are bundled.
+    static_first = prefer_static or (shared or find_shared(name, dirs)) is None
+    archive = find_archive(name, dirs) if mode == "static" or (mode == "auto" and static_first) else None
     if mode == "static" and archive is None:
         raise LinkError(
             f"[tool.manywheel] static lists {name!r}, but neither lib{name}_pic.a nor lib{name}.a is on the "
