@@ -55,35 +55,35 @@ def test_allowed_and_compiler_runtime_libraries_are_not_external(tmp_path: Path)
 
 def test_an_archive_is_preferred_and_a_shared_only_library_is_bundled(tmp_path: Path, libdir: Path) -> None:
     cfg = config(tmp_path, [libdir])
-    args, bundled, _, notes, chosen_static = extlibs.rewrite_link(
-        ["-shared", "m.o", "-lboth", "-ldemo", "-lm", "-o", "m.so"], cfg, prefer_static=True)
-    assert args[2] == str(libdir / "libboth_pic.a") and chosen_static
-    assert [b["source"] for b in bundled] == [str(libdir / "libdemo.so.1")]
-    unique = bundled[0]["name"]
+    link = extlibs.rewrite_link(["-shared", "m.o", "-lboth", "-ldemo", "-lm", "-o", "m.so"], cfg, prefer_static=True)
+    assert link.args[2] == str(libdir / "libboth_pic.a") and link.chosen_static
+    assert [b["source"] for b in link.bundled] == [str(libdir / "libdemo.so.1")]
+    assert link.static == [str(libdir / "libboth_pic.a")]
+    unique = link.bundled[0]["name"]
     assert unique.startswith("libdemo-") and unique.endswith(".so.1") and len(unique) == len("libdemo-12345678.so.1")
-    assert args[3] == f"-l:{unique}" and "-lm" in args
-    assert args[-2:] == ["-L" + str(tmp_path / "state" / "bundle"), "-Wl,-rpath," + elfedit.PLACEHOLDER]
-    assert any("linked libboth statically" in n for n in notes) and any("bundling" in n for n in notes)
+    assert link.args[3] == f"-l:{unique}" and "-lm" in link.args
+    assert link.args[-2:] == ["-L" + str(tmp_path / "state" / "bundle"), "-Wl,-rpath," + elfedit.PLACEHOLDER]
+    assert any("linked libboth statically" in n for n in link.notes) and any("bundling" in n for n in link.notes)
     # The retry after a failed static link bundles both.
-    args, bundled, _, _, chosen_static = extlibs.rewrite_link(["-shared", "m.o", "-lboth", "-o", "m.so"], cfg, prefer_static=False)
-    assert not chosen_static and bundled[0]["name"].startswith("libboth-")
+    link = extlibs.rewrite_link(["-shared", "m.o", "-lboth", "-o", "m.so"], cfg, prefer_static=False)
+    assert not link.chosen_static and link.bundled[0]["name"].startswith("libboth-")
 
 
 def test_the_lists_override_the_default(tmp_path: Path, libdir: Path) -> None:
     cfg = config(tmp_path, [libdir], bundle=["both"], exclude=["demo"])
-    args, bundled, _, _, chosen_static = extlibs.rewrite_link(["-shared", "-lboth", "-ldemo", "-o", "m.so"], cfg, True)
-    assert not chosen_static and [b["name"].split("-")[0] for b in bundled] == ["libboth"]
-    assert "-ldemo" in args
+    link = extlibs.rewrite_link(["-shared", "-lboth", "-ldemo", "-o", "m.so"], cfg, True)
+    assert not link.chosen_static and [b["name"].split("-")[0] for b in link.bundled] == ["libboth"]
+    assert "-ldemo" in link.args
     with pytest.raises(extlibs.LinkError, match=r"static lists 'demo', but neither libdemo_pic.a nor libdemo.a"):
         extlibs.rewrite_link(["-shared", "-ldemo"], config(tmp_path, [libdir], static=["demo"]), True)
 
 
 def test_a_library_given_by_path_and_dash_l_dirs_are_searched(tmp_path: Path, libdir: Path) -> None:
     cfg = config(tmp_path, [])
-    args, bundled, _, _, _ = extlibs.rewrite_link(["-shared", str(libdir / "libdemo.so"), "-o", "m.so"], cfg, True)
-    assert bundled and args[1] == "-l:" + bundled[0]["name"]
-    args, _, _, _, chosen_static = extlibs.rewrite_link(["-shared", "-L", str(libdir), "-lboth"], cfg, True)
-    assert chosen_static and str(libdir / "libboth_pic.a") in args
+    link = extlibs.rewrite_link(["-shared", str(libdir / "libdemo.so"), "-o", "m.so"], cfg, True)
+    assert link.bundled and link.args[1] == "-l:" + link.bundled[0]["name"]
+    link = extlibs.rewrite_link(["-shared", "-L", str(libdir), "-lboth"], cfg, True)
+    assert link.chosen_static and str(libdir / "libboth_pic.a") in link.args
 
 
 def test_the_bundled_copy_has_no_soname_and_links_by_its_unique_name(tmp_path: Path, libdir: Path) -> None:

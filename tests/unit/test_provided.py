@@ -71,14 +71,15 @@ def provider(tmp_path: Path) -> Path:
 def test_a_provided_library_is_linked_from_the_provider_and_gets_the_placeholder(tmp_path: Path, provider: Path) -> None:
     cfg = _config(tmp_path, [], {"libprov.so.3": str(provider), "prov": str(provider)})
     for given in (["-lprov"], ["-l", "prov"], ["-l:libprov.so.3"]):
-        args, bundled, static, notes, _ = extlibs.rewrite_link(["-shared", "m.o", *given, "-o", "m.so"], cfg, True)
-        assert args[2] == str(provider) and not bundled and not static and not notes, given
-        assert args[-1] == "-Wl,-rpath," + elfedit.PLACEHOLDER
+        link = extlibs.rewrite_link(["-shared", "m.o", *given, "-o", "m.so"], cfg, True)
+        assert link.args[2] == str(provider) and not link.bundled and not link.static and not link.notes, given
+        assert link.args[-1] == "-Wl,-rpath," + elfedit.PLACEHOLDER
     # Found on the search path: left as written.
-    args, *_ = extlibs.rewrite_link(["-shared", "-L", str(provider.parent), "-l:libprov.so.3"], cfg, True)
+    args = extlibs.rewrite_link(["-shared", "-L", str(provider.parent), "-l:libprov.so.3"], cfg, True).args
     assert args[1:4] == ["-L", str(provider.parent), "-l:libprov.so.3"]
     # By path: left as written.  An editable build gets no placeholder (its module stays in the tree).
-    args, *_ = extlibs.rewrite_link(["-shared", str(provider)], _config(tmp_path, [], {"prov": str(provider)}, False), True)
+    args = extlibs.rewrite_link(["-shared", str(provider)], _config(tmp_path, [], {"prov": str(provider)}, False),
+                                True).args
     assert args == ["-shared", str(provider)]
 
 
@@ -88,8 +89,8 @@ def test_an_archive_only_library_is_linked_statically_without_a_warning(tmp_path
     (d / "s.c").write_text("int s(void) { return 1; }\n")
     subprocess.run(["gcc", "-c", "-fPIC", "-o", str(d / "s.o"), str(d / "s.c")], check=True)
     subprocess.run(["ar", "rcs", str(d / "libonly_static.a"), str(d / "s.o")], check=True)
-    args, _, static, notes, _ = extlibs.rewrite_link(["-shared", "-lonly_static"], _config(tmp_path, [d], {}), True)
-    assert static == [str(d / "libonly_static.a")] and notes == []
+    link = extlibs.rewrite_link(["-shared", "-lonly_static"], _config(tmp_path, [d], {}), True)
+    assert link.static == [str(d / "libonly_static.a")] and link.notes == []
 
 
 def _module_with_runpath(tmp_path: Path, provider: Path, rpath: str) -> Path:

@@ -211,19 +211,19 @@ def link(real: list[str], args: list[str], cfg: WrapperConfig, maps: list[str], 
         from . import extlibs  # only links that may need it pay for its imports
 
         try:
-            args_out, bundled, static, lib_notes, chosen_static = extlibs.rewrite_link(args, cfg, prefer_static=True)
-            if static:  # an archive may not be fit for a shared object, or may leave references unresolved
-                code, output = run_captured(link_command(real, args_out, cfg, maps), cfg)
-                missing = extlibs.unresolved(output_of(args) or "a.out", args_out, cfg) if code == 0 else []
+            plan = extlibs.rewrite_link(args, cfg, prefer_static=True)
+            if plan.static:  # an archive may not be fit for a shared object, or may leave references unresolved
+                code, output = run_captured(link_command(real, plan.args, cfg, maps), cfg)
+                missing = extlibs.unresolved(output_of(args) or "a.out", plan.args, cfg) if code == 0 else []
                 if code == 0 and not missing:
                     sys.stderr.write(output)
-                    return linked(cfg, args, bundled, static, notes + lib_notes)
+                    return linked(cfg, args, plan.bundled, plan.static, notes + plan.notes)
                 if code == 0:
                     why = "it leaves %d references unresolved: %s" % (
                         len(missing or ()), ", ".join((missing or [])[:5]) + (", ..." if len(missing or ()) > 5 else ""))
                 else:
                     why = failure_reason(output)
-                if not chosen_static:  # only archives the settings asked for: nothing else to try
+                if not plan.chosen_static:  # only archives the settings asked for: nothing else to try
                     sys.stderr.write(output)
                     sys.stderr.write("manywheel: error: linking %s with the static libraries [tool.manywheel] static "
                                      "lists failed: %s\n  hint: install the static libraries they need, or move them "
@@ -231,11 +231,12 @@ def link(real: list[str], args: list[str], cfg: WrapperConfig, maps: list[str], 
                     return 1
                 notes.append("a static library could not be linked into %s (%s); bundling the shared library instead"
                              % (output_of(args) or "the output", why))
-                args_out, bundled, static, lib_notes, _ = extlibs.rewrite_link(args, cfg, prefer_static=False)
+                plan = extlibs.rewrite_link(args, cfg, prefer_static=False)
         except extlibs.LinkError as e:
             sys.stderr.write("manywheel: error: %s\n" % e)
             return 1
-        notes += lib_notes
+        args_out, bundled, static = plan.args, plan.bundled, plan.static
+        notes += plan.notes
     else:
         args_out = args
     linked(cfg, args, bundled, static, notes)

@@ -99,11 +99,27 @@ def library_arg(args: list[str], i: int) -> tuple[str | None, str | None, int]:
     return None, None, 1
 
 
+class RewrittenLink:
+    """What ``rewrite_link`` made of a link (a plain class: the wrapper does without ``typing``)."""
+
+    __slots__ = ("args", "bundled", "static", "notes", "chosen_static")
+
+    def __init__(self, args: list[str], bundled: list[BundledEntry], static: list[str], notes: list[str],
+                 chosen_static: bool) -> None:
+        self.args = args  # the link's arguments, external libraries replaced
+        self.bundled = bundled  # the bundled copies
+        self.static = static  # the archives linked statically in place of -lNAME (absolute, for the link log)
+        self.notes = notes  # what was done and why, for the build's warnings
+        self.chosen_static = chosen_static  # an archive was chosen on manywheel's own initiative (a failed
+        # link may be retried bundling)
+
+    def __repr__(self) -> str:
+        return "RewrittenLink(%s)" % ", ".join("%s=%r" % (k, getattr(self, k)) for k in self.__slots__)
+
+
 def rewrite_link(args: list[str], cfg: WrapperConfig, prefer_static: bool, one_copy: frozenset[str] = frozenset()
-                 ) -> tuple[list[str], list[BundledEntry], list[str], list[str], bool]:
-    """The link's arguments with external libraries replaced; the bundled copies; the archives linked
-    statically in place of ``-lNAME`` (absolute paths, for the link log); notes; whether an archive
-    was chosen on manywheel's own initiative (so a failed link may be retried bundling).
+                 ) -> RewrittenLink:
+    """The link with external libraries linked statically, bundled or left to the linker.
 
     ``prefer_static`` False: "auto" libraries are bundled even when an archive exists
     (the retry after a static link failed).  ``one_copy``: "auto" libraries bundled because a
@@ -111,7 +127,7 @@ def rewrite_link(args: list[str], cfg: WrapperConfig, prefer_static: bool, one_c
     """
     libs = cfg["libs"]
     if libs is None:
-        return list(args), [], [], [], False
+        return RewrittenLink(list(args), [], [], [], False)
     dirs = search_dirs(args, libs)
     out: list[str] = []
     bundled: list[BundledEntry] = []
@@ -151,16 +167,16 @@ def rewrite_link(args: list[str], cfg: WrapperConfig, prefer_static: bool, one_c
     clash = _needed_by_bundled(auto_static, bundled, dirs, libs)
     if clash:
         again = rewrite_link(args, cfg, prefer_static, one_copy | frozenset(clash))
-        return again[0], again[1], again[2], again[3] + [
-            f"lib{name} is bundled, not linked statically: the bundled {by} needs {soname} too (one copy of it "
-            "in the process)" for name, (soname, by) in sorted(clash.items())], again[4]
+        again.notes += [f"lib{name} is bundled, not linked statically: the bundled {by} needs {soname} too (one "
+                        "copy of it in the process)" for name, (soname, by) in sorted(clash.items())]
+        return again
     if openmp is not None:  # -fopenmp's own -lgomp finds the runtime's linker script first
         out = ["-L" + os.path.join(cfg["state_dir"], "openmp")] + out
     if bundled:
         out += ["-L" + os.path.join(cfg["state_dir"], "bundle")]
     if bundled or (provided_used and libs["bundle_enabled"]):  # an editable build's module stays in the tree
         out += ["-Wl,-rpath," + PLACEHOLDER]
-    return out, bundled, static, notes, chosen_static
+    return RewrittenLink(out, bundled, static, notes, chosen_static)
 
 
 def _needed_by_bundled(auto_static: dict[str, str | None], bundled: list[BundledEntry], dirs: list[str],
