@@ -52,12 +52,13 @@ def time_baseline(py: Path, cache: Path) -> tuple[float, float]:
     code = (
         "import os, time\n"
         "from pathlib import Path\n"
-        "from manywheel.baseline import prepare_baseline\n"
+        "from manywheel.toolchain.baseline import prepare_baseline\n"
+        "from manywheel.toolchain.compiler import Compilers\n"
         "from manywheel.policy import find_policy\n"
         "from manywheel.settings import read_settings\n"
         f"s = read_settings(Path('.'), {{'manywheel.cache-dir': {str(cache)!r}}}, {{}}, {{}})\n"
         "t = time.perf_counter()\n"
-        "prepare_baseline(find_policy('manylinux_2_17', 'x86_64'), 'x86_64', s, os.environ, Path('/tmp/mw-bench-work'), lambda m: None)\n"
+        "prepare_baseline(find_policy('manylinux_2_17', 'x86_64'), Compilers.find(os.environ), s, Path('/tmp/mw-bench-work'), lambda m: None)\n"
         "print(time.perf_counter() - t)\n"
     )
     cold = float(subprocess.run([str(py), "-c", code], check=True, capture_output=True, text=True).stdout)

@@ -60,13 +60,14 @@ def drive_manywheel(cache: str, out: str, kind: str) -> None:
     from manywheel.toolchain.baseline import prepare_baseline
     from manywheel.policy import find_policy
     from manywheel.settings import read_settings
+    from manywheel.toolchain.compiler import Compilers
     from manywheel.toolchain.wrappers import make_toolchain
 
     work = Path(out) / "work"
     settings = read_settings(Path("."), {"manywheel.cache-dir": cache}, {}, {})
-    baseline = prepare_baseline(find_policy("manylinux_2_17", "x86_64"), "x86_64", settings, os.environ,
+    baseline = prepare_baseline(find_policy("manylinux_2_17", "x86_64"), Compilers.find(os.environ), settings,
                                 work / "baseline", lambda m: None)
-    chain = make_toolchain(work / "toolchain", os.environ, "x86_64", baseline, project=EXAMPLE, verbose=False)
+    chain = make_toolchain(work / "toolchain", Compilers.find(os.environ), baseline, project=EXAMPLE, verbose=False)
     module = MODULES[kind]
     wrapper = chain.env["CXX" if module.lang == "c++" else "CC"]
     env = dict(os.environ, **chain.env)

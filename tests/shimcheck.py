@@ -25,7 +25,7 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerDefSection, GNUVerNeedSection, GNUVerSymSection
 from elftools.elf.sections import SymbolTableSection
 
-from manywheel.toolchain.cross import ARCH_INFO
+from manywheel.arches import BY_NAME as ARCH_INFO
 from manywheel.glibc import shims
 from manywheel.glibc.abi import load_abi
 from manywheel.policy import LibcVersion
@@ -72,7 +72,7 @@ class Toolchain:
         """Why this toolchain cannot be used here (for pytest.skip), or None."""
         absent = [p for p in (self.cc, self.cxx, self.ar) if shutil.which(p) is None]
         if absent:
-            return f"needs {', '.join(absent)} (Debian: apt-get install {ARCH_INFO[self.arch].packages})"
+            return f"needs {', '.join(absent)} (Debian: apt-get install {ARCH_INFO[self.arch].cross_packages})"
         return None
 
 

@@ -17,7 +17,8 @@ from . import __version__
 from .errors import ComplianceError, PolicyError, WheelError
 from .files import replace_atomically
 from .inner.hooks import call_hook, inner_options, load_inner_backend
-from .policy import Policy, excludes, find_policy, host_arch, load_policies, policy_names, provided_key
+from .arches import host_arch
+from .policy import Policy, excludes, find_policy, load_policies, policy_names, provided_key
 from .settings import Settings, inner_config_settings, read_settings
 from .wheel import source_date_epoch
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from .repair.bundle import ClosureRules
     from .check.verify import Verdict
     from .repair.provided import ProvidedLibrary
+    from .toolchain.compiler import Compiler, Compilers
     from .toolchain.wrappers import BaselineFlags, LibraryRules
 
 # The modules only a wheel build needs (toolchain, ELF reading, verification, reports) are
@@ -107,13 +109,13 @@ def patched_environ(changes: Mapping[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def make_baseline(ctx: Context, workdir: Path, cc: list[str] | None = None) -> BaselineFlags | None:
+def make_baseline(ctx: Context, workdir: Path, compilers: Compilers) -> BaselineFlags | None:
     """The pinned baseline for the target, or None when pinning is off."""
     if not ctx.settings.pin:
         return None
     from .toolchain.baseline import prepare_baseline  # the baseline step; imported late, it is heavy
 
-    return prepare_baseline(ctx.target, ctx.arch, ctx.settings, ctx.environ, workdir, log, cc)
+    return prepare_baseline(ctx.target, compilers, ctx.settings, workdir, log)
 
 
 def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
@@ -144,13 +146,13 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
     provided = find_provided(ctx.settings.provided_by)
     with build_directory(ctx, editable) as work:
         compilers = find_compilers(ctx)  # once a build
-        baseline = make_baseline(ctx, work / "baseline", compilers[0])
+        baseline = make_baseline(ctx, work / "baseline", compilers)
         wrappers = str(work / "toolchain" / "bin" / "cc"), str(work / "toolchain" / "bin" / "c++")  # make_toolchain's
-        target_python = (make_target_python(ctx.arch, work / "python", compilers[0], ctx.environ, wrappers)
+        target_python = (make_target_python(ctx.arch, work / "python", compilers.cc, wrappers)
                          if ctx.cross else None)
-        toolchain = make_toolchain(work / "toolchain", ctx.environ, ctx.arch, baseline,
+        toolchain = make_toolchain(work / "toolchain", compilers, baseline,
                                    project=ctx.project, verbose=ctx.settings.verbose,
-                                   libraries=library_rules(ctx, editable, provided, baseline), compilers=compilers,
+                                   libraries=library_rules(ctx, editable, provided, baseline),
                                    target_python=target_python)
         log(f"toolchain: {toolchain.summary}")
         if target_python is not None:
@@ -170,7 +172,7 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
             raise WheelError(f"the inner backend's {hook} returned {name!r}, which is not a wheel it wrote")
         links = linklog.read(toolchain.link_log)  # complete: every link of the inner build has run
         bundled = bundled_in(links)
-        closure = closure_rules(ctx, provided, toolchain.cc, work / "closure") if bundled else None
+        closure = closure_rules(ctx, provided, compilers.cc, work / "closure") if bundled else None
         contents, added = bundle_libraries(read_wheel(inner_out / name), bundled, provided, closure)
         for path, lib in added.items():
             log(f"bundled {path}" + (f" (needed by {lib.needed_by})" if lib.needed_by else f" ({lib.source})"))
@@ -191,7 +193,7 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
         policy, verdict = choose_policy(ctx, facts, toolchain.link_log, pinned=baseline is not None,
                                         aliases={str(work / "setuptools-build"): "build"}, bundled=list(added))
         contents = add_sbom(contents, {p: lib.source for p, lib in added.items()},
-                            links, cc=toolchain.cc, environ=ctx.environ, tag=policy.tag,
+                            links, cc=compilers.cc, environ=ctx.environ, tag=policy.tag,
                             baseline=baseline.summary if baseline else "not pinned (pin = false): the host's glibc",
                             epoch=source_date_epoch(ctx.environ), log=log,
                             aliases={str(ctx.project): "<project>", str(work / "setuptools-build"): "<build>",
@@ -201,16 +203,12 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
         return out.name
 
 
-def find_compilers(ctx: Context) -> tuple[list[str], list[str]]:
+def find_compilers(ctx: Context) -> Compilers:
     """The real C and C++ compilers: the host's (CC, CXX, Python's sysconfig), or for another
     architecture its cross compilers."""
-    from .toolchain.wrappers import find_compiler
+    from .toolchain.compiler import Compilers
 
-    if ctx.cross:
-        from .toolchain.cross import cross_compilers
-
-        return cross_compilers(ctx.arch, ctx.environ, ctx.arch_source)
-    return find_compiler(ctx.environ, "CC", "CC"), find_compiler(ctx.environ, "CXX", "CXX")
+    return Compilers.find(ctx.environ, ctx.arch, ctx.arch_source)
 
 
 def not_linked_by_wrappers(members: Sequence[Any], links: Sequence[Any], bundled: Mapping[str, Any]) -> list[str]:
@@ -252,17 +250,16 @@ def _policy_for_libraries(ctx: Context) -> Policy | None:
     return ctx.target or (policies[-1] if policies else None)
 
 
-def closure_rules(ctx: Context, provided: Sequence[ProvidedLibrary], cc: list[str], workdir: Path) -> ClosureRules:
+def closure_rules(ctx: Context, provided: Sequence[ProvidedLibrary], cc: Compiler, workdir: Path) -> ClosureRules:
     """What the closure of the bundled libraries leaves to the system, and where it finds the rest."""
     from ._wrapper.extlibs import link_name
     from .repair.bundle import ClosureRules
-    from .toolchain.wrappers import linker_search_dirs
 
     policy = _policy_for_libraries(ctx)
     exclude = frozenset(n for n in (link_name(e) or e for e in ctx.settings.exclude))
     return ClosureRules(allowed=frozenset(policy.libraries if policy else ()), exclude=exclude,
                         provided=frozenset(p.soname for p in provided),
-                        search_dirs=tuple(linker_search_dirs(cc, ctx.environ)), workdir=workdir)
+                        search_dirs=tuple(cc.search_dirs), workdir=workdir)
 
 
 def setuptools_build_dirs(work: Path, environ: Mapping[str, str]) -> dict[str, str]:

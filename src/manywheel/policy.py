@@ -10,19 +10,16 @@ import fnmatch
 import functools
 import json
 import re
-import sysconfig
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Iterable, Mapping, NamedTuple
 
+from .arches import ARCHES
 from .errors import PolicyError
 
-# The architecture names of the manylinux/musllinux platform tags (and of the glibc ABI record).
-ARCHES = ("x86_64", "i686", "aarch64", "armv7l", "ppc64le", "s390x", "ppc64", "riscv64", "loongarch64")
 LEGACY_ALIASES = {"manylinux1": "manylinux_2_5", "manylinux2010": "manylinux_2_12", "manylinux2014": "manylinux_2_17"}
 _NAME = re.compile(r"^(manylinux|musllinux)_(\d+)_(\d+)$")
 _VERSION = re.compile(r"(?:GLIBC_)?(\d+)[._](\d+)(?:[._](\d+))?")
-_MACHINE_TO_ARCH = {"i386": "i686", "i586": "i686", "amd64": "x86_64", "arm64": "aarch64"}
 
 
 class LibcVersion(NamedTuple):
@@ -47,13 +44,6 @@ def parse_version(text: str) -> LibcVersion:
     if m is None:
         raise ValueError(f"not a glibc version: {text!r}")
     return LibcVersion(int(m[1]), int(m[2]), int(m[3] or 0))
-
-
-def host_arch() -> str:
-    """This machine's architecture, by its manylinux name (``x86_64``, ``aarch64``, ...)."""
-    plat = sysconfig.get_platform()  # e.g. "linux-x86_64"
-    machine = plat.split("-", 1)[1] if "-" in plat else plat
-    return _MACHINE_TO_ARCH.get(machine, machine)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
+from .arches import BUILDABLE, check_buildable
 from .errors import SettingsError, SettingsErrors
 from .policy import DIST_NAME, LIBRARY_NAME, PROVIDED_LIBRARY, library_name
 
@@ -66,12 +67,6 @@ def _providers(value: dict[str, str]) -> None:
             raise ValueError(f"{dist!r} (for {library!r}) is not a distribution name (like nvidia-cuda-runtime)")
 
 
-def _arch_name(value: str) -> None:
-    from .toolchain.cross import check_arch
-
-    check_arch(value)
-
-
 def _not_negative(value: int) -> None:
     if value < 0:
         raise ValueError(f"must be 0 (one per CPU core) or more, not {value}")
@@ -98,9 +93,9 @@ class Settings:
         "manylinux_2_17", "The policy the wheel must meet: a PEP 600 name (manylinux_X_Y), a legacy alias "
         "(manylinux2014), or \"auto\" for the best policy the built files meet.", '"manylinux_2_28"', _not_empty)
     arch: str = _setting(
-        "", "The architecture to build for, by its manylinux name (x86_64, i686, aarch64, armv7l, ppc64le, s390x, "
-        "ppc64, riscv64); empty means the host's. Another than the host's cross-builds with Debian's cross "
-        "compilers (<triplet>-gcc) or CC/CXX.", '"aarch64"', _arch_name)
+        "", f"The architecture to build for, by its manylinux name ({', '.join(BUILDABLE)}); empty means the "
+        "host's. Another than the host's cross-builds with Debian's cross compilers (<triplet>-gcc) or CC/CXX.",
+        '"aarch64"', check_buildable)
     pin: bool = _setting(
         True, "Pin every compile and link to the target's ABI baseline (stub libraries, shims, "
         "static libstdc++). false builds with the host's own ABI and only verifies.", "false")
@@ -155,6 +150,11 @@ class Setting:
     example: str
     check: Callable[[Any], None] | None
     each: Callable[[str], str] | None
+
+    @property
+    def env(self) -> str:
+        """The environment variable that sets it: ``MANYWHEEL_INNER_BACKEND`` for ``inner-backend``."""
+        return ENV_PREFIX + self.key.upper().replace("-", "_")
 
     def final(self, value: Any) -> Any:
         """The value as Settings holds it: lists become tuples, each entry normalized."""
@@ -341,3 +341,8 @@ def settings_table_markdown() -> str:
         default = {True: "true", False: "false"}.get(s.default, s.default) if isinstance(s.default, bool) else s.default
         rows.append(f"| `{s.key}` | {s.kind} | `{default!r}` | {s.doc} | `{s.key} = {s.example}` |".replace("`''`", "`\"\"`"))
     return "\n".join(rows)
+
+
+def settings_env_markdown() -> str:
+    """The README's list of environment variables, one per setting, generated from SETTINGS."""
+    return ", ".join(f"`{s.env}`" for s in SETTINGS)

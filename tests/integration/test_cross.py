@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from manywheel.toolchain.cross import ARCH_INFO
+from manywheel.arches import BY_NAME as ARCH_INFO
 from tests import crossroot
 from tests.common import EXAMPLE, PROJECTS, copy_project
 from tests.integration.helpers import assert_auditwheel_agrees, only_wheel, platform_tag, python_build
@@ -24,7 +24,7 @@ ARCHES = ("aarch64", "armv7l", "ppc64le", "s390x", "i686")
 def needs_cross_compiler(arch: str) -> None:
     gnu = ARCH_INFO[arch].gnu
     if shutil.which(f"{gnu}-gcc") is None or shutil.which(f"{gnu}-g++") is None:
-        pytest.skip(f"needs Debian's cross compilers: apt-get install {ARCH_INFO[arch].packages}")
+        pytest.skip(f"needs Debian's cross compilers: apt-get install {ARCH_INFO[arch].cross_packages}")
 
 
 def cross_root(arch: str) -> Path:

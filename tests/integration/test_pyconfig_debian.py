@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from manywheel.toolchain.pyconfig import RULES, compiler_macros, target_pyconfig
+from manywheel.toolchain.compiler import Compiler
+from manywheel.toolchain.pyconfig import RULES, target_pyconfig
 from tests.common import REPO
 
 pytestmark = pytest.mark.slow
@@ -93,7 +94,7 @@ def test_architecture_dependent_macros_have_debians_values(debian_cache: Path, t
         pytest.skip(f"no Debian pyconfig.h for {version} {arch}: {(entry / 'absent').read_text().splitlines()[0]}")
     host_text = (host_include(version) / "pyconfig.h").read_text()
     generated = tmp_path / "pyconfig.h"
-    generated.write_text(target_pyconfig(host_text, compiler_macros([cc], dict(os.environ))))
+    generated.write_text(target_pyconfig(host_text, Compiler([cc], dict(os.environ)).macros()))
     ours, theirs = evaluate(cc, generated), evaluate(cc, entry / "pyconfig.h")
     amd64 = evaluate(cc, debian_cache / version / "amd64" / "pyconfig.h")
     dependent = {name for name in theirs.keys() & amd64.keys() if theirs[name] != amd64[name]}
@@ -169,7 +170,7 @@ def test_generated_values_are_the_compilers(tmp_path: Path, version: str, arch: 
     include = tmp_path / f"python{version}"
     shutil.copytree(host_include(version), include)
     header = include / "pyconfig.h"
-    header.write_text(target_pyconfig(header.read_text(), compiler_macros([cc], dict(os.environ))))
+    header.write_text(target_pyconfig(header.read_text(), Compiler([cc], dict(os.environ)).macros()))
     (tmp_path / "probe.c").write_text(PROBE)
     proc = subprocess.run([cc, "-c", "-o", os.devnull, "-I", str(include), str(tmp_path / "probe.c")],
                           capture_output=True, text=True)

@@ -26,7 +26,7 @@ import pytest
 from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
 
-from manywheel.toolchain.cross import ARCH_INFO
+from manywheel.arches import BY_NAME as ARCH_INFO
 from manywheel.glibc import shims
 from manywheel.glibc.shims import build_shim_archive
 

@@ -6,6 +6,7 @@ import subprocess
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from manywheel.toolchain.compiler import Compiler, Compilers
 from manywheel.toolchain.baseline import Baseline, prepare_baseline
 from manywheel.check.elf import read_elf_file
 from manywheel.policy import find_policy
@@ -17,7 +18,7 @@ TARGET = find_policy("manylinux_2_17", "x86_64")
 
 def baseline(cache: Path, work: Path) -> Baseline:
     settings = read_settings(Path("."), {"manywheel.cache-dir": str(cache)}, {}, {})
-    result = prepare_baseline(TARGET, "x86_64", settings, dict(os.environ), work, lambda message: None)
+    result = prepare_baseline(TARGET, Compilers.find(dict(os.environ)), settings, work, lambda message: None)
     assert result is not None
     return result
 
@@ -43,7 +44,7 @@ def test_moved_symbols_live_in_their_old_library(tmp_path: Path) -> None:
 
 def test_a_link_through_the_baseline_meets_the_target(tmp_path: Path) -> None:
     base = baseline(tmp_path / "cache", tmp_path / "w")
-    chain = make_toolchain(tmp_path / "tc", dict(os.environ), "x86_64", base, project=tmp_path, verbose=False)
+    chain = make_toolchain(tmp_path / "tc", Compilers.find(dict(os.environ)), base, project=tmp_path, verbose=False)
     src = tmp_path / "m.c"
     src.write_text("#include <pthread.h>\n#include <sys/random.h>\n#include <string.h>\n"
                    "static void *run(void *p) { return p; }\n"
@@ -82,6 +83,6 @@ def test_unwritable_cache_falls_back_to_the_build_directory(tmp_path: Path) -> N
     cache.write_text("a file where the cache should be: mkdir fails even for root")
     messages: list[str] = []
     settings = read_settings(Path("."), {"manywheel.cache-dir": str(cache)}, {}, {})
-    result = prepare_baseline(TARGET, "x86_64", settings, dict(os.environ), tmp_path / "w", messages.append)
+    result = prepare_baseline(TARGET, Compilers.find(dict(os.environ)), settings, tmp_path / "w", messages.append)
     assert result is not None and result.directory.is_relative_to(tmp_path / "w")
     assert any("warning: cannot write the cache" in m for m in messages)

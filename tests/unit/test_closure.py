@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from manywheel.toolchain.compiler import Compiler, Compilers
 from manywheel._wrapper import linklog
 from manywheel.repair.bundle import ClosureRules, bundle_libraries, bundled_in
 from manywheel.check.elf import read_elf_bytes
@@ -70,7 +71,7 @@ def link(tmp: Path, libs: Libs, modules: dict[str, list[str]], monkeypatch: pyte
          **rules: tuple[str, ...]) -> tuple[subprocess.CompletedProcess[str], Path, Path]:
     """Link each module (wheel path -> its -l arguments) through the wrapper; an inner wheel of them."""
     monkeypatch.setenv("PKG_CONFIG_PATH", str(libs.pkgconfig))
-    chain = make_toolchain(tmp / "tc", dict(os.environ), "x86_64", None, project=tmp, verbose=False,
+    chain = make_toolchain(tmp / "tc", Compilers.find(dict(os.environ)), None, project=tmp, verbose=False,
                            libraries=LibraryRules(frozenset({"c", "m"}), **rules))
     sources = {"top": tmp / "m_top.c", "use": tmp / "m_use.c", "pair": tmp / "m_pair.c"}
     for name, path in sources.items():

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from manywheel.toolchain.cross import (ARCH_INFO, cmake_toolchain_file, check_target_for_arch, cross_compilers,
-                             make_target_python, meson_cross_file, target_python_applied)
+from manywheel.arches import BY_NAME as ARCH_INFO
+from manywheel.toolchain.compiler import Compiler
+from manywheel.toolchain.cross import (cmake_toolchain_file, check_target_for_arch, make_target_python, meson_cross_file,
+                                       target_python_applied)
 from manywheel.build import Context
 from manywheel.errors import PolicyError, SettingsError, ToolchainError
 from manywheel.policy import find_policy
@@ -67,7 +69,7 @@ def test_default_target_missing_for_the_arch_names_its_oldest(tmp_path: Path, mo
 def test_missing_cross_compiler_names_the_debian_packages(tmp_path: Path) -> None:
     env = {"PATH": str(tmp_path)}  # nothing on it
     with pytest.raises(ToolchainError) as e:
-        cross_compilers("ppc64le", env, "config setting -C manywheel.arch")
+        Compiler.for_arch("ppc64le", env, "config setting -C manywheel.arch")
     text = e.value.render()
     assert "no C compiler for ppc64le: powerpc64le-linux-gnu-gcc is not on PATH" in text
     assert "apt-get install gcc-powerpc64le-linux-gnu g++-powerpc64le-linux-gnu" in text
@@ -75,23 +77,23 @@ def test_missing_cross_compiler_names_the_debian_packages(tmp_path: Path) -> Non
 
 @needs_aarch64_gcc
 def test_cross_compilers_found_by_triplet() -> None:
-    cc, cxx = cross_compilers("aarch64", dict(os.environ, CC="", CXX=""), "default")
-    assert cc[-1].endswith("aarch64-linux-gnu-gcc") and cxx[-1].endswith("aarch64-linux-gnu-g++")
+    cc, cxx = Compiler.for_arch("aarch64", dict(os.environ, CC="", CXX=""), "default")
+    assert cc.command[-1].endswith("aarch64-linux-gnu-gcc") and cxx.command[-1].endswith("aarch64-linux-gnu-g++")
 
 
 @needs_aarch64_gcc
 def test_a_host_cc_for_a_cross_build_is_refused() -> None:
     env = dict(os.environ, CC="gcc")
     with pytest.raises(ToolchainError) as e:
-        cross_compilers("aarch64", env, "environment variable MANYWHEEL_ARCH")
+        Compiler.for_arch("aarch64", env, "environment variable MANYWHEEL_ARCH")
     assert "CC=gcc builds for x86_64-linux-gnu, not for aarch64" in e.value.render()
 
 
 @needs_aarch64_gcc
 def test_user_cc_for_the_target_is_taken() -> None:
     env = dict(os.environ, CC="aarch64-linux-gnu-gcc -O1", CXX="")
-    cc, _ = cross_compilers("aarch64", env, "default")
-    assert cc[0].endswith("aarch64-linux-gnu-gcc") and cc[1:] == ["-O1"]
+    cc, _ = Compiler.for_arch("aarch64", env, "default")
+    assert cc.command[0].endswith("aarch64-linux-gnu-gcc") and cc.command[1:] == ["-O1"]
 
 
 @pytest.mark.skipif(not all(shutil.which(f"{ARCH_INFO[a].gnu}-gcc") for a in ("aarch64", "armv7l", "i686", "s390x")),
@@ -101,7 +103,7 @@ def test_user_cc_for_the_target_is_taken() -> None:
     ("s390x", "s390x-linux-gnu", 8)])
 def test_target_python(tmp_path: Path, arch: str, multiarch: str, sizeof_void_p: int) -> None:
     cc = [shutil.which(f"{ARCH_INFO[arch].gnu}-gcc") or ""]
-    target = make_target_python(arch, tmp_path, cc, os.environ)
+    target = make_target_python(arch, tmp_path, Compiler(cc, os.environ))
     version = f"{sys.version_info.major}{sys.version_info.minor}"
     assert target.ext_suffix == f".cpython-{version}{sys.abiflags}-{multiarch}.so"
     assert target.platform == f"linux-{arch}"
@@ -128,7 +130,7 @@ def test_target_headers_compile_for_the_target(tmp_path: Path) -> None:
     cc = shutil.which("arm-linux-gnueabihf-gcc")
     if cc is None:
         pytest.skip("needs gcc-arm-linux-gnueabihf")
-    target = make_target_python("armv7l", tmp_path / "py", [cc], os.environ)
+    target = make_target_python("armv7l", tmp_path / "py", Compiler([cc], os.environ))
     src = tmp_path / "m.c"
     src.write_text("#include <Python.h>\n"
                    "_Static_assert(SIZEOF_LONG == sizeof(long), \"long\");\n"
@@ -141,13 +143,13 @@ def test_target_headers_compile_for_the_target(tmp_path: Path) -> None:
 
 @needs_aarch64_gcc
 def test_cmake_and_meson_files(tmp_path: Path) -> None:
-    real = [shutil.which("aarch64-linux-gnu-gcc") or ""]
-    cmake = cmake_toolchain_file(tmp_path / "t.cmake", "aarch64", "/w/cc", "/w/c++", os.environ, real).read_text()
+    real = Compiler([shutil.which("aarch64-linux-gnu-gcc") or ""], os.environ)
+    cmake = cmake_toolchain_file(tmp_path / "t.cmake", "aarch64", "/w/cc", "/w/c++", real).read_text()
     assert "set(CMAKE_SYSTEM_NAME Linux)" in cmake and "set(CMAKE_SYSTEM_PROCESSOR aarch64)" in cmake
     assert 'set(CMAKE_C_COMPILER "/w/cc")' in cmake and 'set(CMAKE_FIND_ROOT_PATH "/usr/aarch64-linux-gnu")' in cmake
-    assert "aarch64-linux-gnu-ar" in cmake
-    meson = meson_cross_file(tmp_path / "m.ini", "aarch64", "/w/cc", "/w/c++", os.environ, real, "/w/py").read_text()
+    assert "aarch64-linux-gnu-gcc-ar" in cmake  # the one archiver answer: gcc-ar of the triplet
+    meson = meson_cross_file(tmp_path / "m.ini", "aarch64", "/w/cc", "/w/c++", real, "/w/py").read_text()
     assert "c = '/w/cc'" in meson and "python = '/w/py'" in meson and "cpu_family = 'aarch64'" in meson
     assert "endian = 'little'" in meson
-    s390 = meson_cross_file(tmp_path / "s.ini", "s390x", "/w/cc", "/w/c++", os.environ, real, "/w/py").read_text()
+    s390 = meson_cross_file(tmp_path / "s.ini", "s390x", "/w/cc", "/w/c++", real, "/w/py").read_text()
     assert "endian = 'big'" in s390

@@ -9,10 +9,12 @@ from typing import Any, Callable
 
 import pytest
 
+from manywheel.toolchain.compiler import Compiler, Compilers
 from manywheel._wrapper import elfedit, extlibs, linklog
 from manywheel.repair.bundle import runpath_for
 from manywheel.check.elf import read_elf_file
-from manywheel.policy import excludes, host_arch, library_name
+from manywheel.arches import host_arch
+from manywheel.policy import excludes, library_name
 from manywheel.toolchain.wrappers import LibraryRules, make_toolchain
 
 
@@ -136,7 +138,7 @@ def test_an_archive_that_cannot_go_into_a_shared_object_falls_back_to_bundling(t
     (libdir / "libnopic.so").symlink_to("libnopic.so.1")
     module = tmp_path / "m.c"
     module.write_text("const char *np_message(void);\nconst char *f(void) { return np_message(); }\n")
-    chain = make_toolchain(tmp_path / "tc", dict(os.environ), "x86_64", None, project=tmp_path, verbose=False,
+    chain = make_toolchain(tmp_path / "tc", Compilers.find(dict(os.environ)), None, project=tmp_path, verbose=False,
                            libraries=LibraryRules(frozenset({"c", "m"})))
     out = tmp_path / "m.so"
     proc = subprocess.run([chain.env["CC"], "-shared", "-fPIC", str(module), f"-L{libdir}", "-lnopic", "-o", str(out)],
@@ -171,7 +173,7 @@ def test_an_archive_only_library_stays_static_when_the_link_falls_back_to_bundli
     module = tmp_path / "m.c"
     module.write_text("const char *np_message(void); int own_answer(void);\n"
                       "int f(void) { return own_answer() + np_message()[0]; }\n")
-    chain = make_toolchain(tmp_path / "tc", dict(os.environ), host_arch(), None, project=tmp_path, verbose=False,
+    chain = make_toolchain(tmp_path / "tc", Compilers.find(dict(os.environ)), None, project=tmp_path, verbose=False,
                            libraries=LibraryRules(frozenset({"c", "m"})))
     out = tmp_path / "m.so"
     proc = subprocess.run([chain.env["CC"], "-shared", "-fPIC", str(module), f"-L{libdir}", f"-L{clib}", "-lmwown",

@@ -12,7 +12,8 @@ import pytest
 from elftools.elf.elffile import ELFFile
 
 from manywheel.glibc import abi as abi_module
-from manywheel.policy import ARCHES, LibcVersion, parse_version
+from manywheel.arches import ARCHES
+from manywheel.policy import LibcVersion, parse_version
 from manywheel.glibc.abi import (
     AbiDataError,
     GlibcAbi,

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from manywheel.toolchain.wrappers import find_compiler, make_toolchain, without_forced_includes, write_toolchain_config
+from manywheel.toolchain.compiler import Compiler, Compilers
+from manywheel.toolchain.wrappers import make_toolchain, without_forced_includes, write_toolchain_config
 
 from tests.launchers import ccache_hits, ccache_misses, ccache_stats, require_ccache
 
@@ -35,8 +36,8 @@ def run(cmd: list[str], env: dict[str, str], timeout: int = 60) -> subprocess.Co
 def test_ccache_in_cc_is_kept_and_serves_the_second_compile(tmp_path: Path) -> None:
     ccache = require_ccache()
     env = dict(os.environ, CC="ccache gcc", CCACHE_DIR=str(tmp_path / "ccache"))
-    assert find_compiler(env, "CC", "CC") == [ccache, shutil.which("gcc")]
-    chain = make_toolchain(tmp_path / "tc", env, "x86_64", None, project=tmp_path, verbose=False)
+    assert Compiler.find(env, "CC", "CC").command == [ccache, shutil.which("gcc")]
+    chain = make_toolchain(tmp_path / "tc", Compilers.find(env), None, project=tmp_path, verbose=False)
     src = tmp_path / "m.c"
     src.write_text("int twice(int x) { return 2 * x; }\n")
     run_env = dict(env, **chain.env)
@@ -55,8 +56,8 @@ def test_ccache_masquerading_directory_first_on_path_does_not_loop(tmp_path: Pat
     env = {k: v for k, v in os.environ.items() if k not in ("CC", "CXX")}
     env.update(PATH=f"{masquerade}:{os.environ['PATH']}", CC="gcc", CCACHE_DIR=str(tmp_path / "ccache"))
     # The symlink is named as what it is: the launcher, then the real compiler.
-    assert find_compiler(env, "CC", "CC") == [os.path.realpath(ccache), shutil.which("gcc")]
-    chain = make_toolchain(tmp_path / "tc", env, "x86_64", None, project=tmp_path, verbose=False)
+    assert Compiler.find(env, "CC", "CC").command == [os.path.realpath(ccache), shutil.which("gcc")]
+    chain = make_toolchain(tmp_path / "tc", Compilers.find(env), None, project=tmp_path, verbose=False)
     src = tmp_path / "m.c"
     src.write_text("int f(void) { return 1; }\n")
     proc = run([chain.env["CC"], "-c", str(src), "-o", str(tmp_path / "m.o")], dict(env, **chain.env), timeout=30)
@@ -70,7 +71,7 @@ def test_a_launcher_that_finds_the_compiler_on_path_gets_the_real_one(tmp_path: 
     launcher.write_text('#!/bin/sh\necho "launched" >> "$LAUNCH_LOG"\nexec gcc "$@"\n')
     launcher.chmod(0o755)
     env = dict(os.environ, CC=str(launcher), LAUNCH_LOG=str(tmp_path / "launch.log"))
-    chain = make_toolchain(tmp_path / "tc", env, "x86_64", None, project=tmp_path, verbose=False)
+    chain = make_toolchain(tmp_path / "tc", Compilers.find(env), None, project=tmp_path, verbose=False)
     src = tmp_path / "m.c"
     src.write_text("int f(void) { return 1; }\n")
     proc = run([chain.env["CC"], "-c", str(src), "-o", str(tmp_path / "m.o")], dict(env, **chain.env), timeout=30)
@@ -84,7 +85,7 @@ def test_preprocessor_output_has_no_pin_header_but_compiles_do(tmp_path: Path) -
     pins.write_text('#define MW_PINNED 1\n__asm__(".symver memcpy,memcpy@GLIBC_2.2.5");\n')
     assert without_forced_includes(["-include", str(pins), "-DX", f"-include{pins}"]) == ["-DX"]
     env = dict(os.environ)
-    chain = make_toolchain(tmp_path / "tc", env, "x86_64", PinOnly(["-include", str(pins)]), project=tmp_path,
+    chain = make_toolchain(tmp_path / "tc", Compilers.find(env), PinOnly(["-include", str(pins)]), project=tmp_path,
                            verbose=False)
     src = tmp_path / "h.c"
     src.write_text("int declared_here(int);\n#ifndef MW_PINNED\n#error the pin header is missing\n#endif\n")
@@ -105,7 +106,7 @@ def test_the_build_environment_is_mapped_only_when_a_compile_uses_it(tmp_path: P
     headers = env_prefix / "lib" / "site-packages" / "pkg" / "include"
     headers.mkdir(parents=True)
     (headers / "pkg.h").write_text("#define PKG 1\n")
-    chain = make_toolchain(tmp_path / "tc", dict(os.environ), "x86_64", None, project=tmp_path, verbose=True)
+    chain = make_toolchain(tmp_path / "tc", Compilers.find(dict(os.environ)), None, project=tmp_path, verbose=True)
     config = tmp_path / "tc" / "toolchain.json"
     write_toolchain_config(tmp_path / "tc", dict(json.loads(config.read_text()), env_prefix=str(env_prefix)))
     src = tmp_path / "m.c"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
+from manywheel.toolchain.compiler import Compiler, Compilers
 from manywheel.toolchain.wrappers import make_toolchain
 from tests.common import REPO, run
 
@@ -140,7 +141,7 @@ def test_wrapper_modules_import_alone_without_site_packages() -> None:
 
 
 def test_the_wrapper_starts_and_compiles(tmp_path: Path) -> None:
-    chain = make_toolchain(tmp_path / "tc", dict(os.environ), "x86_64", None, project=tmp_path, verbose=False)
+    chain = make_toolchain(tmp_path / "tc", Compilers.find(dict(os.environ)), None, project=tmp_path, verbose=False)
     env = dict(os.environ, **chain.env)
     cc = chain.env["CC"]
     assert run([cc, "--version"], env=env).stdout == run([*chain.cc, "--version"]).stdout

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from manywheel.errors import PolicyError
-from manywheel.policy import ARCHES, find_policy, load_policies
+from manywheel.arches import ARCHES
+from manywheel.policy import find_policy, load_policies
 
 
 @pytest.mark.parametrize("arch", ["x86_64", "i686", "aarch64", "armv7l", "ppc64le", "s390x", "ppc64", "riscv64"])

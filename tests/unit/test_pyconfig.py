@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from manywheel.errors import ToolchainError
-from manywheel.toolchain.pyconfig import RULES, compiler_macros, parse_macro_dump, target_pyconfig
+from manywheel.toolchain.compiler import Compiler, parse_macro_dump
+from manywheel.toolchain.pyconfig import RULES, target_pyconfig
 
 # Trimmed autoheader output: every architecture-dependent entry of 3.9 to 3.13 as pyenv's
 # x86_64 CPython 3.13 has it, the WORDS_BIGENDIAN block, and lines that are not ours.
@@ -235,7 +236,7 @@ def test_compiler_macros_of_the_host_compiler() -> None:
     import shutil
     if shutil.which("gcc") is None:
         pytest.skip("gcc is not installed")
-    macros = compiler_macros(["gcc", "-D_TIME_BITS=64"], {"PATH": "/usr/bin:/bin"})
+    macros = Compiler(["gcc", "-D_TIME_BITS=64"], {"PATH": "/usr/bin:/bin"}).macros()
     assert macros["__SIZEOF_POINTER__"] in ("4", "8") and macros["_TIME_BITS"] == "64"
 
 
@@ -247,5 +248,5 @@ def test_compiler_macros_of_the_host_compiler() -> None:
 ])
 def test_compiler_macros_failures_name_the_command(cc: list[str], message: str) -> None:
     with pytest.raises(ToolchainError, match=message) as e:
-        compiler_macros(cc, {"PATH": "/usr/bin:/bin"})
+        Compiler(cc, {"PATH": "/usr/bin:/bin"}).macros()
     assert e.value.hint and "aarch64-linux-gnu-gcc" in e.value.hint

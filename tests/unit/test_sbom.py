@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from manywheel.toolchain.compiler import Compiler, Compilers
 from manywheel._wrapper import linklog
 from manywheel.repair.bundle import bundle_libraries, bundled_in
 from manywheel.check.sboms import Sbom, parse_sbom, read_sboms
@@ -85,7 +86,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     (libdir / "libdemo.so").symlink_to("libdemo.so.1")
     subprocess.run(["gcc", "-c", "-fPIC", "-o", str(libdir / "both.o"), str(libdir / "both.c")], check=True)
     subprocess.run(["ar", "rcs", str(libdir / "libboth_pic.a"), str(libdir / "both.o")], check=True)
-    chain = make_toolchain(tmp / "tc", dict(os.environ), "x86_64", None, project=tmp, verbose=False,
+    chain = make_toolchain(tmp / "tc", Compilers.find(dict(os.environ)), None, project=tmp, verbose=False,
                            libraries=LibraryRules(frozenset({"c", "m"})))
     src = tmp / "m.c"
     src.write_text('#include <yaml.h>\nint demo(int); int both(int);\n'
@@ -110,7 +111,7 @@ def with_sbom(built: Built, environ: dict[str, str] | None = None, logged: list[
     bundled = bundled_in(linklog.read(built.link_log))
     contents, added = bundle_libraries(read_wheel(built.inner_wheel), bundled)
     return add_sbom(contents, {p: bundled[p.rsplit("/", 1)[1]].source for p in added}, linklog.read(built.link_log),
-                    cc=built.cc, environ=environ if environ is not None else dict(os.environ), tag=TAG,
+                    cc=Compiler(built.cc, dict(os.environ)), environ=environ if environ is not None else dict(os.environ), tag=TAG,
                     baseline="pinned to glibc 2.17 (test)", epoch=EPOCH,
                     log=(logged if logged is not None else []).append)
 
@@ -216,7 +217,7 @@ def test_no_temporary_path_gets_into_the_sbom(built: Built) -> None:
     bundled = bundled_in(linklog.read(built.link_log))
     contents, added = bundle_libraries(read_wheel(built.inner_wheel), bundled)
     bom = the_sbom(add_sbom(contents, {p: bundled[p.rsplit("/", 1)[1]].source for p in added},
-                            linklog.read(built.link_log), cc=built.cc, environ=dict(os.environ), tag=TAG, baseline="",
+                            linklog.read(built.link_log), cc=Compiler(built.cc, dict(os.environ)), environ=dict(os.environ), tag=TAG, baseline="",
                             epoch=EPOCH, log=print, aliases={str(built.tmp): "<project>", str(built.libdir): "<lib>"}))
     text = json.dumps(bom)
     assert str(built.tmp) not in text
@@ -228,7 +229,7 @@ def test_a_wheel_without_external_code_gets_no_sbom(built: Built) -> None:
     contents = read_wheel(built.inner_wheel)
     links: list[linklog.LinkEntry] = [{"output": str(built.tmp / "build" / MODULE), "inputs": [], "cwd": "/",
                                        "bundled": [], "static": []}]
-    assert add_sbom(contents, {}, links, cc=built.cc, environ=dict(os.environ), tag=TAG, baseline="",
+    assert add_sbom(contents, {}, links, cc=Compiler(built.cc, dict(os.environ)), environ=dict(os.environ), tag=TAG, baseline="",
                     epoch=EPOCH, log=print) is contents
 
 

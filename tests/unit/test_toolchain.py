@@ -5,12 +5,13 @@ import os
 import subprocess
 from pathlib import Path
 
+from manywheel.toolchain.compiler import Compiler, Compilers
 from manywheel.check.elf import read_elf_file
 from manywheel.toolchain.wrappers import make_toolchain
 
 
 def test_wrappers_replace_native_isa_and_drop_absolute_rpaths(tmp_path: Path) -> None:
-    chain = make_toolchain(tmp_path / "tc", dict(os.environ), "x86_64", None, project=tmp_path, verbose=True)
+    chain = make_toolchain(tmp_path / "tc", Compilers.find(dict(os.environ)), None, project=tmp_path, verbose=True)
     src = tmp_path / "m.c"
     src.write_text("double f(double *a){double s=0; for(int i=0;i<256;i++) s+=a[i]*a[i]; return s;}\n")
     env = dict(os.environ, **chain.env)
@@ -30,7 +31,7 @@ def test_wrappers_replace_native_isa_and_drop_absolute_rpaths(tmp_path: Path) ->
 
 
 def test_failed_compile_shows_command_and_exit_code(tmp_path: Path) -> None:
-    chain = make_toolchain(tmp_path / "tc", dict(os.environ), "x86_64", None, project=tmp_path, verbose=False)
+    chain = make_toolchain(tmp_path / "tc", Compilers.find(dict(os.environ)), None, project=tmp_path, verbose=False)
     bad = tmp_path / "bad.c"
     bad.write_text("int f(void) { return undeclared_thing; }\n")
     proc = subprocess.run([chain.env["CC"], "-c", str(bad), "-o", str(tmp_path / "bad.o")],
@@ -44,5 +45,5 @@ def test_missing_compiler_is_a_clear_error(tmp_path: Path) -> None:
     from manywheel.errors import ToolchainError
     import pytest
     with pytest.raises(ToolchainError, match="the compiler 'no-such-cc' .* is not on PATH"):
-        make_toolchain(tmp_path / "tc", dict(os.environ, CC="no-such-cc"), "x86_64", None, project=tmp_path,
+        make_toolchain(tmp_path / "tc", Compilers.find(dict(os.environ, CC="no-such-cc")), None, project=tmp_path,
                        verbose=False)

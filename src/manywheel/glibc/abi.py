@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any, NamedTuple, Sequence
 
 from ..errors import ManywheelError
-from ..policy import ARCHES, LibcVersion, parse_version
+from ..arches import ARCHES
+from ..policy import LibcVersion, parse_version
 
 FORMAT = "manywheel-glibc-abi/1"
 

@@ -36,14 +36,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..arches import BUILDABLE, TABLE
 from ..errors import BaselineError
 from ..files import replace_atomically
 from ..policy import LibcVersion, load_policies
 from .abi import load_abi
 
 ARCHIVE_NAME = "libmanywheel_shims.a"
-SUPPORTED_ARCHES = ("x86_64", "i686", "aarch64", "armv7l", "ppc64le", "s390x", "ppc64", "riscv64")
-LP64_ARCHES = ("x86_64", "aarch64", "ppc64le", "s390x", "ppc64", "riscv64")
+SUPPORTED_ARCHES = BUILDABLE
+LP64_ARCHES = tuple(a.name for a in TABLE if a.buildable and a.lp64)
 """The supported architectures with 64-bit ``long`` and pointers (and so ``off_t``)."""
 SOURCE_DIR = Path(__file__).resolve().parent / "shims"
 _PIN = re.compile(r"^MW_PIN\((\w+)\);", re.MULTILINE)

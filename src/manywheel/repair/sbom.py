@@ -26,7 +26,7 @@ import subprocess
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 from .. import __version__
 from ..wheel import Member, WheelContents, retag_filename
@@ -84,7 +84,21 @@ class Tool:
     package: DebPackage | None = None
 
 
-def add_sbom(contents: WheelContents, bundled: Mapping[str, str], links: Sequence[LinkEntry], *, cc: Sequence[str],
+class CompilerFacts(Protocol):
+    """What the SBOM asks of the compiler that built the wheel (``toolchain.compiler.Compiler``)."""
+
+    command: list[str]
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def version_text(self) -> str: ...
+
+    def print_prog_name(self, name: str) -> str: ...
+
+
+def add_sbom(contents: WheelContents, bundled: Mapping[str, str], links: Sequence[LinkEntry], *, cc: CompilerFacts,
              environ: Mapping[str, str], baseline: str, tag: str, epoch: int | None,
              log: Callable[[str], None], aliases: Mapping[str, str] | None = None) -> WheelContents:
     """The wheel with its SBOM when it carries code from host libraries (``bundled``: wheel path in
@@ -217,16 +231,17 @@ def _run(cmd: list[str], environ: Mapping[str, str]) -> str:
     return proc.stdout
 
 
-def find_tools(cc: Sequence[str], environ: Mapping[str, str], baseline: str, tag: str) -> list[Tool]:
+def find_tools(cc: CompilerFacts, environ: Mapping[str, str], baseline: str, tag: str) -> list[Tool]:
     """The compiler and the linker (with their Debian packages) and the baseline the links were pinned to."""
-    command = next((w for w in reversed(cc) if not w.startswith("-")), "cc")  # after any launcher, before any option
+    # After any launcher, before any option.
+    command = next((w for w in reversed(cc.command) if not w.startswith("-")), "cc")
     compiler = _program(command, environ)
-    linker = _program(_run([*cc, "-print-prog-name=ld"], environ).strip() or "ld", environ)
+    linker = _program(cc.print_prog_name("ld") or "ld", environ)
     paths = [p for p in (compiler, linker) if p]
     packages = find_packages(paths, environ) or {}
     tools = [Tool("application", "manywheel", __version__, "the PEP 517 backend that built and tagged the wheel")]
     if compiler:
-        version = _run([*cc, "-dumpfullversion"], environ).strip() or _first_line(_run([*cc, "--version"], environ))
+        version = cc.version or _first_line(cc.version_text)
         tools.append(Tool("application", os.path.basename(command), version, f"the C compiler ({compiler})",
                           packages.get(compiler)))
     if linker:

@@ -22,22 +22,19 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from .. import __version__
+from ..arches import TABLE
 from ..errors import BaselineError
 from ..glibc.abi import AbiSymbol, GlibcAbi, load_abi
 from ..glibc.shims import SHIMS, ShimBuildError, build_shim_archive, shims_for
 from ..policy import LibcVersion, Policy, parse_version
 from ..settings import Settings
-from .cross import is_cross
-from .wrappers import find_compiler
+from .compiler import Compiler, Compilers
 
 FORMAT = 1  # bump when the layout of a cache entry changes
 _GLIBC_LIBRARIES = ("libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1",
                     "libanl.so.1", "libresolv.so.2")
-# The stub libraries of each architecture: glibc's libraries and its dynamic loader.
-STUB_LIBRARIES = {arch: _GLIBC_LIBRARIES + (loader,) for arch, loader in (
-    ("x86_64", "ld-linux-x86-64.so.2"), ("i686", "ld-linux.so.2"), ("aarch64", "ld-linux-aarch64.so.1"),
-    ("armv7l", "ld-linux-armhf.so.3"), ("ppc64le", "ld64.so.2"), ("s390x", "ld64.so.1"), ("ppc64", "ld64.so.1"),
-    ("riscv64", "ld-linux-riscv64-lp64d.so.1"))}
+# The stub libraries of each architecture manywheel builds for: glibc's libraries and its dynamic loader.
+STUB_LIBRARIES = {a.name: _GLIBC_LIBRARIES + (a.loader,) for a in TABLE if a.buildable}
 _SHIMS_DIR = Path(__file__).parents[1] / "glibc" / "shims"
 Log = Callable[[str], None]
 
@@ -62,20 +59,17 @@ def default_cache_dir(environ: Mapping[str, str]) -> Path:
     return Path(base) / "manywheel"
 
 
-def toolchain_glibc_version(cc: list[str], arch: str) -> LibcVersion:
-    """The glibc the compiler ``cc`` builds against: the host's for a native build, else the
+def toolchain_glibc_version(compilers: Compilers) -> LibcVersion:
+    """The glibc the C compiler builds against: the host's for a native build, else the
     version its headers say (a cross toolchain's C library, e.g. Debian's libc6-dev-arm64-cross)."""
-    if not is_cross(arch):
+    if not compilers.cross:
         return host_glibc_version()
     try:
-        proc = subprocess.run(cc + ["-E", "-P", "-x", "c", "-"], input="#include <features.h>\n__GLIBC__ __GLIBC_MINOR__\n",
-                              capture_output=True, text=True, timeout=60)
-        major, minor = proc.stdout.split()[-2:]
-        return LibcVersion(int(major), int(minor))
+        return compilers.cc.glibc_version()
     except (OSError, subprocess.TimeoutExpired, ValueError) as e:
-        raise BaselineError(f"cannot tell which glibc the compiler {' '.join(cc)} builds against ({e})",
-                            hint=f"check that the cross compiler for {arch} and its C library are installed "
-                                 f"(Debian: libc6-dev-*-cross comes with gcc-<triplet>)") from e
+        raise BaselineError(f"cannot tell which glibc the compiler {compilers.cc.display} builds against ({e})",
+                            hint=f"check that the cross compiler for {compilers.arch} and its C library are "
+                                 f"installed (Debian: libc6-dev-*-cross comes with gcc-<triplet>)") from e
 
 
 def host_glibc_version() -> LibcVersion:
@@ -87,10 +81,11 @@ def host_glibc_version() -> LibcVersion:
     return LibcVersion(parts[0], parts[1])
 
 
-def prepare_baseline(target: Policy | None, arch: str, settings: Settings, environ: Mapping[str, str],
-                     workdir: Path, log: Log, cc: list[str] | None = None) -> Baseline | None:
-    """Return the baseline for ``target`` (generating or reusing the cache entry); ``cc`` is the
-    C compiler command when the caller has resolved it already (find_compiler runs it)."""
+def prepare_baseline(target: Policy | None, compilers: Compilers, settings: Settings, workdir: Path,
+                     log: Log) -> Baseline | None:
+    """Return the baseline for ``target`` and the compilers' architecture (generating or reusing
+    the cache entry)."""
+    arch, environ = compilers.arch, compilers.environ
     if target is None:
         log("target auto: no baseline to pin to; building with the host ABI and verifying")
         return None
@@ -99,11 +94,11 @@ def prepare_baseline(target: Policy | None, arch: str, settings: Settings, envir
                             hint="choose a manylinux target, or build musllinux wheels on a musl host")
     if arch not in STUB_LIBRARIES:
         raise BaselineError(f"pinning is not implemented for {arch}", hint="set pin = false")
-    cc = cc or find_compiler(environ, "CC", "CC")
-    host = toolchain_glibc_version(cc, arch)
+    cc = compilers.cc
+    host = toolchain_glibc_version(compilers)
     wanted = target.libc_version
     if wanted > host:
-        whose = "this host's glibc" if not is_cross(arch) else f"the {arch} cross toolchain's glibc"
+        whose = "this host's glibc" if not compilers.cross else f"the {arch} cross toolchain's glibc"
         raise BaselineError(f"target {target.name} is newer than {whose} {host.major}.{host.minor}",
                             hint=f"choose a target up to manylinux_{host.major}_{host.minor}")
     key = _cache_key(cc, wanted, arch)
@@ -116,18 +111,18 @@ def prepare_baseline(target: Policy | None, arch: str, settings: Settings, envir
     return _flags(entry, target, wanted, arch, settings, workdir)
 
 
-def _cache_key(cc: list[str], target: LibcVersion, arch: str) -> str:
+def _cache_key(cc: Compiler, target: LibcVersion, arch: str) -> str:
     """Content key: host libc, compiler, ABI data, shim sources, target, arch, manywheel version."""
     h = hashlib.sha256()
-    h.update(f"{FORMAT}|{__version__}|{arch}|{target.major}.{target.minor}|{' '.join(cc)}".encode())
+    h.update(f"{FORMAT}|{__version__}|{arch}|{target.major}.{target.minor}|{cc.display}".encode())
     for name in ("libc.so.6", "libc_nonshared.a"):
-        path = _print_file_name(cc, name)
+        path = cc.print_file_name(name)
         h.update(path.encode())
         try:
             h.update(hashlib.sha256(Path(path).read_bytes()).digest())
         except OSError:
             h.update(b"missing")
-    h.update(_run(cc + ["-dumpfullversion", "-dumpversion"]).encode())
+    h.update(f"{cc.version}\n".encode())
     data_dir = Path(__file__).parents[1] / "glibc"
     for source in sorted(list((data_dir / "data").glob("*")) + list(_SHIMS_DIR.glob("*"))):
         if source.is_file():
@@ -216,7 +211,7 @@ def _valid(entry: Path) -> bool:
         return False
 
 
-def _generate(out: Path, final: Path, cc: list[str], target: LibcVersion, arch: str, newest: LibcVersion) -> None:
+def _generate(out: Path, final: Path, cc: Compiler, target: LibcVersion, arch: str, newest: LibcVersion) -> None:
     """Write the entry into ``out``; paths inside linker scripts name ``final``, where it will live."""
     abi = load_abi(arch)
     stubs = out / "lib"
@@ -224,9 +219,9 @@ def _generate(out: Path, final: Path, cc: list[str], target: LibcVersion, arch: 
     by_lib = abi.symbols_at(target)
     libraries = STUB_LIBRARIES[arch]
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-        jobs = [pool.submit(_make_stub, cc, stubs, lib, by_lib.get(lib, []), out) for lib in libraries]
+        jobs = [pool.submit(_make_stub, cc.command, stubs, lib, by_lib.get(lib, []), out) for lib in libraries]
         try:
-            shims = build_shim_archive(cc, _ar(cc), out / "shims", (target.major, target.minor), arch, ["-O2"])
+            shims = build_shim_archive(cc.command, cc.ar, out / "shims", (target.major, target.minor), arch, ["-O2"])
         except ShimBuildError as e:
             raise BaselineError(f"compiling manywheel's glibc shims failed: {e}",
                                 hint="check that the C compiler works (CC) and report this as a manywheel bug") from e
@@ -279,9 +274,9 @@ def _make_stub(cc: list[str], stubs: Path, soname: str, symbols: list[AbiSymbol]
                             + proc.stderr[-2000:], hint="report this as a manywheel bug with the output above")
 
 
-def _write_linker_scripts(cc: list[str], stubs: Path, final: Path, libraries: tuple[str, ...]) -> None:
+def _write_linker_scripts(cc: Compiler, stubs: Path, final: Path, libraries: tuple[str, ...]) -> None:
     """``libX.so`` scripts so ``-lX`` finds the stubs; libc's pulls in the rest as needed."""
-    nonshared = _print_file_name(cc, "libc_nonshared.a")
+    nonshared = cc.print_file_name("libc_nonshared.a")
     loader = next(lib for lib in libraries if lib not in _GLIBC_LIBRARIES)  # ld-linux*.so.N, ld64.so.N
     others = [lib for lib in libraries if lib not in ("libc.so.6",)]
     as_needed = " ".join(str(final / lib) for lib in others)
@@ -350,27 +345,6 @@ def _flags(entry: Path, target: Policy, wanted: LibcVersion, arch: str, settings
         summary=f"pinned to glibc {wanted.major}.{wanted.minor} ({target.name}_{arch}): stub libraries, "
                 f"{len(shims_for((wanted.major, wanted.minor), arch))} shims, static libstdc++/libgcc, export map",
     )
-
-
-def _print_file_name(cc: list[str], name: str) -> str:
-    return _run(cc + [f"-print-file-name={name}"]).strip()
-
-
-def _ar(cc: list[str]) -> str:
-    """The archiver for what ``cc`` builds: the cross toolchain's gcc-ar/ar, else the host's."""
-    machine = _run(cc + ["-dumpmachine"]).strip()
-    for name in (f"{machine}-gcc-ar", f"{machine}-ar", "gcc-ar", "ar"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return "ar"
-
-
-def _run(cmd: list[str]) -> str:
-    try:
-        return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout
-    except OSError as e:
-        raise BaselineError(f"cannot run {cmd[0]}: {e.strerror or e}") from e
 
 
 __all__ = ["Baseline", "prepare_baseline", "make_pin_header", "default_cache_dir", "SHIMS"]

@@ -33,6 +33,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
 
+from .compiler import Compiler
+
 if TYPE_CHECKING:
     from .._wrapper.config import WrapperConfig
 
@@ -106,17 +108,10 @@ def ensure_runtime(runtime: Path, source: str, cache: Path, cfg: WrapperConfig) 
     return runtime
 
 
-def compiler_version(cc: Sequence[str]) -> str:
-    try:
-        out = subprocess.run([*cc, "-dumpfullversion", "-dumpversion"], capture_output=True, text=True, check=False)
-    except OSError as e:
-        raise OpenmpError(f"cannot run {cc[0]}: {e.strerror}") from e
-    return out.stdout.strip()
-
-
 def _build(runtime: Path, source: str, cache: Path, cfg: WrapperConfig) -> None:
-    version = compiler_version(cfg["cc"])
-    if not re.match(r"^\d+\.\d+", version) or not _is_gcc(cfg["cc"]):
+    compiler = Compiler(cfg["cc"], os.environ)
+    version = compiler.version
+    if not re.match(r"^\d+\.\d+", version) or not compiler.is_gcc:
         raise OpenmpError(f"the OpenMP runtime is built from GCC's libgomp, and the C compiler {' '.join(cfg['cc'])} "
                           "is not gcc\n  hint: build with gcc (CC=gcc), or list the runtime in [tool.manywheel] "
                           "exclude to leave it to the system")
@@ -130,7 +125,7 @@ def _build(runtime: Path, source: str, cache: Path, cfg: WrapperConfig) -> None:
         build = work / "build"
         build.mkdir()
         log = work / "build.log"
-        triplet = subprocess.run([*cfg["cc"], "-dumpmachine"], capture_output=True, text=True).stdout.strip()
+        triplet = compiler.triplet
         steps = [
             [str(tree / "libgomp" / "configure"), "--disable-multilib", "--disable-werror",
              f"--host={triplet}", f"--build={triplet}", f"CC={cc}", "CFLAGS=-O2 -g0"],
@@ -156,11 +151,6 @@ def _build(runtime: Path, source: str, cache: Path, cfg: WrapperConfig) -> None:
         os.chmod(tmp_file, 0o755)
         os.replace(tmp_file, runtime)
     say(f"built the OpenMP runtime in {time.perf_counter() - started:.1f} s: {runtime}")
-
-
-def _is_gcc(cc: Sequence[str]) -> bool:
-    out = subprocess.run([*cc, "--version"], capture_output=True, text=True, check=False).stdout
-    return "clang" not in out.lower() and ("gcc" in out.lower() or "free software foundation" in out.lower())
 
 
 def _pinned_compiler(cfg: WrapperConfig, directory: Path) -> str:

@@ -7,7 +7,7 @@ integers, ...) must be re-set for the target; every other line is the host's con
 choice (``Py_ENABLE_SHARED``, ``HAVE_*`` for functions and headers, ...) and is kept.
 
 The target's values come from the cross compiler's predefined macros
-(:func:`compiler_macros`), so the same code serves every CPython version without
+(``Compiler.macros``), so the same code serves every CPython version without
 downloading anything.  Which macros depend on the architecture was measured by diffing
 Debian's ``pyconfig.h`` for amd64 against arm64, armhf, ppc64el, s390x and i386
 (tools/debian-pyconfig.sh; tests/integration/test_pyconfig_debian.py keeps checking it).
@@ -17,17 +17,12 @@ from CPython's configure tables (``PY_SUPPORT_TIER``, ``PY_HAVE_PERF_TRAMPOLINE`
 """
 from __future__ import annotations
 
-import os
 import re
-import shlex
-import subprocess
 from dataclasses import dataclass
 from typing import Callable, Iterator, Mapping
 
 from ..errors import ToolchainError
 
-# ``#define NAME VALUE`` as ``cc -dM -E`` prints it (function-like macros are skipped).
-_DUMP_LINE = re.compile(r"#define (?P<name>[A-Za-z_]\w*)(?P<params>\([^)]*\))?(?: (?P<value>.*))?$")
 # The two forms autoheader writes for every template entry.
 _DEFINE = re.compile(r"^(?P<indent>[ \t]*)#(?P<gap>[ \t]*)define[ \t]+(?P<name>\w+)(?:[ \t]+(?P<value>.*?))?[ \t]*$")
 _UNDEF = re.compile(r"^(?P<indent>[ \t]*)/\*[ \t]*#(?P<gap>[ \t]*)undef[ \t]+(?P<name>\w+)[ \t]*\*/[ \t]*$")
@@ -124,35 +119,6 @@ RULES: dict[str, Callable[[TargetAbi], str | None]] = {
     # configure enables it for the platform triplets x86_64-linux-gnu and aarch64-linux-gnu.
     "PY_HAVE_PERF_TRAMPOLINE": lambda abi: _flag(abi.gnu_linux and abi.machine in ("x86_64", "aarch64")),
 }
-
-
-def compiler_macros(cc: list[str], environ: Mapping[str, str]) -> dict[str, str]:
-    """The predefined macros of the compiler command ``cc`` (its flags included), by name."""
-    command = [*cc, "-dM", "-E", "-x", "c", os.devnull]
-    shown = shlex.join(command)
-    hint = "point the cross compiler setting at gcc or clang for the target, e.g. aarch64-linux-gnu-gcc"
-    try:
-        proc = subprocess.run(command, capture_output=True, text=True, timeout=120, env=dict(environ),
-                              stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        raise ToolchainError(f"cannot run {shown}: {e}", hint=hint) from e
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-10:])
-        raise ToolchainError(f"{shown} failed with exit code {proc.returncode}:\n{tail}", hint=hint)
-    macros = parse_macro_dump(proc.stdout)
-    if "__SIZEOF_POINTER__" not in macros:
-        raise ToolchainError(f"{shown} printed no predefined macros (no __SIZEOF_POINTER__)", hint=hint)
-    return macros
-
-
-def parse_macro_dump(text: str) -> dict[str, str]:
-    """``cc -dM -E`` output as name -> value; function-like macros are left out."""
-    macros: dict[str, str] = {}
-    for line in text.splitlines():
-        m = _DUMP_LINE.match(line)
-        if m and not m["params"]:
-            macros[m["name"]] = (m["value"] or "").strip()
-    return macros
 
 
 def target_pyconfig(host_text: str, macros: dict[str, str], *, origin: str = "the host's pyconfig.h") -> str:

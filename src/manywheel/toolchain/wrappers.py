@@ -4,28 +4,28 @@ manywheel writes small wrapper scripts (``cc``, ``c++``, ``gcc``, ``g++``) that 
 ``manywheel._wrapper.ccwrap``; the inner build sees them through ``CC``/``CXX``/``LDSHARED``/
 ``LDCXXSHARED`` and, for build systems that call ``gcc`` directly, first on ``PATH``.
 The wrappers add the baseline's flags, replace ``-march=native``, and drop
-host-specific absolute RPATHs (pyenv's interpreters add one to every link).  nvcc is given
-``cuda/g++`` as its host compiler (NVCC_CCBIN, and CUDAHOSTCXX for CMake), so CUDA host code
-is compiled and linked like any other.
+host-specific absolute RPATHs (pyenv's interpreters add one to every link).  In a native
+build nvcc is given ``cuda/g++`` as its host compiler (NVCC_CCBIN, and CUDAHOSTCXX for CMake),
+so CUDA host code is compiled and linked like any other; a cross build leaves CUDA alone (an
+x86_64 nvcc compiles host code for x86_64).  The compilers themselves are asked what they are
+through ``compiler.Compiler``.
 """
 from __future__ import annotations
 
 import json
 import marshal
 import os
-import re
 import shlex
 import shutil
-import subprocess
 import sys
-import sysconfig
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Protocol, Sequence
 
 from .._wrapper import linklog
-from .cross import binutil, cmake_toolchain_file, meson_cross_file, python_launcher
-from ..errors import ToolchainError
+from ..arches import BY_NAME
+from .compiler import Compiler, Compilers
+from .cross import cmake_toolchain_file, meson_cross_file, python_launcher
 from ..files import replace_atomically
 
 if TYPE_CHECKING:
@@ -35,14 +35,6 @@ if TYPE_CHECKING:
 # The directory that holds the manywheel package: the wrappers run with ``python -S -E`` (no
 # site-packages, no PYTHONPATH) and put it first on sys.path to import the wrapper from it.
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
-# What -march/-mtune=native become: the ISA every system of the arch has.
-_ISA_FLAGS = {
-    "x86_64": {"-march": "-march=x86-64", "-mtune": "-mtune=generic"},
-    "i686": {"-march": "-march=i686", "-mtune": "-mtune=generic"},
-    "aarch64": {"-march": "-march=armv8-a", "-mtune": "-mtune=generic", "-mcpu": "-mcpu=generic"},
-}
-_TRIPLET = re.compile(r"^[A-Za-z0-9_.]+(-[A-Za-z0-9_.]+){1,3}$")  # what gcc -dumpmachine prints
-_LAUNCHERS = {"ccache", "sccache", "distcc", "icecc"}
 
 
 class BaselineFlags(Protocol):
@@ -88,67 +80,6 @@ class Toolchain:
         return Path(linklog.path_in(str(self.wrapper_dir)))
 
 
-def find_compiler(environ: Mapping[str, str], var: str, default_var: str) -> list[str]:
-    """The real compiler command (launcher kept), from the environment or Python's sysconfig."""
-    raw = environ.get(var) or sysconfig.get_config_var(default_var) or ("cc" if var == "CC" else "c++")
-    words = shlex.split(str(raw))
-    if not words:
-        raise ToolchainError(f"{var} is empty", hint=f"unset {var} or set it to a compiler, e.g. {var}=gcc")
-    resolved: list[str] = []
-    for i, word in enumerate(words):
-        if i == 0 or (resolved and Path(resolved[-1]).name in _LAUNCHERS and not word.startswith("-")):
-            path = shutil.which(word, path=environ.get("PATH"))
-            if path is None:
-                source = f"${var}" if environ.get(var) else f"Python's sysconfig {default_var}"
-                raise ToolchainError(
-                    f"the compiler {word!r} (from {source}) is not on PATH",
-                    hint="install it (Debian: apt-get install build-essential) or point "
-                         f"{var} at a gcc-compatible compiler")
-            resolved.append(path)
-        else:
-            resolved.append(word)
-    resolved = unmask_launcher(resolved, environ)
-    check_gcc_compatible(var, resolved, environ)
-    return resolved
-
-
-def unmask_launcher(command: list[str], environ: Mapping[str, str]) -> list[str]:
-    """``/usr/lib/ccache/gcc`` (a launcher's masquerading symlink) -> ``[/usr/bin/ccache, /usr/bin/gcc]``.
-
-    The masquerading launcher finds the real compiler by searching PATH, where it would
-    find manywheel's own ``gcc`` wrapper first; naming both explicitly avoids that loop
-    and says in the build log what really compiles.
-    """
-    launcher = os.path.realpath(command[0])
-    if Path(launcher).name not in _LAUNCHERS or Path(command[0]).name in _LAUNCHERS:
-        return command
-    name = Path(command[0]).name
-    for directory in environ.get("PATH", os.defpath).split(os.pathsep):
-        candidate = shutil.which(name, path=directory) if directory else None
-        if candidate and Path(os.path.realpath(candidate)).name not in _LAUNCHERS:
-            return [launcher, candidate] + command[1:]
-    return command
-
-
-def check_gcc_compatible(var: str, command: list[str], environ: Mapping[str, str]) -> None:
-    """The wrappers speak gcc's command line: refuse a compiler that does not."""
-    try:
-        proc = subprocess.run(command + ["-dumpmachine"], capture_output=True, text=True, timeout=60,
-                              env=dict(environ))
-    except (OSError, subprocess.TimeoutExpired) as e:
-        raise ToolchainError(f"the compiler {' '.join(command)} (${var}) cannot be run: {e}",
-                             hint=f"point {var} at gcc or clang") from e
-    machine = proc.stdout.strip()
-    if proc.returncode != 0 or not _TRIPLET.match(machine):
-        got = (proc.stdout + proc.stderr).strip().splitlines()[:1]
-        raise ToolchainError(
-            f"the compiler {' '.join(command)} (${var}) is not gcc-compatible: "
-            f"'-dumpmachine' {'failed with exit code ' + str(proc.returncode) if proc.returncode else 'printed'}"
-            f"{': ' + got[0] if got else ''}",
-            hint=f"manywheel drives the compiler with gcc's options; point {var} at gcc or clang "
-                 f"(a launcher such as ccache in front is fine)")
-
-
 def without_forced_includes(flags: list[str]) -> list[str]:
     """``flags`` without ``-include FILE`` (the pin header, whose asm lines only mean something to the compiler)."""
     kept: list[str] = []
@@ -163,23 +94,7 @@ def without_forced_includes(flags: list[str]) -> list[str]:
     return kept
 
 
-def linker_search_dirs(cc: list[str], environ: Mapping[str, str]) -> list[str]:
-    """The directories the linker searches for ``-l`` after the ``-L`` ones (``cc -print-search-dirs``)."""
-    try:
-        proc = subprocess.run(cc + ["-print-search-dirs"], capture_output=True, text=True, timeout=60, env=dict(environ))
-    except (OSError, subprocess.TimeoutExpired):
-        return []
-    dirs: list[str] = []
-    for line in proc.stdout.splitlines():
-        if line.startswith("libraries:"):
-            for entry in line.split("=", 1)[-1].split(os.pathsep):
-                path = os.path.normpath(entry)
-                if entry and os.path.isdir(path) and path not in dirs:
-                    dirs.append(path)
-    return dirs
-
-
-def library_config(rules: LibraryRules | None, cc: list[str], environ: Mapping[str, str]) -> LibraryConfig | None:
+def library_config(rules: LibraryRules | None, cc: Compiler) -> LibraryConfig | None:
     if rules is None:
         return None
     return {
@@ -189,7 +104,7 @@ def library_config(rules: LibraryRules | None, cc: list[str], environ: Mapping[s
         "exclude": list(rules.exclude),
         "provided": dict(rules.provided),
         "bundle_enabled": rules.bundle_enabled,
-        "search_dirs": linker_search_dirs(cc, environ),
+        "search_dirs": cc.search_dirs,
         "openmp": {"runtime": rules.openmp[0], "build": list(rules.openmp[1])} if rules.openmp else None,
     }
 
@@ -221,46 +136,22 @@ def write_wrapper_scripts(bindir: Path, config_path: Path) -> Path:
     return bindir
 
 
-def make_toolchain(workdir: Path, environ: Mapping[str, str], arch: str, baseline: BaselineFlags | None,
-                   *, project: Path, verbose: bool, libraries: LibraryRules | None = None,
-                   compilers: tuple[list[str], list[str]] | None = None,
+def make_toolchain(workdir: Path, compilers: Compilers, baseline: BaselineFlags | None, *, project: Path,
+                   verbose: bool, libraries: LibraryRules | None = None,
                    target_python: TargetPython | None = None) -> Toolchain:
     """Write the wrappers into ``workdir`` and return the environment that routes the build through them.
 
-    ``compilers``: the C and C++ commands when the caller has resolved them (find_compiler runs each).
     ``target_python``: when cross-building, the target's Python (its headers go first on every
     compile's include path), and CMake and meson get a toolchain / cross file.
     """
-    cc, cxx = compilers or (find_compiler(environ, "CC", "CC"), find_compiler(environ, "CXX", "CXX"))
+    cc, cxx = compilers.cc, compilers.cxx
+    environ = compilers.environ
     cuda_host = cuda_host_compiler(environ, cxx)
     workdir.mkdir(parents=True, exist_ok=True)
     bindir = workdir / "bin"
     bindir.mkdir(exist_ok=True)
-    # The project's path never reaches the objects; sys.prefix (often a temporary isolated build
-    # environment) is mapped by the wrapper only for compiles that use something under it.
-    prefix_maps = [f"-ffile-prefix-map={project.resolve()}={project.name}"]
-    if target_python is not None:  # before any -I of the build: its Python.h, with the target's pyconfig.h
-        prefix_maps.append(f"-I{target_python.include}")
-    config: WrapperConfig = {
-        "cc": cc,
-        "cxx": cxx,
-        "arch": arch,
-        "compile_flags": prefix_maps + (baseline.compile_flags if baseline else []),
-        # -E output may be parsed rather than compiled (cffi's cdef, configure checks): no pin header in it.
-        "preprocess_flags": prefix_maps + without_forced_includes(baseline.compile_flags if baseline else []),
-        "link_flags": baseline.link_flags if baseline else [],
-        "link_flags_after": baseline.link_flags_after if baseline else [],
-        "export_map": baseline.export_map if baseline else "",
-        "static_cxx": bool(baseline and baseline.static_cxx),
-        "no_relr": bool(baseline and baseline.no_relr),
-        "isa_flags": _ISA_FLAGS.get(arch, {}),
-        "env_prefix": sys.prefix,
-        "cuda_host": cuda_host,
-        "libs": library_config(libraries, cc, environ),
-        "verbose": verbose,
-        "state_dir": str(workdir),
-        "nm": binutil(cc, "nm", environ) if target_python is not None else "nm",
-    }
+    config = _wrapper_config(workdir, compilers, baseline, cuda_host, project=project, verbose=verbose,
+                             libraries=libraries, target_python=target_python)
     write_wrapper_scripts(bindir, write_toolchain_config(workdir, config))
     wcc, wcxx = str(bindir / "cc"), str(bindir / "c++")
     env = {
@@ -270,14 +161,12 @@ def make_toolchain(workdir: Path, environ: Mapping[str, str], arch: str, baselin
         "LDCXXSHARED": f"{wcxx} -shared",
         "PATH": str(bindir) + os.pathsep + environ.get("PATH", os.defpath),
     }
-    summary = f"compilers {' '.join(cc)} / {' '.join(cxx)}" + (f"; {baseline.summary}" if baseline else "; host ABI (pin = false)")
+    summary = (f"compilers {cc.display} / {cxx.display}"
+               + (f"; {baseline.summary}" if baseline else "; host ABI (pin = false)"))
     cross_files: dict[str, Path] = {}
     if target_python is not None:
-        env["AR"] = binutil(cc, "ar", environ)
-        cross_files["cmake"] = cmake_toolchain_file(workdir / "cross-toolchain.cmake", arch, wcc, wcxx, environ, cc)
-        launcher = python_launcher(bindir / "target-python", target_python)
-        cross_files["meson"] = meson_cross_file(workdir / "cross-meson.ini", arch, wcc, wcxx, environ, cc,
-                                                str(launcher))
+        env["AR"] = cc.binutil("ar")
+        cross_files = _cross_files(workdir, compilers, (wcc, wcxx), target_python)
         if environ.get("CMAKE_TOOLCHAIN_FILE"):
             summary += f"; CMake toolchain file {environ['CMAKE_TOOLCHAIN_FILE']} (set by you)"
         else:
@@ -286,16 +175,59 @@ def make_toolchain(workdir: Path, environ: Mapping[str, str], arch: str, baselin
     cuda = cuda_environ(environ, bindir / "cuda" / "g++", env["PATH"]) if target_python is None else {}
     if cuda:
         env.update(cuda)
-        summary += f"; CUDA: nvcc {cuda['CUDACXX']}, host compiler {' '.join(cuda_host)} (wrapped)"
-    return Toolchain(cc, cxx, workdir, env, summary, cross_files)
+        summary += f"; CUDA: nvcc {cuda['CUDACXX']}, host compiler {cuda_host.display} (wrapped)"
+    return Toolchain(cc.command, cxx.command, workdir, env, summary, cross_files)
 
 
-def cuda_host_compiler(environ: Mapping[str, str], cxx: list[str]) -> list[str]:
+def _wrapper_config(workdir: Path, compilers: Compilers, baseline: BaselineFlags | None, cuda_host: Compiler, *,
+                    project: Path, verbose: bool, libraries: LibraryRules | None,
+                    target_python: TargetPython | None) -> WrapperConfig:
+    """What the wrappers read: the real compilers, the baseline's flags and the library rules."""
+    # The project's path never reaches the objects; sys.prefix (often a temporary isolated build
+    # environment) is mapped by the wrapper only for compiles that use something under it.
+    prefix_maps = [f"-ffile-prefix-map={project.resolve()}={project.name}"]
+    if target_python is not None:  # before any -I of the build: its Python.h, with the target's pyconfig.h
+        prefix_maps.append(f"-I{target_python.include}")
+    return {
+        "cc": compilers.cc.command,
+        "cxx": compilers.cxx.command,
+        "arch": compilers.arch,
+        "compile_flags": prefix_maps + (baseline.compile_flags if baseline else []),
+        # -E output may be parsed rather than compiled (cffi's cdef, configure checks): no pin header in it.
+        "preprocess_flags": prefix_maps + without_forced_includes(baseline.compile_flags if baseline else []),
+        "link_flags": baseline.link_flags if baseline else [],
+        "link_flags_after": baseline.link_flags_after if baseline else [],
+        "export_map": baseline.export_map if baseline else "",
+        "static_cxx": bool(baseline and baseline.static_cxx),
+        "no_relr": bool(baseline and baseline.no_relr),
+        "isa_flags": dict(BY_NAME[compilers.arch].native_flags) if compilers.arch in BY_NAME else {},
+        "env_prefix": sys.prefix,
+        "cuda_host": cuda_host.command,
+        "libs": library_config(libraries, compilers.cc),
+        "verbose": verbose,
+        "state_dir": str(workdir),
+        "nm": compilers.cc.binutil("nm") if target_python is not None else "nm",
+    }
+
+
+def _cross_files(workdir: Path, compilers: Compilers, wrappers: tuple[str, str],
+                 target_python: TargetPython) -> dict[str, Path]:
+    """CMake's toolchain file and meson's cross file for the target, naming the wrappers."""
+    wcc, wcxx = wrappers
+    launcher = python_launcher(workdir / "bin" / "target-python", target_python)
+    return {
+        "cmake": cmake_toolchain_file(workdir / "cross-toolchain.cmake", compilers.arch, wcc, wcxx, compilers.cc),
+        "meson": meson_cross_file(workdir / "cross-meson.ini", compilers.arch, wcc, wcxx, compilers.cc,
+                                  str(launcher)),
+    }
+
+
+def cuda_host_compiler(environ: Mapping[str, str], cxx: Compiler) -> Compiler:
     """The compiler nvcc runs for host code: the user's NVCC_CCBIN or CUDAHOSTCXX, else CXX.
     nvcc is then given manywheel's wrapper of it, so host code and static cudart are pinned."""
     for var in ("NVCC_CCBIN", "CUDAHOSTCXX"):
         if environ.get(var):
-            return find_compiler(environ, var, var)
+            return Compiler.find(environ, var, var)
     return cxx
 
 
