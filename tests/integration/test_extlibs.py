@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from manywheel.check.elf import read_elf_bytes
 from tests import oldroot
-from tests.common import PROJECTS, copy_project, tree_digest
+from tests.common import PROJECTS, copy_project, run, tree_digest
 from tests.integration.helpers import (assert_auditwheel_agrees, elf_files, only_wheel, platform_tag, python_build,
                                        require_root, run_project_tests)
 
@@ -127,3 +129,39 @@ def test_excluded_libraries_stay_needed_and_are_accepted(tmp_path: Path, build_e
     assert platform_tag(wheel) == TAG_2_17
     core = read_elf_bytes(next(iter(elf_files(wheel).values())), "core")
     assert {"libffi.so.8", "libyaml-0.so.2"} <= set(core.needed)
+
+
+def add_nopic_library(project: Path) -> None:
+    """vendor/libmwnopic.a, compiled without -fPIC (no shared object can hold it), and vendor/libmwnopic.so.1."""
+    vendor = project / "vendor"
+    vendor.mkdir()
+    src = vendor / "mwnopic.c"
+    src.write_text('static const char message[] = "from libmwnopic";\n'
+                   "const char *mwnopic_message(void) { return message; }\n")
+    subprocess.run(["gcc", "-c", "-fno-pic", "-fno-pie", "-O2", str(src), "-o", str(vendor / "mwnopic.o")], check=True)
+    subprocess.run(["ar", "rcs", str(vendor / "libmwnopic.a"), str(vendor / "mwnopic.o")], check=True)
+    subprocess.run(["gcc", "-shared", "-fPIC", "-O2", "-Wl,-soname,libmwnopic.so.1", "-o", str(vendor / "libmwnopic.so.1"),
+                    str(src)], check=True)
+    (vendor / "libmwnopic.so").symlink_to("libmwnopic.so.1")
+
+
+def test_the_projects_own_static_library_stays_linked_when_another_library_is_bundled(
+        tmp_path: Path, build_env: dict[str, str]) -> None:
+    """build_clib's libmwclib.a (an archive only) beside libmwnopic, whose archive cannot go into a
+    shared object: the link falls back to bundling libmwnopic and keeps libmwclib.a linked in."""
+    project = copy_project(PROJECTS / "clib_nopic", tmp_path)
+    add_nopic_library(project)
+    out = tmp_path / "dist"
+    proc = python_build(project, out, build_env)
+    assert "bundling the shared library instead" in proc.stderr
+    wheel = only_wheel(out)
+    files = elf_files(wheel)
+    assert [n.split("/")[1].split("-")[0] for n in files if n.startswith("mw_clib.libs/")] == ["libmwnopic"]
+    core = read_elf_bytes(files[next(n for n in files if n.startswith("mw_clib/_core"))], "core")
+    assert not any("mwclib" in lib for lib in core.needed), core.needed
+    installed = tmp_path / "installed"
+    with zipfile.ZipFile(wheel) as zf:
+        zf.extractall(installed)
+    result = run([sys.executable, "-c", "import mw_clib; print(mw_clib.answer())"],
+                 env=dict(os.environ, PYTHONPATH=str(installed)))
+    assert result.stdout.strip() == "(42, 'from libmwnopic')"
