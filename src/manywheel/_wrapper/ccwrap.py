@@ -21,7 +21,9 @@ if TYPE_CHECKING:
     from .linklog import BundledEntry
 
 _COMPILE_ONLY = {"-c", "-S", "-E", "-M", "-MM"}
-_PASS_THROUGH = ("--version", "-v", "-dumpversion", "-dumpmachine", "-dumpfullversion", "--help")
+_PASS_THROUGH = ("--version", "-v", "--help")
+# The compiler's -dump<what> queries (its version, full version, target triplet) pass through too.
+_DUMP_QUERIES = ("version", "fullversion", "machine")
 _NATIVE = ("-march=native", "-mtune=native", "-mcpu=native")
 
 
@@ -139,7 +141,8 @@ def main(argv: list[str]) -> int:
     with open(cfg_path, "rb") as f:
         cfg: WrapperConfig = marshal.load(f)
     real: list[str] = cfg["cxx"] if lang == "c++" else cfg["cuda_host"] if lang == "cuda-host" else cfg["cc"]
-    if not args or any(a in _PASS_THROUGH or a.startswith("-print-") for a in args):
+    if not args or any(a in _PASS_THROUGH or a.startswith("-print-") or (a.startswith("-dump") and a[5:] in _DUMP_QUERIES)
+                       for a in args):
         return run(real + args, cfg)
     notes: list[str] = []
     args = rewrite(args, lang, cfg, notes)

@@ -21,6 +21,7 @@ from ..arches import BY_NAME, host_arch
 from ..errors import ToolchainError
 from ..policy import LibcVersion
 
+_TRIPLET_QUERY = "-dumpmachine"  # what gcc and clang print their target triplet for
 _TRIPLET = re.compile(r"^[A-Za-z0-9_.]+(-[A-Za-z0-9_.]+){1,3}$")  # a GNU target triplet
 _LAUNCHERS = {"ccache", "sccache", "distcc", "icecc"}
 _TIMEOUT = 120
@@ -102,7 +103,7 @@ class Compiler:
     def check_gcc_compatible(self) -> None:
         """The wrappers speak gcc's command line: refuse a compiler that does not."""
         try:
-            code, out, err = self._ask("-dumpmachine")
+            code, out, err = self._ask(_TRIPLET_QUERY)
         except (OSError, subprocess.TimeoutExpired) as e:
             raise ToolchainError(f"the compiler {self.display} (${self.var}) cannot be run: {e}",
                                  hint=f"point {self.var} at gcc or clang") from e
@@ -111,7 +112,7 @@ class Compiler:
             got = (out + err).strip().splitlines()[:1]
             raise ToolchainError(
                 f"the compiler {self.display} (${self.var}) is not gcc-compatible: "
-                f"'-dumpmachine' {'failed with exit code ' + str(code) if code else 'printed'}"
+                f"'{_TRIPLET_QUERY}' {'failed with exit code ' + str(code) if code else 'printed'}"
                 f"{': ' + got[0] if got else ''}",
                 hint=f"manywheel drives the compiler with gcc's options; point {self.var} at gcc or clang "
                      f"(a launcher such as ccache in front is fine)")
@@ -141,7 +142,7 @@ class Compiler:
     @property
     def triplet(self) -> str:
         """The GNU triplet it builds for (``x86_64-linux-gnu``), or "an unknown machine"."""
-        return self._output("-dumpmachine").strip() or "an unknown machine"
+        return self._output(_TRIPLET_QUERY).strip() or "an unknown machine"
 
     @property
     def version(self) -> str:
