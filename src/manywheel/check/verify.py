@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Collection, Iterable, Mapping, Sequence
 
 from .elf import ElfFacts
-from ..policy import ARCHES, Policy, split_version
+from ..arches import ARCHES
+from ..policy import Policy, split_version
 
 if TYPE_CHECKING:
     from ..glibc.abi import GlibcAbi
@@ -188,75 +189,103 @@ def _unreachable(f: ElfFacts, locations: Mapping[str, list[str]], ordered: Seque
 def check_file(f: ElfFacts, ordered: Sequence[Policy], arch: str, family: str,
                in_wheel: set[str], exported_in_wheel: set[str], excluded: Collection[str] = ()) -> Iterable[Constraint]:
     """Every constraint one file imposes."""
-    def first(accept: Callable[[Policy], bool]) -> Policy | None:
-        """The oldest policy from which every newer one accepts."""
-        found = None
-        for p in reversed(ordered):
-            if not accept(p):
-                break
-            found = p
-        return found
-
-    def rejected(accept: Callable[[Policy], bool]) -> bool:
-        return not ordered or not accept(ordered[0])
-
     if f.arch != arch:
         yield Constraint("arch", f.path, f"machine {f.machine} ({f.elf_class}-bit)",
                          f"the wheel is for {arch}, this file is for {f.arch or 'an unsupported architecture'}", None)
         return
+    yield from _libraries(f, ordered, family, in_wheel, excluded)
+    yield from _symbol_versions(f, ordered, family)
+    yield from _version_needs(f, ordered, family)
+    yield from _blacklisted(f, ordered)
+    if family == "manylinux":
+        yield from _unversioned(f, ordered, in_wheel, exported_in_wheel, arch)
+    else:
+        yield from _musl(f, ordered)
+    yield from _properties(f, ordered, family)
+
+
+def _rejected(ordered: Sequence[Policy], accept: Callable[[Policy], bool]) -> bool:
+    """Whether the oldest policy rejects it (so does the lack of any policy)."""
+    return not ordered or not accept(ordered[0])
+
+
+def _oldest_accepting(ordered: Sequence[Policy], accept: Callable[[Policy], bool]) -> Policy | None:
+    """The oldest policy from which every newer one accepts."""
+    found = None
+    for p in reversed(ordered):
+        if not accept(p):
+            break
+        found = p
+    return found
+
+
+def _has_library(lib: str) -> Callable[[Policy], bool]:
+    return lambda p: lib in p.libraries
+
+
+def _allows_version(version: str) -> Callable[[Policy], bool]:
+    prefix, number = split_version(version)
+    return lambda p: p.allows_version(prefix, number) is not False
+
+
+def _not_blacklisted(name: str, lib: str) -> Callable[[Policy], bool]:
+    return lambda p: name not in p.blacklist.get(lib, frozenset())
+
+
+def _allows_relr(p: Policy) -> bool:
+    return p.allows_version("GLIBC", "ABI_DT_RELR") is True
+
+
+def _libraries(f: ElfFacts, ordered: Sequence[Policy], family: str, in_wheel: set[str],
+               excluded: Collection[str]) -> Iterable[Constraint]:
+    """Each NEEDED library from outside the wheel that the oldest policy does not allow."""
     for lib in f.needed:
         if lib in in_wheel or lib in excluded or _LOADER.match(lib):
             continue
-        def lib_ok(p: Policy, lib: str = lib) -> bool:
-            return lib in p.libraries
-        if rejected(lib_ok):
-            oldest = first(lib_ok)
+        accept = _has_library(lib)
+        if _rejected(ordered, accept):
+            oldest = _oldest_accepting(ordered, accept)
             why = f"allowed only from {oldest.name}" if oldest else f"not in any {family} allow-list"
             yield Constraint("library", f.path, f"NEEDED {lib}", why, oldest, library=lib)
+
+
+def _symbol_versions(f: ElfFacts, ordered: Sequence[Policy], family: str) -> Iterable[Constraint]:
+    """Each versioned reference whose version the oldest policy does not allow."""
     judged: dict[str, tuple[bool, Policy | None]] = {}  # one judgement per version, however many symbols
     for ref in f.versioned_refs:
         if ref.version not in judged:
-            prefix, number = split_version(ref.version)
-
-            def ver_ok(p: Policy, prefix: str = prefix, number: str = number) -> bool:
-                return p.allows_version(prefix, number) is not False
-            judged[ref.version] = (rejected(ver_ok), first(ver_ok))
+            accept = _allows_version(ref.version)
+            judged[ref.version] = (_rejected(ordered, accept), _oldest_accepting(ordered, accept))
         is_rejected, oldest = judged[ref.version]
         if is_rejected:
             why = f"{ref.version} is allowed only from {oldest.name}" if oldest else f"{ref.version} is in no {family} policy"
             yield Constraint("symbol-version", f.path, f"{ref.name}@{ref.version} ({ref.library})", why, oldest,
                              symbol=ref.name, version=ref.version, library=ref.library)
+
+
+def _version_needs(f: ElfFacts, ordered: Sequence[Policy], family: str) -> Iterable[Constraint]:
+    """Each version need no symbol reference names (judged above), that the oldest policy does not allow."""
     with_symbols = {(r.library, r.version) for r in f.versioned_refs}
     for library, version in f.version_needs:
         if (library, version) in with_symbols:
-            continue  # already judged symbol by symbol above
-        prefix, number = split_version(version)
-        def need_ok(p: Policy, prefix: str = prefix, number: str = number) -> bool:
-            return p.allows_version(prefix, number) is not False
-        if rejected(need_ok):
-            oldest = first(need_ok)
+            continue  # already judged symbol by symbol
+        accept = _allows_version(version)
+        if _rejected(ordered, accept):
+            oldest = _oldest_accepting(ordered, accept)
             why = f"{version} is allowed only from {oldest.name}" if oldest else f"{version} is in no {family} policy"
             yield Constraint("symbol-version", f.path, f"version {version} ({library})", why, oldest,
                              version=version, library=library)
-    yield from _blacklisted(f, ordered, first, rejected)
-    if family == "manylinux":
-        yield from _unversioned(f, in_wheel, exported_in_wheel, arch, first, rejected)
-    else:
-        yield from _musl(f, ordered)
-    yield from _properties(f, ordered, first, rejected, family)
 
 
-def _blacklisted(f: ElfFacts, ordered: Sequence[Policy], first: Callable[[Callable[[Policy], bool]], Policy | None],
-                 rejected: Callable[[Callable[[Policy], bool]], bool]) -> Iterable[Constraint]:
+def _blacklisted(f: ElfFacts, ordered: Sequence[Policy]) -> Iterable[Constraint]:
     listed = {name for p in ordered for names in p.blacklist.values() for name in names}  # any policy's
     refs: list[tuple[str, str, str | None]] = [(r.name, r.library, r.version) for r in f.versioned_refs
                                                if not r.weak and r.name in listed]
     refs += [(r.name, lib, None) for r in f.unversioned_refs if not r.weak and r.name in listed for lib in f.needed]
     for name, lib, version in refs:
-        def ok(p: Policy, name: str = name, lib: str = lib) -> bool:
-            return name not in p.blacklist.get(lib, frozenset())
-        if rejected(ok):
-            oldest = first(ok)
+        accept = _not_blacklisted(name, lib)
+        if _rejected(ordered, accept):
+            oldest = _oldest_accepting(ordered, accept)
             subject = f"{name}@{version} ({lib})" if version else f"{name} ({lib})"
             why = f"blacklisted (a non-weak reference) before {oldest.name}" if oldest else "blacklisted in every policy"
             yield Constraint("blacklist", f.path, subject, why, oldest, symbol=name, version=version, library=lib)
@@ -267,9 +296,8 @@ def _blacklisted(f: ElfFacts, ordered: Sequence[Policy], first: Callable[[Callab
 _LOADED_BY_PYTHON = frozenset({"libc.so.6", "libm.so.6", "libdl.so.2", "libpthread.so.0", "libutil.so.1"})
 
 
-def _unversioned(f: ElfFacts, in_wheel: set[str], exported_in_wheel: set[str], arch: str,
-                 first: Callable[[Callable[[Policy], bool]], Policy | None],
-                 rejected: Callable[[Callable[[Policy], bool]], bool]) -> Iterable[Constraint]:
+def _unversioned(f: ElfFacts, ordered: Sequence[Policy], in_wheel: set[str], exported_in_wheel: set[str],
+                 arch: str) -> Iterable[Constraint]:
     """An unversioned reference binds to the default version of a symbol with that name in the
     process, if there is one: it needs the glibc that first had the symbol, in a library the
     process has loaded; one that no glibc defines fails to load everywhere."""
@@ -293,12 +321,9 @@ def _unversioned(f: ElfFacts, in_wheel: set[str], exported_in_wheel: set[str], a
                              f"glibc defines it in {known.library}, which this file does not load", None,
                              symbol=ref.name, library=known.library)
             continue
-        prefix, number = split_version(known.version)
-
-        def ok(p: Policy, prefix: str = prefix, number: str = number) -> bool:
-            return p.allows_version(prefix, number) is not False
-        if rejected(ok):
-            oldest = first(ok)
+        accept = _allows_version(known.version)
+        if _rejected(ordered, accept):
+            oldest = _oldest_accepting(ordered, accept)
             yield Constraint("unversioned", f.path, subject,
                              f"binds to {ref.name} of {known.library}, which glibc has from {known.version} "
                              f"(allowed only from {oldest.name if oldest else 'no policy'})", oldest,
@@ -328,20 +353,16 @@ def _musl(f: ElfFacts, ordered: Sequence[Policy]) -> Iterable[Constraint]:
                      newest)
 
 
-def _properties(f: ElfFacts, ordered: Sequence[Policy], first: Callable[[Callable[[Policy], bool]], Policy | None],
-                rejected: Callable[[Callable[[Policy], bool]], bool], family: str) -> Iterable[Constraint]:
+def _properties(f: ElfFacts, ordered: Sequence[Policy], family: str) -> Iterable[Constraint]:
     if f.exec_stack:
         yield Constraint("exec-stack", f.path, "PT_GNU_STACK RWX",
                          "an executable stack: glibc >= 2.41 refuses to dlopen such a file; link with -Wl,-z,noexecstack", None)
-    if f.has_relr:
-        def relr_ok(p: Policy) -> bool:
-            return p.allows_version("GLIBC", "ABI_DT_RELR") is True
-        if rejected(relr_ok):
-            oldest = first(relr_ok)
-            why = ("packed relative relocations need glibc >= 2.36" if family == "manylinux" else
-                   "packed relative relocations need musl >= 1.2.4, which no musllinux policy guarantees "
-                   "(musllinux_1_2 admits musl 1.2.0 to 1.2.3, whose loader ignores them)")
-            yield Constraint("relr", f.path, "DT_RELR", why, oldest)
+    if f.has_relr and _rejected(ordered, _allows_relr):
+        oldest = _oldest_accepting(ordered, _allows_relr)
+        why = ("packed relative relocations need glibc >= 2.36" if family == "manylinux" else
+               "packed relative relocations need musl >= 1.2.4, which no musllinux policy guarantees "
+               "(musllinux_1_2 admits musl 1.2.0 to 1.2.3, whose loader ignores them)")
+        yield Constraint("relr", f.path, "DT_RELR", why, oldest)
     for entry in f.rpath + f.runpath:
         if not entry.startswith(("$ORIGIN", "${ORIGIN}")):
             yield Constraint("rpath", f.path, f"RPATH {entry}",
