@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from manywheel.errors import SettingsError
-from manywheel.settings import SETTINGS, read_settings, settings_table_markdown
+from manywheel.settings import SETTINGS, read_settings, settings_env_markdown, settings_table_markdown
 
 
 def settings(pyproject: dict[str, Any] | None = None, config: dict[str, Any] | None = None,
@@ -88,5 +88,13 @@ def test_tool_manywheel_must_be_a_table() -> None:
 def test_readme_documents_every_key() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert settings_table_markdown() in readme, "regenerate the README table with manywheel.settings.settings_table_markdown()"
+    assert settings_env_markdown() in readme, \
+        "regenerate the README's environment variables with manywheel.settings.settings_env_markdown()"
+
+
+def test_the_environment_variable_list_names_every_key_as_the_parser_reads_it() -> None:
+    listed = settings_env_markdown()
     for s in SETTINGS:
-        assert f"MANYWHEEL_{s.key.upper().replace('-', '_')}" in readme
+        assert f"`{s.env}`" in listed
+        value = "libfoo.so.1=foo-dist" if s.kind == "table" else s.example.strip('"[]')
+        assert settings(env={s.env: value}).sources[s.key] == f"environment variable {s.env}"
