@@ -44,6 +44,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from manywheel.arches import BY_NAME
+
 # Kept in step with tools/crossroot.sh.
 ROOT_MARKER = ".manywheel-complete"
 ROOT_FORMAT = 1
@@ -72,13 +74,11 @@ class CrossArch(NamedTuple):
     byteorder: str  # sys.byteorder: "little" or "big"
 
 
-ARCHES: dict[str, CrossArch] = {a.name: a for a in (
-    CrossArch("aarch64", "arm64", "qemu-aarch64-static", "aarch64-linux-gnu", "aarch64", "little"),
-    CrossArch("armv7l", "armhf", "qemu-arm-static", "arm-linux-gnueabihf", "armv7l", "little"),
-    CrossArch("ppc64le", "ppc64el", "qemu-ppc64le-static", "powerpc64le-linux-gnu", "ppc64le", "little"),
-    CrossArch("s390x", "s390x", "qemu-s390x-static", "s390x-linux-gnu", "s390x", "big"),
-    CrossArch("i686", "i386", "qemu-i386-static", "i686-linux-gnu", "i686", "little"),
-)}
+# The architectures tools/crossroot.sh makes roots for; their names come from manywheel's table.
+ROOT_ARCHES = ("aarch64", "armv7l", "ppc64le", "s390x", "i686")
+ARCHES: dict[str, CrossArch] = {
+    name: CrossArch(a.name, a.debian, a.qemu, a.gnu, a.name, a.endian)
+    for name, a in ((n, BY_NAME[n]) for n in ROOT_ARCHES)}
 
 
 @dataclass(frozen=True)

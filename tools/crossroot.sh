@@ -33,6 +33,8 @@ declare -Ar SUITE_GLIBC=([bullseye]=2.31 [bookworm]=2.36)
 declare -Ar SUITE_PYTHON=([bullseye]=/usr/bin/python3.9 [bookworm]=/usr/bin/python3.11)
 readonly INCLUDE=python3,libstdc++6,libgcc-s1,libgomp1
 readonly ALL_ARCHES="aarch64 armv7l ppc64le s390x i686"
+MW_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/src"
+readonly MW_SRC
 readonly CHROOT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # Where the emulator is copied inside a root while it is being made (removed afterwards).
 readonly QEMU_IN_ROOT=/.manywheel-qemu
@@ -54,17 +56,20 @@ usage() {
     sed -n '2,24s/^# \{0,1\}//p' "$0"
 }
 
-# debian_arch ARCH, qemu_for ARCH: Debian's name for a manylinux architecture, and its emulator.
-debian_arch() {
-    case $1 in
-        aarch64) echo arm64 ;;
-        armv7l) echo armhf ;;
-        ppc64le) echo ppc64el ;;
-        s390x) echo s390x ;;
-        i686) echo i386 ;;
-        *) return 1 ;;
-    esac
+# arch_field ARCH FIELD: FIELD (debian, qemu) of ARCH, one of ALL_ARCHES, in manywheel's one
+# architecture table (src/manywheel/arches.py); fails for any other ARCH.
+arch_field() {
+    PYTHONPATH="$MW_SRC" python3 -S -c '
+import sys
+from manywheel.arches import BY_NAME
+arch, field, roots = sys.argv[1], sys.argv[2], sys.argv[3:]
+if arch not in roots:
+    sys.exit(1)
+print(getattr(BY_NAME[arch], field))' "$1" "$2" $ALL_ARCHES
 }
+
+# debian_arch ARCH, qemu_for ARCH: Debian's name for a manylinux architecture, and its emulator.
+debian_arch() { arch_field "$1" debian; }
 
 # manylinux_hint NAME: " (Debian's name for ARCH)" when NAME is Debian's name for one.
 manylinux_hint() {
@@ -75,13 +80,7 @@ manylinux_hint() {
     return 0
 }
 
-qemu_for() {
-    case $1 in
-        armv7l) echo qemu-arm-static ;;
-        i686) echo qemu-i386-static ;;
-        *) echo "qemu-$1-static" ;;
-    esac
-}
+qemu_for() { arch_field "$1" qemu; }
 
 # release_arches MIRROR SUITE: the architectures in SUITE's Release file on MIRROR; nothing
 # when the mirror cannot be reached.

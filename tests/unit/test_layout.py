@@ -1,20 +1,29 @@
-"""The package's two layout rules, read from the source with `ast` and checked by running it.
+"""The package's layout rules, read from the source with `ast` and checked by running it.
 
 1. manywheel._wrapper (the compiler wrapper, started hundreds of times a build with
    ``python -S -E``) imports the standard library and its siblings only; ``typing`` only
    under ``if TYPE_CHECKING:``.
-2. The check side (manywheel.check, cli.py) never imports the build side, directly or
-   through the shared modules it imports: ``manywheel check`` runs without it.
+2. Every module belongs to one group, by package prefix (GROUPS: a module that matches none
+   fails), and imports only from the groups its own may import (MAY_IMPORT): the shared
+   modules import only each other; the check side (manywheel.check, cli, adopt) imports only
+   shared modules, so ``manywheel check`` runs without the build side; toolchain preparation,
+   the inner-backend adapters and the wheel repair do not import each other; only the steps
+   on top (backend, build, explain) import everything.  Imports under ``if TYPE_CHECKING:``
+   count too.
+3. No import circle between modules (type-only imports aside).
 """
 from __future__ import annotations
 
 import ast
 import json
 import os
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
+
+import pytest
 
 from manywheel.toolchain.compiler import Compiler, Compilers
 from manywheel.toolchain.wrappers import make_toolchain
@@ -23,12 +32,31 @@ from tests.common import REPO, run
 SRC = REPO / "src"
 PACKAGE = SRC / "manywheel"
 WRAPPER = PACKAGE / "_wrapper"
-CHECK_SIDE = [*sorted((PACKAGE / "check").glob("*.py")), PACKAGE / "cli.py", PACKAGE / "__main__.py"]
-BUILD_SIDE = (
-    "manywheel.backend", "manywheel.build", "manywheel.settings", "manywheel.baseline", "manywheel.toolchain",
-    "manywheel.inner", "manywheel.parallel", "manywheel.bundle", "manywheel.sdist", "manywheel.explain",
-    "manywheel.sbom", "manywheel.glibc.shims", "manywheel._wrapper", "manywheel.provided",
-)
+# Each group: the module names it holds ("x.*": the package x and everything under it).
+GROUPS: dict[str, tuple[str, ...]] = {
+    "wrapper": ("manywheel._wrapper.*",),
+    "root": ("manywheel",),  # its __init__ (the version) runs before any of its modules
+    "shared": ("manywheel.errors", "manywheel.files", "manywheel.policy", "manywheel.arches",
+               "manywheel.wheel", "manywheel.lifecycle", "manywheel.glibc", "manywheel.glibc.abi"),
+    "check": ("manywheel.check.*", "manywheel.cli", "manywheel.__main__", "manywheel.adopt"),
+    "settings": ("manywheel.settings",),
+    "toolchain": ("manywheel.toolchain.*", "manywheel.glibc.shims"),
+    "inner": ("manywheel.inner.*",),
+    "repair": ("manywheel.repair.*",),
+    "steps": ("manywheel.backend", "manywheel.build", "manywheel.explain"),
+}
+MAY_IMPORT: dict[str, frozenset[str]] = {
+    "root": frozenset({"root"}),
+    "wrapper": frozenset({"root", "wrapper"}),
+    "shared": frozenset({"root", "shared"}),
+    "check": frozenset({"root", "check", "shared"}),
+    "settings": frozenset({"root", "settings", "shared"}),
+    "toolchain": frozenset({"root", "toolchain", "settings", "shared", "wrapper"}),
+    "inner": frozenset({"root", "inner", "shared"}),
+    "repair": frozenset({"root", "repair", "check", "shared", "wrapper"}),
+    "steps": frozenset(GROUPS),
+}
+BUILD_SIDE = ("settings", "toolchain", "inner", "repair", "steps")
 ELF_MAGIC = b"\x7fELF"
 
 
@@ -75,30 +103,30 @@ def read_imports(path: Path) -> list[Import]:
     return list(_walk(ast.parse(path.read_text(), filename=str(path)), False))
 
 
-def module_name(path: Path) -> str:
-    parts = path.relative_to(SRC).with_suffix("").parts
+def module_name(path: Path, src: Path = SRC) -> str:
+    parts = path.relative_to(src).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def module_file(name: str) -> Path | None:
-    base = SRC.joinpath(*name.split("."))
+def module_file(name: str, src: Path = SRC) -> Path | None:
+    base = src.joinpath(*name.split("."))
     for candidate in (base.with_suffix(".py"), base / "__init__.py"):
         if candidate.is_file():
             return candidate
     return None
 
 
-def imported_modules(path: Path, imp: Import) -> list[str]:
+def imported_modules(path: Path, imp: Import, src: Path = SRC) -> list[str]:
     """The absolute names an import may load: the module, and each `from` name that is a submodule."""
     if imp.level:
-        package = module_name(path).split(".")
+        package = module_name(path, src).split(".")
         if path.name != "__init__.py":
             package = package[:-1]
         package = package[: len(package) - (imp.level - 1)]
         base = ".".join(package + ([imp.module] if imp.module else []))
     else:
         base = imp.module
-    return [base, *(f"{base}.{n}" for n in imp.names if module_file(f"{base}.{n}") is not None)]
+    return [base, *(f"{base}.{n}" for n in imp.names if module_file(f"{base}.{n}", src) is not None)]
 
 
 # ------------------------------------------------------------ rule 1: the wrapper
@@ -153,39 +181,130 @@ def test_the_wrapper_starts_and_compiles(tmp_path: Path) -> None:
         assert built.read_bytes()[:4] == ELF_MAGIC, built
 
 
-# ------------------------------------------------------------ rule 2: the check side
+# ------------------------------------------------------------ rule 2: groups
 
 
-def is_build_side(name: str) -> bool:
-    return any(name == b or name.startswith(b + ".") for b in BUILD_SIDE)
+def group_of(name: str) -> str | None:
+    for group, patterns in GROUPS.items():
+        for pattern in patterns:
+            if name == pattern.removesuffix(".*") or (pattern.endswith(".*") and name.startswith(pattern[:-1])):
+                return group
+    return None
 
 
-def reached_build_side(start: list[Path]) -> list[str]:
-    """Each build-side module the start files reach through manywheel's own imports, with the chain."""
-    found: list[str] = []
-    chains = {module_name(p): module_name(p) for p in start}
-    todo = list(start)
-    while todo:
-        path = todo.pop()
-        for imp in read_imports(path):
-            for name in imported_modules(path, imp):
-                parts = name.split(".")
-                for depth in range(1, len(parts) + 1):  # a package's __init__ runs first
-                    target = ".".join(parts[:depth])
-                    file = module_file(target) if parts[0] == "manywheel" else None
-                    if file is None or target in chains:
-                        continue
-                    chains[target] = f"{chains[module_name(path)]} -> {target} (line {imp.line})"
-                    if is_build_side(target):
-                        found.append(chains[target])
-                    else:
-                        todo.append(file)
-    return sorted(found)
+def package_modules(src: Path = SRC) -> dict[str, Path]:
+    return {module_name(p, src): p for p in sorted((src / "manywheel").rglob("*.py"))}
 
 
-def test_check_side_sources_never_import_the_build_side() -> None:
-    assert all(p.is_file() for p in CHECK_SIDE) and len(CHECK_SIDE) > 4
-    assert reached_build_side(CHECK_SIDE) == []
+def manywheel_imports(path: Path, src: Path = SRC, *, type_checking: bool = True,
+                      parents: bool = True) -> list[tuple[str, int]]:
+    """(module, line) of every manywheel module the file imports, with ``parents`` its packages'
+    __init__ too (they run first; each is in the group of the modules under it, or root)."""
+    found = []
+    for imp in read_imports(path):
+        if imp.type_checking and not type_checking:
+            continue
+        for name in imported_modules(path, imp, src):
+            parts = name.split(".")
+            if parts[0] != "manywheel":
+                continue
+            for depth in range(1 if parents else len(parts), len(parts) + 1):
+                target = ".".join(parts[:depth])
+                if module_file(target, src) is not None:
+                    found.append((target, imp.line))
+    return found
+
+
+def group_violations(src: Path = SRC) -> list[str]:
+    """Each module outside every group, and each import across groups that MAY_IMPORT forbids."""
+    found = []
+    for name, path in package_modules(src).items():
+        group = group_of(name)
+        if group is None:
+            found.append(f"{name}: in no group of tests/unit/test_layout.py's GROUPS: place it")
+            continue
+        for target, line in manywheel_imports(path, src, parents=False):
+            other = group_of(target)
+            if other is not None and other not in MAY_IMPORT[group]:
+                found.append(f"{path.relative_to(src / 'manywheel')}:{line}: imports {target} ({other}), "
+                             f"which the {group} group may not")
+    return sorted(set(found))
+
+
+def import_cycles(src: Path = SRC) -> list[list[str]]:
+    """The import circles among the package's modules (type-only imports aside), each once."""
+    graph = {name: sorted({t for t, _ in manywheel_imports(path, src, type_checking=False) if t != name})
+             for name, path in package_modules(src).items()}
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in graph.get(node, []):
+            # A package's __init__ imported by its own submodule is Python's normal order, not a circle.
+            if node.startswith(nxt + "."):
+                continue
+            if state.get(nxt) == 1:
+                cycles.append(stack[stack.index(nxt):] + [nxt])
+            elif nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for node in graph:
+        if node not in state:
+            visit(node)
+    return cycles
+
+
+def test_every_module_is_in_a_group_and_imports_only_what_its_group_may() -> None:
+    assert len(package_modules()) > 40
+    assert group_violations() == []
+
+
+def test_no_import_circle() -> None:
+    assert import_cycles() == []
+
+
+MISPLACED = [
+    ("check/report.py", "from ..toolchain.baseline import prepare_baseline\n",
+     "check/report.py:{line}: imports manywheel.toolchain.baseline (toolchain), which the check group may not"),
+    ("toolchain/cross.py", "from ..repair.bundle import bundle_libraries\n",
+     "toolchain/cross.py:{line}: imports manywheel.repair.bundle (repair), which the toolchain group may not"),
+    ("policy.py", "from .settings import Settings\n",
+     "policy.py:{line}: imports manywheel.settings (settings), which the shared group may not"),
+]
+
+
+@pytest.mark.parametrize("module, line_text, message", MISPLACED, ids=["check->toolchain", "toolchain->repair",
+                                                                       "shared->settings"])
+def test_a_misplaced_import_is_caught(tmp_path: Path, module: str, line_text: str, message: str) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(PACKAGE, src / "manywheel", ignore=shutil.ignore_patterns("__pycache__", "data"))
+    target = src / "manywheel" / module
+    lines = target.read_text().splitlines(keepends=True)
+    at = next(i for i, text in enumerate(lines) if text.startswith(("from ", "import ")))  # beside the others
+    lines.insert(at, line_text)
+    target.write_text("".join(lines))
+    assert group_violations(src) == [message.format(line=at + 1)]
+
+
+def test_a_new_module_in_no_group_is_caught(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(PACKAGE, src / "manywheel", ignore=shutil.ignore_patterns("__pycache__", "data"))
+    (src / "manywheel" / "helpers.py").write_text("from .errors import ManywheelError\n")
+    assert group_violations(src) == ["manywheel.helpers: in no group of tests/unit/test_layout.py's GROUPS: place it"]
+
+
+def test_a_circle_is_caught(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(PACKAGE, src / "manywheel", ignore=shutil.ignore_patterns("__pycache__", "data"))
+    with open(src / "manywheel" / "errors.py", "a") as f:
+        f.write("from .policy import LibcVersion\n")
+    assert ["manywheel.errors", "manywheel.policy", "manywheel.errors"] in import_cycles(src) or \
+        ["manywheel.policy", "manywheel.errors", "manywheel.policy"] in import_cycles(src)
 
 
 def test_manywheel_check_runs_without_the_build_side(compile_so: Callable[..., Path]) -> None:
@@ -199,4 +318,4 @@ def test_manywheel_check_runs_without_the_build_side(compile_so: Callable[..., P
     exit_code, loaded = json.loads(proc.stdout.splitlines()[-1])
     assert exit_code == 0 and "verdict manylinux_2_26_x86_64" in proc.stdout, proc.stdout + proc.stderr
     assert {"manywheel.check.verify", "manywheel.glibc.abi"} <= set(loaded)
-    assert [m for m in loaded if is_build_side(m)] == []
+    assert [m for m in loaded if m.startswith("manywheel") and group_of(m) in BUILD_SIDE] == []
