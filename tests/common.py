@@ -1,5 +1,6 @@
 """What the tests share besides fixtures: paths, running commands (never from the checkout), manywheel's
-own wheel (built from a copy of the checkout), and copying and digesting project trees.
+own wheel (built from a copy of the checkout), copying and digesting project trees, and skipping a
+test for something missing (a failure under CI).
 
 A frontend run with the repository root as its working directory imports a ``build/``
 directory there instead of pypa/build (and writes into the tree), so every command runs
@@ -9,16 +10,45 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from types import ModuleType
+from typing import NoReturn
+
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECTS = REPO / "tests" / "projects"
 EXAMPLE = REPO / "example_project"
+
+
+def skip_missing(reason: str, provider: str = "tools/test.sh installs it") -> NoReturn:
+    """Skip the test for something it needs that is missing (``reason`` names it and how to get
+    it); under CI (``CI`` set) fail instead, since CI ran tools/test.sh (``provider`` says what
+    makes the thing): CI never passes a test it did not run.  Things a host may lack by nature
+    (another architecture, an older glibc) are plain ``pytest.skip``."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (a failure under CI: {provider})", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+
+def needs(present: object, reason: str) -> pytest.MarkDecorator:
+    """A mark for a test that needs something: when ``present`` is false, tests/conftest.py
+    calls ``skip_missing(reason)`` before the test (and its fixtures) set up."""
+    return pytest.mark.needs(reason=None if present else reason)
+
+
+def import_or_skip(name: str, reason: str) -> ModuleType:
+    """The module ``name``, or ``skip_missing(reason)`` when it cannot be imported."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        skip_missing(reason, "tools/test.sh installs tests/requirements.txt")
 
 
 @functools.lru_cache(maxsize=None)

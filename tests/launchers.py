@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.common import skip_missing
+
 
 def require_ccache() -> str:
     """The path of ccache; installed from Debian when missing and allowed (root, apt-get), else a skip."""
@@ -15,8 +17,8 @@ def require_ccache() -> str:
     if found:
         return found
     if os.environ.get("MWTEST_NO_INSTALL") or os.geteuid() != 0 or not shutil.which("apt-get"):
-        pytest.skip("ccache is not installed (Debian: apt-get install ccache); not installing it here "
-                    "(needs root and apt-get, and MWTEST_NO_INSTALL unset)")
+        skip_missing("ccache is not installed (Debian: apt-get install ccache); not installing it here "
+                     "(needs root and apt-get, and MWTEST_NO_INSTALL unset)")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     proc = subprocess.run(["apt-get", "install", "-y", "-qq", "ccache"], env=env, capture_output=True, text=True,
                           timeout=600)
@@ -25,7 +27,7 @@ def require_ccache() -> str:
                               capture_output=True, text=True, timeout=900)
     found = shutil.which("ccache")
     if not found:
-        pytest.skip(f"ccache is not installed and apt-get install ccache failed: {proc.stderr.strip()[-300:]}")
+        skip_missing(f"ccache is not installed and apt-get install ccache failed: {proc.stderr.strip()[-300:]}")
     return found
 
 

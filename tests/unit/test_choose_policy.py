@@ -16,7 +16,7 @@ from manywheel.check.verify import judge
 from manywheel.errors import ComplianceError
 from manywheel.policy import Policy, find_policy, load_policies
 from manywheel.settings import Settings, read_settings
-from tests.common import run
+from tests.common import run, skip_missing
 
 CLEAN = "#include <string.h>\nint core(char *a, char *b){ return strcmp(a, b); }\n"
 MEMCPY = "#include <string.h>\nvoid copy(char *d, char *s, unsigned long n){ memcpy(d, s, n); }\n"
@@ -181,7 +181,7 @@ def test_a_non_bundled_file_that_also_blocks_is_an_error(tmp_path: Path, rng: Pa
 def test_an_excluded_library_does_not_block(tmp_path: Path, compile_so: Callable[..., Path]) -> None:
     found = subprocess.run(["gcc", "-print-file-name=libffi.so"], capture_output=True, text=True).stdout.strip()
     if not Path(found).is_absolute():
-        pytest.skip("libffi.so (package libffi-dev) is not installed: cannot link -lffi")
+        skip_missing("libffi.so (package libffi-dev) is not installed: cannot link -lffi")
     so = compile_so(FFI, "-lffi")
     with pytest.raises(ComplianceError, match="NEEDED libffi.so.8"):
         choose_policy(context(tmp_path, "manylinux_2_17"), facts((so, "pkg/_ffi.so")), tmp_path / "links.jsonl",

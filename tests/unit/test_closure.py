@@ -24,6 +24,7 @@ from manywheel.check.elf import read_elf_bytes
 from manywheel.errors import WheelError
 from manywheel.toolchain.wrappers import LibraryRules, make_toolchain
 from manywheel.wheel import read_wheel
+from tests.common import skip_missing
 
 ALLOWED = frozenset({"libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2"})
 LIBS = {  # name: (source, the libraries it needs)
@@ -46,7 +47,7 @@ class Libs:
 @pytest.fixture(scope="module")
 def libs(tmp_path_factory: pytest.TempPathFactory) -> Libs:
     if shutil.which("pkg-config") is None:
-        pytest.skip("pkg-config is not installed (tools/test.sh installs it)")
+        skip_missing("pkg-config is not installed (Debian: pkg-config)")
     tmp = tmp_path_factory.mktemp("closure")
     libdir, pcdir = tmp / "lib", tmp / "pkgconfig"
     libdir.mkdir()

@@ -19,9 +19,9 @@ from manywheel.build import Context
 from manywheel.errors import PolicyError, SettingsError, ToolchainError
 from manywheel.policy import find_policy
 from manywheel.settings import read_settings
+from tests.common import needs, skip_missing
 
-needs_aarch64_gcc = pytest.mark.skipif(shutil.which("aarch64-linux-gnu-gcc") is None,
-                                       reason="needs Debian's gcc-aarch64-linux-gnu")
+needs_aarch64_gcc = needs(shutil.which("aarch64-linux-gnu-gcc"), "needs Debian's gcc-aarch64-linux-gnu")
 
 
 def test_arch_setting_from_each_source(tmp_path: Path) -> None:
@@ -96,8 +96,8 @@ def test_user_cc_for_the_target_is_taken() -> None:
     assert cc.command[0].endswith("aarch64-linux-gnu-gcc") and cc.command[1:] == ["-O1"]
 
 
-@pytest.mark.skipif(not all(shutil.which(f"{ARCH_INFO[a].gnu}-gcc") for a in ("aarch64", "armv7l", "i686", "s390x")),
-                    reason="needs Debian's cross compilers")
+@needs(all(shutil.which(f"{ARCH_INFO[a].gnu}-gcc") for a in ("aarch64", "armv7l", "i686", "s390x")),
+       "needs Debian's cross compilers for aarch64, armhf, i386 and s390x")
 @pytest.mark.parametrize("arch, multiarch, sizeof_void_p", [
     ("aarch64", "aarch64-linux-gnu", 8), ("armv7l", "arm-linux-gnueabihf", 4), ("i686", "i386-linux-gnu", 4),
     ("s390x", "s390x-linux-gnu", 8)])
@@ -129,7 +129,7 @@ def test_target_headers_compile_for_the_target(tmp_path: Path) -> None:
     pyconfig.h agrees with the compiler on the sizes Python checks with static assertions."""
     cc = shutil.which("arm-linux-gnueabihf-gcc")
     if cc is None:
-        pytest.skip("needs gcc-arm-linux-gnueabihf")
+        skip_missing("needs gcc-arm-linux-gnueabihf")
     target = make_target_python("armv7l", tmp_path / "py", Compiler([cc], os.environ))
     src = tmp_path / "m.c"
     src.write_text("#include <Python.h>\n"

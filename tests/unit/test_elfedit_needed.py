@@ -14,7 +14,7 @@ import pytest
 from elftools.elf.elffile import ELFFile
 
 from manywheel._wrapper.elfedit import ElfEditError, read_soname, remove_soname, rename_needed
-from tests.common import run
+from tests.common import run, skip_missing
 
 UNIQUE = "libdep-1a2b3c4d.so.1"
 RENAMES = {"libdep.so.1": UNIQUE}
@@ -50,13 +50,13 @@ def _built(root: Path, compiler: list[str], *probe_flags: str) -> Built:
     try:
         return Built(root, [*compiler, *probe_flags])
     except AssertionError as e:
-        pytest.skip(f"{' '.join(compiler)} cannot build a shared library here: {str(e).splitlines()[0]}")
+        skip_missing(f"{' '.join(compiler)} cannot build a shared library here: {str(e).splitlines()[0]}")
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     if shutil.which("gcc") is None or shutil.which("readelf") is None:
-        pytest.skip("gcc or readelf (binutils) is not installed")
+        skip_missing("gcc or readelf (binutils) is not installed")
     built = Built(tmp_path_factory.mktemp("needed"), ["gcc"])
     built.top("libtop.so.1", "-Wl,-soname,libtop.so.1")
     main_c = built.root / "main.c"
@@ -237,7 +237,8 @@ def _compiler_32() -> list[str] | None:
 def test_a_32_bit_library(tmp_path: Path) -> None:
     compiler = _compiler_32()
     if compiler is None or shutil.which("readelf") is None:
-        pytest.skip("neither gcc -m32 nor i686-linux-gnu-gcc builds a 32-bit shared object here (or no readelf)")
+        skip_missing("neither gcc -m32 nor i686-linux-gnu-gcc builds a 32-bit shared object here (or no readelf)",
+                     "tools/test.sh installs gcc-i686-linux-gnu")
     # -nostdlib: a 32-bit libc need not be installed; the loader is not run, the tools read it
     built = _built(tmp_path, compiler, "-nostdlib")
     top = built.top("libtop.so.1", "-Wl,-soname,libtop.so.1")

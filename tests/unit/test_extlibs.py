@@ -16,6 +16,7 @@ from manywheel.check.elf import read_elf_file
 from manywheel.arches import host_arch
 from manywheel.policy import excludes, library_name
 from manywheel.toolchain.wrappers import LibraryRules, make_toolchain
+from tests.common import skip_missing
 
 
 def config(tmp_path: Path, search: list[Path], provided: dict[str, str] | None = None,
@@ -117,7 +118,7 @@ def test_exclude_names_match_needed_entries(names: list[str], soname: str, expec
 def test_check_accepts_an_excluded_library(compile_so: Callable[..., Path]) -> None:
     lib = compile_so("#include <ffi.h>\nvoid *f(void) { return &ffi_type_sint; }\n", "-lffi", name="uses_ffi.so")
     if "libffi.so.8" not in read_elf_file(lib).needed:
-        pytest.skip("needs libffi.so.8 (Debian: libffi-dev)")
+        skip_missing("needs libffi.so.8 (Debian: libffi-dev)")
     check = [sys.executable, "-m", "manywheel", "check", "--target", "manylinux_2_17", str(lib)]
     refused = subprocess.run(check, capture_output=True, text=True)
     assert refused.returncode != 0 and "NEEDED libffi.so.8" in refused.stdout

@@ -21,10 +21,12 @@ from manywheel.glibc.abi import (
     load_abi,
     read_abi_file,
 )
+from tests import oldroot
+from tests.common import needs
 
 V = LibcVersion
 HOST_ROOT = Path("/")
-BULLSEYE_ROOT = Path.home() / ".cache" / "manywheel" / "bullseye-root"
+BULLSEYE_ROOT = oldroot.default_root()
 X86_SONAMES = (
     "libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1",
     "libutil.so.1", "libanl.so.1", "libresolv.so.2", "ld-linux-x86-64.so.2",
@@ -114,10 +116,7 @@ def test_record_matches_host_glibc(x86: GlibcAbi) -> None:
 
 
 @pytest.mark.oldglibc
-@pytest.mark.skipif(
-    not (BULLSEYE_ROOT / ".manywheel-complete").exists(),
-    reason=f"no Debian bullseye root (glibc 2.31) at {BULLSEYE_ROOT}",
-)
+@needs(oldroot.find_root(), f"no Debian bullseye root (glibc 2.31) at {BULLSEYE_ROOT}: run tools/oldroot.sh (as root)")
 def test_record_matches_bullseye_glibc(x86: GlibcAbi) -> None:
     check_against_root(x86, BULLSEYE_ROOT)
 

@@ -13,6 +13,7 @@ import pytest
 from manywheel.toolchain.compiler import Compiler, Compilers
 from manywheel.toolchain.wrappers import make_toolchain, without_forced_includes, write_toolchain_config
 
+from tests.common import skip_missing
 from tests.launchers import ccache_hits, ccache_misses, ccache_stats, require_ccache
 
 
@@ -52,7 +53,7 @@ def test_ccache_masquerading_directory_first_on_path_does_not_loop(tmp_path: Pat
     ccache = require_ccache()
     masquerade = Path("/usr/lib/ccache")
     if not (masquerade / "gcc").exists():
-        pytest.skip("Debian's ccache masquerading directory /usr/lib/ccache is missing")
+        skip_missing("Debian's ccache masquerading directory /usr/lib/ccache is missing (Debian: ccache)")
     env = {k: v for k, v in os.environ.items() if k not in ("CC", "CXX")}
     env.update(PATH=f"{masquerade}:{os.environ['PATH']}", CC="gcc", CCACHE_DIR=str(tmp_path / "ccache"))
     # The symlink is named as what it is: the launcher, then the real compiler.

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests import oldroot
+from tests.common import skip_missing
 
 pytestmark = pytest.mark.oldglibc
 
@@ -34,7 +35,7 @@ int length(const char *s) { return (int)strlen(s); }
 def root() -> Path:
     reason = oldroot.missing_reason()
     if reason is not None:
-        pytest.skip(reason)
+        skip_missing(reason, "tools/test.sh runs tools/oldroot.sh")
     found = oldroot.find_root()
     assert found is not None
     return found

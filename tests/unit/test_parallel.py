@@ -12,8 +12,9 @@ from typing import Any, Iterator
 import pytest
 
 from manywheel.inner.parallel import parallel_compile
+from tests.common import import_or_skip
 
-pytest.importorskip("setuptools")
+import_or_skip("setuptools", "setuptools is not installed (tests/requirements.txt lists it)")
 import distutils.ccompiler  # noqa: E402  (setuptools' copy, as in a build)
 from distutils.errors import CompileError  # noqa: E402
 

@@ -15,6 +15,7 @@ from manywheel.check.scan import Scan
 from manywheel.check.verify import Verdict, judge
 from manywheel.errors import ComplianceError
 from manywheel.policy import find_policy, load_policies
+from tests.common import skip_missing
 
 POLICIES = load_policies("x86_64")
 TARGET = find_policy("manylinux2014", "x86_64")
@@ -53,7 +54,7 @@ def ffi(compile_so: Callable[..., Path]) -> Path:
     """NEEDED libffi.so.8, in no manylinux allow-list."""
     found = subprocess.run(["gcc", "-print-file-name=libffi.so"], capture_output=True, text=True).stdout.strip()
     if not Path(found).is_absolute():
-        pytest.skip("libffi.so (package libffi-dev) is not installed: cannot link -lffi")
+        skip_missing("libffi.so (package libffi-dev) is not installed: cannot link -lffi")
     return compile_so(FFI, "-lffi")
 
 

@@ -28,6 +28,7 @@ from manywheel.repair.sbom import (DebPackage, add_sbom, find_inclusions, find_p
                             wheel_members_of)
 from manywheel.toolchain.wrappers import LibraryRules, make_toolchain
 from manywheel.wheel import WheelContents, read_wheel, write_wheel
+from tests.common import import_or_skip, skip_missing
 
 LIBYAML = Path("/usr/lib/x86_64-linux-gnu/libyaml.a")
 MODULE = "pkg/_m.cpython-311-x86_64-linux-gnu.so"
@@ -38,9 +39,9 @@ EPOCH = 1700000000
 def cyclonedx_validator(version: str = "1.5") -> Any:
     """A validator for the CycloneDX JSON schema shipped in cyclonedx-python-lib, with the spdx and jsf
     schemas it references registered under the URIs the refs resolve to (no network)."""
-    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is not installed (tests/requirements.txt)")
-    referencing = pytest.importorskip("referencing", reason="referencing (jsonschema >= 4.18) is not installed")
-    cyclonedx = pytest.importorskip("cyclonedx", reason="cyclonedx-python-lib is not installed (tests/requirements.txt)")
+    jsonschema = import_or_skip("jsonschema", "jsonschema is not installed (tests/requirements.txt)")
+    referencing = import_or_skip("referencing", "referencing (jsonschema >= 4.18) is not installed")
+    cyclonedx = import_or_skip("cyclonedx", "cyclonedx-python-lib is not installed (tests/requirements.txt)")
     res = pathlib.Path(cyclonedx.__file__).parent / "schema" / "_res"
     schema = json.loads((res / f"bom-{version}.SNAPSHOT.schema.json").read_text())
     resources = []
@@ -75,7 +76,7 @@ def dpkg(*args: str) -> str:
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """pkg/_m...so, linked through the wrapper with -lyaml -lboth (static) and -ldemo (bundled), in an inner wheel."""
     if not LIBYAML.exists():
-        pytest.skip(f"{LIBYAML} is missing: apt-get install libyaml-dev")
+        skip_missing(f"{LIBYAML} is missing: apt-get install libyaml-dev")
     tmp = tmp_path_factory.mktemp("sbom")
     libdir = tmp / "lib"
     libdir.mkdir()
