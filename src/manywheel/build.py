@@ -23,7 +23,12 @@ from .settings import Settings, inner_config_settings, read_settings
 from .wheel import source_date_epoch
 
 if TYPE_CHECKING:
+    from ._wrapper.linklog import LinkEntry
     from .check.elf import ElfFacts
+    from .repair.bundle import BundledLibrary
+    from .toolchain.cross import TargetPython
+    from .toolchain.wrappers import Toolchain
+    from .wheel import WheelContents
     from .repair.bundle import ClosureRules
     from .check.verify import Verdict
     from .repair.provided import ProvidedLibrary
@@ -120,87 +125,140 @@ def make_baseline(ctx: Context, workdir: Path, compilers: Compilers) -> Baseline
 
 def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
                 metadata_directory: str | None, *, editable: bool = False) -> str:
+    """Build the wheel, as a list of steps: settings -> compilers, baseline and wrappers -> the inner
+    backend's build -> bundled libraries -> ELF facts -> verdict -> SBOM -> the wheel, retagged."""
     from ._wrapper import linklog
-    from .repair.bundle import bundle_libraries, bundled_in
-    from .repair.sbom import add_sbom
-    from .inner.parallel import parallel_compile
-    from .check.scan import facts_of_members, requires_dist_of
+    from .check.scan import requires_dist_of
     from .repair.provided import find_provided, report_provided
-    from .toolchain.cross import make_target_python, target_python_applied
-    from .toolchain.wrappers import make_toolchain
-    from .wheel import read_wheel, write_wheel
+    from .repair.sbom import add_sbom
+    from .wheel import write_wheel
 
     reused = built_for_metadata(metadata_directory, wheel_directory)
     if reused is not None:
         return reused
     ctx = Context.load(config_settings)
-    if editable and ctx.cross:
-        raise WheelError(f"an editable install is for this machine ({host_arch()}), not for {ctx.arch} "
-                         f"(arch from {ctx.arch_source})",
-                         hint="build a wheel for another architecture (python -m build --wheel), or install "
-                              "editable without arch")
+    _check_editable(ctx, editable)
     backend = ctx.inner()
     started = time.time()
     target_name = ctx.target.display_name if ctx.target else f"auto ({ctx.arch})"
     log(f"manywheel {__version__}: target {target_name}, inner backend {ctx.settings.inner_backend}")
     provided = find_provided(ctx.settings.provided_by)
     with build_directory(ctx, editable) as work:
-        compilers = find_compilers(ctx)  # once a build
-        baseline = make_baseline(ctx, work / "baseline", compilers)
-        wrappers = str(work / "toolchain" / "bin" / "cc"), str(work / "toolchain" / "bin" / "c++")  # make_toolchain's
-        target_python = (make_target_python(ctx.arch, work / "python", compilers.cc, wrappers)
-                         if ctx.cross else None)
-        toolchain = make_toolchain(work / "toolchain", compilers, baseline,
-                                   project=ctx.project, verbose=ctx.settings.verbose,
-                                   libraries=library_rules(ctx, editable, provided, baseline),
-                                   target_python=target_python)
-        log(f"toolchain: {toolchain.summary}")
-        if target_python is not None:
-            log(f"cross-building for {ctx.arch} ({ctx.arch_source}): extension suffix {target_python.ext_suffix}, "
-                f"platform {target_python.platform}, headers {target_python.include}")
-        hook = "build_editable" if editable else "build_wheel"
-        jobs = ctx.settings.jobs or os.cpu_count() or 1
-        options = inner_options(ctx.settings.inner_backend, jobs, ctx.config_settings, ctx.environ, ctx.project,
-                                cross_file=toolchain.cross_files.get("meson"))
-        log(f"compiling: {ctx.settings.inner_backend}.{hook}" + (f" ({options.note})" if options.note else ""))
-        inner_out = work / "inner"
-        inner_out.mkdir()
-        env = dict(toolchain.env, **setuptools_build_dirs(work, ctx.environ), **options.env)
-        with patched_environ(env), target_python_applied(target_python), parallel_compile(jobs, log):
-            name = call_hook(backend, hook, str(inner_out), options.config_settings, metadata_directory)
-        if not isinstance(name, str) or not (inner_out / name).is_file():
-            raise WheelError(f"the inner backend's {hook} returned {name!r}, which is not a wheel it wrote")
-        links = linklog.read(toolchain.link_log)  # complete: every link of the inner build has run
-        bundled = bundled_in(links)
-        closure = closure_rules(ctx, provided, compilers.cc, work / "closure") if bundled else None
-        contents, added = bundle_libraries(read_wheel(inner_out / name), bundled, provided, closure)
-        for path, lib in added.items():
-            log(f"bundled {path}" + (f" (needed by {lib.needed_by})" if lib.needed_by else f" ({lib.source})"))
-        for member in not_linked_by_wrappers(contents.members, links, added) if not editable else []:
-            log(f"warning: {member} was not linked through manywheel's compiler wrappers: no link of it was seen, "
-                "so it was built without the baseline's pins (a prebuilt file, or a build that bypassed CC/CXX: a "
-                "stale CMake cache or build directory, a cross/native file or ninja rule naming gcc by path). It is "
-                "verified like every file, and the tag follows what it needs")
-        facts = facts_of_members(contents.members)
-        if editable:
-            facts += _facts_built_in_tree(ctx.project, started, links)
+        tools = prepare_tools(ctx, work, editable, provided)
+        inner_wheel = run_inner_build(ctx, backend, work, tools, editable, metadata_directory)
+        links = linklog.read(tools.toolchain.link_log)  # complete: every link of the inner build has run
+        contents, added = repair(ctx, inner_wheel, links, provided, tools, work, editable)
+        facts = facts_of(ctx, contents, links, editable, started)
         if not facts and contents.filename.endswith("-any.whl"):
             log("no ELF files: a pure-Python wheel, passed through as it is")
-            return _pass_through(inner_out / name, Path(wheel_directory))
+            return _pass_through(inner_wheel, Path(wheel_directory))
         if ctx.settings.provided_by:
             report_provided(facts, ctx.settings.provided_by, provided,
                             requires_dist_of(contents.member(f"{contents.dist_info}/METADATA").data), log)
-        policy, verdict = choose_policy(ctx, facts, toolchain.link_log, pinned=baseline is not None,
+        policy, verdict = choose_policy(ctx, facts, tools.toolchain.link_log, pinned=tools.baseline is not None,
                                         aliases={str(work / "setuptools-build"): "build"}, bundled=list(added))
         contents = add_sbom(contents, {p: lib.source for p, lib in added.items()},
-                            links, cc=compilers.cc, environ=ctx.environ, tag=policy.tag,
-                            baseline=baseline.summary if baseline else "not pinned (pin = false): the host's glibc",
+                            links, cc=tools.compilers.cc, environ=ctx.environ, tag=policy.tag,
+                            baseline=tools.baseline.summary if tools.baseline
+                            else "not pinned (pin = false): the host's glibc",
                             epoch=source_date_epoch(ctx.environ), log=log,
                             aliases={str(ctx.project): "<project>", str(work / "setuptools-build"): "<build>",
                                      str(work): "<manywheel-build>"})
         out = write_wheel(contents, Path(wheel_directory), list(policy.platform_tags), source_date_epoch(ctx.environ))
         log(f"wrote {out.name}: {_reason(verdict, policy)}")
         return out.name
+
+
+def _check_editable(ctx: Context, editable: bool) -> None:
+    if editable and ctx.cross:
+        raise WheelError(f"an editable install is for this machine ({host_arch()}), not for {ctx.arch} "
+                         f"(arch from {ctx.arch_source})",
+                         hint="build a wheel for another architecture (python -m build --wheel), or install "
+                              "editable without arch")
+
+
+@dataclass(frozen=True)
+class Tools:
+    """What the inner build compiles and links with."""
+
+    compilers: Compilers
+    baseline: BaselineFlags | None
+    toolchain: Toolchain
+    target_python: TargetPython | None  # when cross-building
+
+
+def prepare_tools(ctx: Context, work: Path, editable: bool, provided: Sequence[ProvidedLibrary]) -> Tools:
+    """The step before the inner build: the compilers, the baseline, the target's Python when
+    cross-building, and the wrappers that route every compile and link through the baseline."""
+    from .toolchain.cross import make_target_python
+    from .toolchain.wrappers import make_toolchain
+
+    compilers = find_compilers(ctx)  # once a build
+    baseline = make_baseline(ctx, work / "baseline", compilers)
+    wrappers = str(work / "toolchain" / "bin" / "cc"), str(work / "toolchain" / "bin" / "c++")  # make_toolchain's
+    target_python = make_target_python(ctx.arch, work / "python", compilers.cc, wrappers) if ctx.cross else None
+    toolchain = make_toolchain(work / "toolchain", compilers, baseline,
+                               project=ctx.project, verbose=ctx.settings.verbose,
+                               libraries=library_rules(ctx, editable, provided, baseline),
+                               target_python=target_python)
+    log(f"toolchain: {toolchain.summary}")
+    if target_python is not None:
+        log(f"cross-building for {ctx.arch} ({ctx.arch_source}): extension suffix {target_python.ext_suffix}, "
+            f"platform {target_python.platform}, headers {target_python.include}")
+    return Tools(compilers, baseline, toolchain, target_python)
+
+
+def run_inner_build(ctx: Context, backend: Any, work: Path, tools: Tools, editable: bool,
+                    metadata_directory: str | None) -> Path:
+    """The inner backend's build_wheel (or build_editable) under the wrappers; the wheel it wrote."""
+    from .inner.parallel import parallel_compile
+    from .toolchain.cross import target_python_applied
+
+    hook = "build_editable" if editable else "build_wheel"
+    jobs = ctx.settings.jobs or os.cpu_count() or 1
+    options = inner_options(ctx.settings.inner_backend, jobs, ctx.config_settings, ctx.environ, ctx.project,
+                            cross_file=tools.toolchain.cross_files.get("meson"))
+    log(f"compiling: {ctx.settings.inner_backend}.{hook}" + (f" ({options.note})" if options.note else ""))
+    inner_out = work / "inner"
+    inner_out.mkdir()
+    env = dict(tools.toolchain.env, **setuptools_build_dirs(work, ctx.environ), **options.env)
+    with patched_environ(env), target_python_applied(tools.target_python), parallel_compile(jobs, log):
+        name = call_hook(backend, hook, str(inner_out), options.config_settings, metadata_directory)
+    if not isinstance(name, str) or not (inner_out / name).is_file():
+        raise WheelError(f"the inner backend's {hook} returned {name!r}, which is not a wheel it wrote")
+    return inner_out / name
+
+
+def repair(ctx: Context, inner_wheel: Path, links: Sequence[LinkEntry], provided: Sequence[ProvidedLibrary],
+           tools: Tools, work: Path, editable: bool) -> tuple[WheelContents, Mapping[str, BundledLibrary]]:
+    """The inner wheel with the libraries its links bundled (and their closure) added, each
+    module's RUNPATH naming them; a warning for each ELF file no wrapped link wrote."""
+    from .repair.bundle import bundle_libraries, bundled_in
+    from .wheel import read_wheel
+
+    bundled = bundled_in(links)
+    closure = closure_rules(ctx, provided, tools.compilers.cc, work / "closure") if bundled else None
+    contents, added = bundle_libraries(read_wheel(inner_wheel), bundled, provided, closure)
+    for path, lib in added.items():
+        log(f"bundled {path}" + (f" (needed by {lib.needed_by})" if lib.needed_by else f" ({lib.source})"))
+    for member in not_linked_by_wrappers(contents.members, links, added) if not editable else []:
+        log(f"warning: {member} was not linked through manywheel's compiler wrappers: no link of it was seen, "
+            "so it was built without the baseline's pins (a prebuilt file, or a build that bypassed CC/CXX: a "
+            "stale CMake cache or build directory, a cross/native file or ninja rule naming gcc by path). It is "
+            "verified like every file, and the tag follows what it needs")
+    return contents, added
+
+
+def facts_of(ctx: Context, contents: WheelContents, links: Sequence[LinkEntry], editable: bool,
+             started: float) -> list[ElfFacts]:
+    """The ELF facts of every file the wheel carries (for an editable install, of those it builds in
+    the source tree too)."""
+    from .check.scan import facts_of_members
+
+    facts = facts_of_members(contents.members)
+    if editable:
+        facts += _facts_built_in_tree(ctx.project, started, links)
+    return facts
 
 
 def find_compilers(ctx: Context) -> Compilers:
