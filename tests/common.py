@@ -18,9 +18,12 @@ import sys
 import tempfile
 from pathlib import Path
 from types import ModuleType
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn, Sequence
 
 import pytest
+
+if TYPE_CHECKING:
+    from manywheel._wrapper.config import LibraryConfig, WrapperConfig
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECTS = REPO / "tests" / "projects"
@@ -57,7 +60,7 @@ def neutral_cwd() -> Path:
     return Path(tempfile.mkdtemp(prefix="manywheel-tests-cwd-"))
 
 
-def run(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
+def run(cmd: Sequence[str | os.PathLike[str]], *, cwd: Path | None = None, env: dict[str, str] | None = None,
         check: bool = True, timeout: int = 900) -> subprocess.CompletedProcess[str]:
     """Run ``cmd`` (from ``neutral_cwd()`` unless ``cwd`` is given); with ``check``, a non-zero exit
     raises AssertionError with the command and the tail of its output."""
@@ -78,6 +81,15 @@ def manywheel_wheel(out: Path) -> Path:
     run(["bash", str(REPO / "tools" / "manywheel-wheel.sh"), str(out)],
         env=dict(os.environ, PYTHON=sys.executable))
     return next(out.glob("manywheel-*.whl"))
+
+
+def wrapper_config(state_dir: Path, libs: LibraryConfig) -> WrapperConfig:
+    """A whole wrapper configuration for tests of the link rewriting, which reads only ``libs``
+    and ``state_dir``: the rest is neutral, and the type checker sees that no key is missing."""
+    return {"cc": ["gcc"], "cxx": ["g++"], "cuda_host": ["gcc"], "arch": "x86_64", "compile_flags": [],
+            "preprocess_flags": [], "link_flags": [], "link_flags_after": [], "export_map": "", "static_cxx": False,
+            "no_relr": False, "isa_flags": {}, "env_prefix": "", "libs": libs, "verbose": False,
+            "state_dir": str(state_dir), "nm": "nm"}
 
 
 def tree_digest(root: Path) -> str:

@@ -18,6 +18,7 @@ import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from elftools.elf.dynamic import DynamicSection
@@ -105,11 +106,11 @@ def glibc_version(node: str) -> tuple[int, ...] | None:
     return tuple(int(x) for x in m.groups() if x is not None) if m else None
 
 
-def run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload]
+def run(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, **kwargs)
     if proc.returncode != 0:
         pytest.fail(f"{' '.join(map(str, cmd))} failed:\n{proc.stdout}{proc.stderr}", pytrace=False)
-    return proc  # type: ignore[no-any-return]
+    return proc
 
 
 def symbols(path: Path, table: str) -> list[tuple[str, str, str, str, bool]]:

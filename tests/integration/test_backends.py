@@ -201,7 +201,7 @@ def test_pip_install_editable_scikit_build_core(tmp_path: Path, build_env: dict[
     assert f"skdemo-1.0.0-cp311-cp311-{TAG_2_17}.whl" in log, log
     (tmp_path / "neutral").mkdir()
     project_tests_on_host(py, SKBUILD, tmp_path / "neutral")
-    probe = [py, "-c", "import skdemo; print(skdemo.__file__, getattr(skdemo, 'EDITED', 'no'))"]
+    probe: list[str | Path] = [py, "-c", "import skdemo; print(skdemo.__file__, getattr(skdemo, 'EDITED', 'no'))"]
     assert run(probe, cwd=tmp_path / "neutral").stdout.split() == [str(project / "src/skdemo/__init__.py"), "no"]
     with open(project / "src" / "skdemo" / "__init__.py", "a") as f:
         f.write("\nEDITED = 'yes'\n")

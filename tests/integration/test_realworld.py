@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests import oldroot
-from tests.integration.helpers import require_root
+from tests.integration.helpers import platform_tag, require_root, tags_agree
 from tests.realworld import steps
 
 pytestmark = [pytest.mark.realworld, pytest.mark.oldglibc, pytest.mark.slow]
@@ -36,7 +36,7 @@ def test_sdist_builds_after_manywheel_adopt(root: Path, tmp_path: Path, build_en
     built = steps.build_wheel(src, tmp_path / "dist", python, {**build_env, **project.env}, tmp_path / "build.log")
     wheel = built.wheel
 
-    tag = steps.platform_tag(wheel)
+    tag = platform_tag(wheel)
     assert tag.split(".")[0] == project.tag, wheel.name
     python_tag, abi_tag = wheel.name[:-4].split("-")[-3:-1]
     # abi3, the interpreter's own tag, or py3-none for a library loaded with ctypes (lightgbm)
@@ -44,7 +44,7 @@ def test_sdist_builds_after_manywheel_adopt(root: Path, tmp_path: Path, build_en
     modules = steps.compiled_modules(wheel)
     assert len(modules) == project.modules, f"a pure-Python fallback? compiled modules: {modules}"
     theirs = steps.auditwheel_show(wheel)
-    assert steps.tags_agree(tag, theirs), f"auditwheel show: {theirs}, manywheel wrote {tag}"
+    assert tags_agree(tag, theirs), f"auditwheel show: {theirs}, manywheel wrote {tag}"
     if not project.avx512:
         assert steps.zmm_instructions(wheel) == 0, "AVX-512 instructions in a wheel for every x86_64 machine"
     result = steps.smoke_test(root, wheel, project, python_version)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from elftools.elf.dynamic import DynamicSegment
 from elftools.elf.elffile import ELFFile
 
 from tests.common import run
@@ -46,6 +47,7 @@ def _dynamic_value_at(data: bytes, tag: str) -> int:
     """The file offset of the d_val of the first dynamic entry ``tag``."""
     elf = ELFFile(io.BytesIO(data))
     dynamic = next(s for s in elf.iter_segments() if s["p_type"] == "PT_DYNAMIC")
+    assert isinstance(dynamic, DynamicSegment)
     for i, entry in enumerate(dynamic.iter_tags()):
         if entry["d_tag"] == tag:
             return int(dynamic["p_offset"]) + 16 * i + 8

@@ -79,8 +79,10 @@ def test_without_a_hash_table_the_full_reader_decides(compile_so: Callable[..., 
     layout = elf._FastReader(elf.BytesSource(bytes(data)), "x")
     layout.facts()
     # rename DT_GNU_HASH to an unknown tag: no count of the symbols is left
+    from elftools.elf.dynamic import DynamicSegment
     from elftools.elf.elffile import ELFFile
     dynamic = next(s for s in ELFFile(io.BytesIO(bytes(data))).iter_segments() if s["p_type"] == "PT_DYNAMIC")
+    assert isinstance(dynamic, DynamicSegment)
     for i, entry in enumerate(dynamic.iter_tags()):
         if entry["d_tag"] == "DT_GNU_HASH":
             at = dynamic["p_offset"] + 16 * i

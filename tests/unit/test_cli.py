@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 from typing import Callable
@@ -11,7 +12,7 @@ from tests.common import run
 GETRANDOM = "#include <sys/random.h>\nint f(void *b){ return (int)getrandom(b, 8, 0); }\n"
 
 
-def check(*args: str) -> "object":
+def check(*args: str) -> subprocess.CompletedProcess[str]:
     return run([sys.executable, "-m", "manywheel", "check", *args], check=False)
 
 

@@ -69,11 +69,12 @@ def libs(tmp_path_factory: pytest.TempPathFactory) -> Libs:
 
 
 def link(tmp: Path, libs: Libs, modules: dict[str, list[str]], monkeypatch: pytest.MonkeyPatch,
-         **rules: tuple[str, ...]) -> tuple[subprocess.CompletedProcess[str], Path, Path]:
+         static: tuple[str, ...] = (), bundle: tuple[str, ...] = (),
+         ) -> tuple[subprocess.CompletedProcess[str], Path, Path]:
     """Link each module (wheel path -> its -l arguments) through the wrapper; an inner wheel of them."""
     monkeypatch.setenv("PKG_CONFIG_PATH", str(libs.pkgconfig))
     chain = make_toolchain(tmp / "tc", Compilers.find(dict(os.environ)), None, project=tmp, verbose=False,
-                           libraries=LibraryRules(frozenset({"c", "m"}), **rules))
+                           libraries=LibraryRules(frozenset({"c", "m"}), static=static, bundle=bundle))
     sources = {"top": tmp / "m_top.c", "use": tmp / "m_use.c", "pair": tmp / "m_pair.c"}
     for name, path in sources.items():
         path.write_text(f"int {name}(int);\nint via_{name}(int n) {{ return {name}(n); }}\n")

@@ -11,7 +11,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from elftools.elf.dynamic import DynamicSection, DynamicSegment
 from elftools.elf.elffile import ELFFile
+from elftools.elf.gnuversions import GNUVerNeedSection
 
 from manywheel._wrapper.elfedit import ElfEditError, read_soname, remove_soname, rename_needed
 from tests.common import run, skip_missing
@@ -104,15 +106,18 @@ def _pyelftools(path: Path) -> dict[str, list[str]]:
         elf = ELFFile(f)
         section = elf.get_section_by_name(".dynamic")
         segment = next(s for s in elf.iter_segments() if s["p_type"] == "PT_DYNAMIC")
+        assert isinstance(section, DynamicSection) and isinstance(segment, DynamicSegment)
         seen: dict[str, list[str]] = {}
         for tag in section.iter_tags():
             for kind in ("needed", "soname", "runpath", "rpath"):
                 if tag.entry.d_tag == "DT_" + kind.upper():
                     seen.setdefault(kind, []).append(getattr(tag, kind))
-        seen["segment needed"] = [t.needed for t in segment.iter_tags() if t.entry.d_tag == "DT_NEEDED"]
+        seen["segment needed"] = [getattr(t, "needed") for t in segment.iter_tags() if t.entry.d_tag == "DT_NEEDED"]
         verneed = elf.get_section_by_name(".gnu.version_r")
-        seen["version files"] = [v.name for v, _aux in verneed.iter_versions()] if verneed else []
+        assert verneed is None or isinstance(verneed, GNUVerNeedSection)
+        seen["version files"] = [str(v.name) for v, _aux in verneed.iter_versions()] if verneed else []
         dynstr = elf.get_section_by_name(".dynstr")
+        assert dynstr is not None
         strtab = next(t.entry.d_val for t in section.iter_tags() if t.entry.d_tag == "DT_STRTAB")
         assert dynstr["sh_addr"] == strtab
     return seen

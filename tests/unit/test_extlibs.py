@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 import pytest
 
@@ -16,15 +16,18 @@ from manywheel.check.elf import read_elf_file
 from manywheel.arches import host_arch
 from manywheel.policy import excludes, library_name
 from manywheel.toolchain.wrappers import LibraryRules, make_toolchain
-from tests.common import skip_missing
+from tests.common import skip_missing, wrapper_config
+
+if TYPE_CHECKING:
+    from manywheel._wrapper.config import WrapperConfig
 
 
 def config(tmp_path: Path, search: list[Path], provided: dict[str, str] | None = None,
-           **lists: list[str]) -> dict[str, Any]:
-    return {"state_dir": str(tmp_path / "state"), "libs": {
+           **lists: list[str]) -> WrapperConfig:
+    return wrapper_config(tmp_path / "state", {
         "allowed": ["c", "m", "pthread", "dl", "z"], "static": lists.get("static", []),
         "bundle": lists.get("bundle", []), "exclude": lists.get("exclude", []), "provided": provided or {},
-        "bundle_enabled": True, "search_dirs": [str(d) for d in search], "openmp": None}}
+        "bundle_enabled": True, "search_dirs": [str(d) for d in search], "openmp": None})
 
 
 @pytest.fixture()
@@ -51,8 +54,9 @@ def test_library_names_normalize_to_what_dash_l_takes(entry: str, name: str) -> 
 
 
 def test_allowed_and_compiler_runtime_libraries_are_not_external(tmp_path: Path) -> None:
-    cfg = config(tmp_path, [])
-    assert [n for n in ("c", "m", "z", "stdc++", "gcc_s", "python3.11", "ffi", "ssl") if extlibs.is_external(n, cfg["libs"])] == \
+    libs = config(tmp_path, [])["libs"]
+    assert libs is not None
+    assert [n for n in ("c", "m", "z", "stdc++", "gcc_s", "python3.11", "ffi", "ssl") if extlibs.is_external(n, libs)] == \
         ["ffi", "ssl"]
 
 

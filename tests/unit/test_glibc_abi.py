@@ -10,6 +10,8 @@ from typing import Any, Callable
 
 import pytest
 from elftools.elf.elffile import ELFFile
+from elftools.elf.gnuversions import GNUVerDefSection, GNUVerSymSection
+from elftools.elf.sections import SymbolTableSection
 
 from manywheel.glibc import abi as abi_module
 from manywheel.arches import ARCHES
@@ -60,8 +62,11 @@ def read_real_symbols(root: Path) -> Facts:
             elf = ELFFile(f)
             verdef = elf.get_section_by_name(".gnu.version_d")
             versym = elf.get_section_by_name(".gnu.version")
+            dynsym = elf.get_section_by_name(".dynsym")
+            assert isinstance(verdef, GNUVerDefSection) and isinstance(versym, GNUVerSymSection)
+            assert isinstance(dynsym, SymbolTableSection)
             nodes = {v["vd_ndx"]: next(aux).name for v, aux in verdef.iter_versions()}
-            for i, sym in enumerate(elf.get_section_by_name(".dynsym").iter_symbols()):
+            for i, sym in enumerate(dynsym.iter_symbols()):
                 ndx = versym.get_symbol(i)["ndx"]
                 if sym["st_shndx"] == "SHN_UNDEF" or isinstance(ndx, str):
                     continue

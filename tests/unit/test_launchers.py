@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,12 +17,16 @@ from manywheel.toolchain.wrappers import make_toolchain, without_forced_includes
 from tests.common import skip_missing
 from tests.launchers import ccache_hits, ccache_misses, ccache_stats, require_ccache
 
+if TYPE_CHECKING:
+    from manywheel._wrapper.config import WrapperConfig
+
 
 @dataclass
 class PinOnly:
     """A baseline that only forces a header into every compile (enough to see where it goes)."""
 
     compile_flags: list[str]
+    directory: Path = Path("/nonexistent/baseline")  # the cache entry: make_toolchain reads none of it
     link_flags: list[str] = field(default_factory=list)
     link_flags_after: list[str] = field(default_factory=list)
     export_map: str = ""
@@ -109,7 +114,9 @@ def test_the_build_environment_is_mapped_only_when_a_compile_uses_it(tmp_path: P
     (headers / "pkg.h").write_text("#define PKG 1\n")
     chain = make_toolchain(tmp_path / "tc", Compilers.find(dict(os.environ)), None, project=tmp_path, verbose=True)
     config = tmp_path / "tc" / "toolchain.json"
-    write_toolchain_config(tmp_path / "tc", dict(json.loads(config.read_text()), env_prefix=str(env_prefix)))
+    written: WrapperConfig = json.loads(config.read_text())
+    written["env_prefix"] = str(env_prefix)
+    write_toolchain_config(tmp_path / "tc", written)
     src = tmp_path / "m.c"
     src.write_text("int f(void) { return 1; }\n")
     run_env = dict(os.environ, **chain.env)

@@ -94,8 +94,8 @@ def _walk(node: ast.AST, type_checking: bool) -> Iterator[Import]:
         for child in node.orelse:
             yield from _walk(child, type_checking)
         return
-    for child in ast.iter_child_nodes(node):
-        yield from _walk(child, type_checking)
+    for sub in ast.iter_child_nodes(node):
+        yield from _walk(sub, type_checking)
 
 
 def read_imports(path: Path) -> list[Import]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -15,6 +15,10 @@ from manywheel.errors import SettingsError
 from manywheel.policy import provided_key
 from manywheel.repair.provided import ProvidedLibrary, find_provided, install_path, link_names, runpath_entries
 from manywheel.settings import read_settings
+from tests.common import wrapper_config
+
+if TYPE_CHECKING:
+    from manywheel._wrapper.config import WrapperConfig
 
 TABLE = {"libcudart.so.13": "nvidia-cuda-runtime", "cublas*": "nvidia-cublas", "nccl": "nvidia-nccl"}
 
@@ -51,10 +55,10 @@ def test_the_wrapper_matches_file_and_link_names() -> None:
                      "cudart": "/env/site-packages/nvidia/cu13/lib/libcudart.so.13"}
 
 
-def _config(tmp_path: Path, search: list[Path], provided: dict[str, str], bundle_enabled: bool = True) -> dict[str, Any]:
-    return {"state_dir": str(tmp_path / "state"), "libs": {
+def _config(tmp_path: Path, search: list[Path], provided: dict[str, str], bundle_enabled: bool = True) -> WrapperConfig:
+    return wrapper_config(tmp_path / "state", {
         "allowed": ["c", "m"], "static": [], "bundle": [], "exclude": [], "provided": provided,
-        "bundle_enabled": bundle_enabled, "search_dirs": [str(d) for d in search], "openmp": None}}
+        "bundle_enabled": bundle_enabled, "search_dirs": [str(d) for d in search], "openmp": None})
 
 
 @pytest.fixture()

@@ -42,6 +42,7 @@ def cyclonedx_validator(version: str = "1.5") -> Any:
     jsonschema = import_or_skip("jsonschema", "jsonschema is not installed (tests/requirements.txt)")
     referencing = import_or_skip("referencing", "referencing (jsonschema >= 4.18) is not installed")
     cyclonedx = import_or_skip("cyclonedx", "cyclonedx-python-lib is not installed (tests/requirements.txt)")
+    assert cyclonedx.__file__ is not None
     res = pathlib.Path(cyclonedx.__file__).parent / "schema" / "_res"
     schema = json.loads((res / f"bom-{version}.SNAPSHOT.schema.json").read_text())
     resources = []

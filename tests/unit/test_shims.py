@@ -119,7 +119,7 @@ def test_wrapped_symbols() -> None:
 def test_other_arches_are_refused(arch: str) -> None:
     with pytest.raises(BaselineError, match=re.escape(repr(arch))) as info:
         shims_for(TARGET, arch)
-    assert "aarch64" in info.value.hint  # names the ones that work
+    assert "aarch64" in (info.value.hint or "")  # names the ones that work
     with pytest.raises(BaselineError, match=re.escape(repr(arch))):
         build_shim_archive(["gcc"], "ar", Path("/nonexistent"), (2, 38), arch, [])
 
