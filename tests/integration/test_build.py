@@ -84,13 +84,15 @@ def test_pure_python_passes_through(tmp_path: Path, build_env: dict[str, str]) -
     assert only_wheel(out).name.endswith("-py3-none-any.whl")
 
 
-def test_source_date_epoch_gives_identical_wheels(tmp_path: Path, build_env: dict[str, str]) -> None:
+# A cross build too: the target's Python headers live in each build's temporary directory.
+@pytest.mark.parametrize("args", [[], ["-C", "manywheel.arch=aarch64"]], ids=["native", "cross-aarch64"])
+def test_source_date_epoch_gives_identical_wheels(tmp_path: Path, build_env: dict[str, str], args: list[str]) -> None:
     env = dict(build_env, SOURCE_DATE_EPOCH="1700000000")
     digests = []
     for name in ("one", "two"):
         (tmp_path / name).mkdir()
         project = copy_project(EXAMPLE, tmp_path / name)
-        python_build(project, tmp_path / name / "dist", env)
+        python_build(project, tmp_path / name / "dist", env, *args)
         digests.append(hashlib.sha256(only_wheel(tmp_path / name / "dist").read_bytes()).hexdigest())
     assert digests[0] == digests[1]
 

@@ -187,7 +187,9 @@ def _wrapper_config(workdir: Path, compilers: Compilers, baseline: BaselineFlags
     # environment) is mapped by the wrapper only for compiles that use something under it.
     prefix_maps = [f"-ffile-prefix-map={project.resolve()}={project.name}"]
     if target_python is not None:  # before any -I of the build: its Python.h, with the target's pyconfig.h
-        prefix_maps.append(f"-I{target_python.include}")
+        # It lives in this build's temporary directory: a stable name keeps the objects reproducible.
+        prefix_maps += [f"-ffile-prefix-map={target_python.directory}=manywheel-target-python",
+                        f"-I{target_python.include}"]
     return {
         "cc": compilers.cc.command,
         "cxx": compilers.cxx.command,
