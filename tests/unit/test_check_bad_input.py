@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import struct
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -21,11 +22,11 @@ from tests.common import run
 SOURCE = "#include <sys/random.h>\nint f(void *b){ return (int)getrandom(b, 8, 0); }\n"
 
 
-def check(*args: str) -> "object":
+def check(*args: str) -> subprocess.CompletedProcess[str]:
     return run([sys.executable, "-m", "manywheel", "check", *args], check=False)
 
 
-def assert_one_clear_error(proc: "object", *needles: str) -> None:
+def assert_one_clear_error(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
     assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
     assert "Traceback" not in proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("manywheel: error:")]
