@@ -16,7 +16,8 @@ from .check.report import hint_for, render_verdict, render_violations, summary_l
 from .check.sboms import render_sboms, sboms_json, sboms_of
 from .check.scan import Scan, majority_arch, scan_path
 from .check.verify import Verdict, judge
-from .policy import ARCHES, Policy, excludes, find_policy, host_arch, load_policies, provided_key
+from .arches import ARCHES, host_arch
+from .policy import Policy, excludes, find_policy, load_policies, provided_key
 
 EXIT_MEETS, EXIT_FAILS, EXIT_USAGE = 0, 1, 2
 
