@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
 from ..check.provided import ProvidedNeed, provided_needs, uncovered
-from ..errors import ManywheelError, SettingsError, SettingsErrors
+from ..errors import SettingsError, SettingsErrors
 from ..policy import library_name, provided_key
 
 if TYPE_CHECKING:
@@ -109,8 +109,8 @@ def check_requirements(needs: Sequence[ProvidedNeed], requires_dist: Sequence[st
     lines = [f"{n.file} needs {n.soname}, which [tool.manywheel.provided-by] says {n.dist} provides, "
              f"but the project's dependencies do not require {n.dist}" for n in missing]
     dists = sorted({n.dist for n in missing})
-    raise ManywheelError(
-        "\n  ".join(lines),
+    raise SettingsError(
+        "\n  ".join(lines), key="project.dependencies",
         hint=f"add {', '.join(repr(d) for d in dists)} to [project] dependencies in pyproject.toml, "
              f"or link the library statically")
 

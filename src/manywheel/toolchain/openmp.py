@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
 
+from ..errors import BaselineError
 from .compiler import Compiler
 
 if TYPE_CHECKING:
@@ -48,8 +49,8 @@ _SOURCE_PARTS = ("libgomp", "config", "include", "config.guess", "config.sub", "
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
-class OpenmpError(Exception):
-    """The runtime cannot be had; the message says why and what to do."""
+class OpenmpError(BaselineError):
+    """The OpenMP runtime for the baseline cannot be had: the message says why, the hint what to do."""
 
 
 def runtime_path(cache: Path, baseline_dir: Path) -> Path:
@@ -74,7 +75,7 @@ def main(argv: Sequence[str]) -> int:
             cfg: WrapperConfig = marshal.load(f)
         ensure_runtime(runtime, source, cache, cfg)
     except OpenmpError as e:
-        say(f"error: {e}")
+        say(e.render(lead="error: "))
         return 1
     return 0
 
@@ -103,8 +104,8 @@ def ensure_runtime(runtime: Path, source: str, cache: Path, cfg: WrapperConfig) 
                 return runtime
             _build(runtime, source, cache, cfg)
     except OSError as e:
-        raise OpenmpError(f"cannot write the OpenMP runtime into {runtime.parent}: {e.strerror or e}"
-                          "\n  hint: set cache-dir (MANYWHEEL_CACHE_DIR) to a writable directory") from e
+        raise OpenmpError(f"cannot write the OpenMP runtime into {runtime.parent}: {e.strerror or e}",
+                          hint="set cache-dir (MANYWHEEL_CACHE_DIR) to a writable directory") from e
     return runtime
 
 
@@ -113,7 +114,7 @@ def _build(runtime: Path, source: str, cache: Path, cfg: WrapperConfig) -> None:
     version = compiler.version
     if not re.match(r"^\d+\.\d+", version) or not compiler.is_gcc:
         raise OpenmpError(f"the OpenMP runtime is built from GCC's libgomp, and the C compiler {' '.join(cfg['cc'])} "
-                          "is not gcc\n  hint: build with gcc (CC=gcc), or list the runtime in [tool.manywheel] "
+                          "is not gcc", hint="build with gcc (CC=gcc), or list the runtime in [tool.manywheel] "
                           "exclude to leave it to the system")
     started = time.perf_counter()
     tree = source_tree(source, cache, version)
@@ -174,8 +175,8 @@ def source_tree(source: str, cache: Path, version: str) -> Path:
             _check_version(given, major, str(given))
             return given
         if not given.is_file():
-            raise OpenmpError(f"openmp-source {given} does not exist"
-                              "\n  hint: name a GCC source tree or release tarball (gcc-X.Y.Z.tar.xz)")
+            raise OpenmpError(f"openmp-source {given} does not exist",
+                              hint="name a GCC source tree or release tarball (gcc-X.Y.Z.tar.xz)")
         return _unpacked(given, cache, major, str(given))
     kept = sorted(glob.glob(str(cache / "sources" / f"gcc-{major}.*-libgomp")))
     if kept:
@@ -194,7 +195,7 @@ def _check_version(tree: Path, major: str, what: str) -> str:
         raise OpenmpError(f"{what} has no gcc/BASE-VER: not a GCC source tree") from None
     if found.split(".")[0] != major:
         raise OpenmpError(f"{what} is GCC {found}, and the compiler is gcc {major}: libgomp must come from the "
-                          f"same major version\n  hint: give the source of gcc {major} (openmp-source)")
+                          "same major version", hint=f"give the source of gcc {major} (openmp-source)")
     return found
 
 
@@ -270,15 +271,15 @@ def _host_apt_sources() -> dict[str, str]:
 
 def fetch_debian_source(major: str, cache: Path) -> Path:
     """Download Debian's (or Ubuntu's) ``gcc-MAJOR`` source package; return its orig tarball."""
-    hint = (f"\n  hint: download GCC {major}'s source (https://gcc.gnu.org/releases.html) and name it in "
+    hint = (f"download GCC {major}'s source (https://gcc.gnu.org/releases.html) and name it in "
             "openmp-source (MANYWHEEL_OPENMP_SOURCE), or list gomp in [tool.manywheel] exclude to leave "
             "the OpenMP runtime to the system")
     if not shutil.which("apt-get"):
         raise OpenmpError(f"the OpenMP runtime is built from GCC {major}'s source, and this host has no apt-get "
-                          "to fetch it" + hint)
+                          "to fetch it", hint=hint)
     lines = apt_source_lines(_host_apt_sources())
     if not lines:
-        raise OpenmpError("the host's apt configuration lists no deb sources to fetch gcc's source from" + hint)
+        raise OpenmpError("the host's apt configuration lists no deb sources to fetch gcc's source from", hint=hint)
     downloads = cache / "sources" / "apt"
     shutil.rmtree(downloads, ignore_errors=True)
     dirs = {name: downloads / name for name in ("lists", "cache", "parts", "prefs", "src")}
@@ -297,7 +298,7 @@ def fetch_debian_source(major: str, cache: Path) -> Path:
     origs = sorted(dirs["src"].glob(f"gcc-{major}_*.orig.tar.*"))
     if got.returncode != 0 or not origs:
         detail = (got.stderr or update.stderr).strip().splitlines()[-3:]
-        raise OpenmpError(f"apt-get source gcc-{major} failed: {' / '.join(detail) or 'no orig tarball'}" + hint)
+        raise OpenmpError(f"apt-get source gcc-{major} failed: {' / '.join(detail) or 'no orig tarball'}", hint=hint)
     return origs[0]
 
 
