@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import stat
 import time
 import zipfile
@@ -20,6 +21,13 @@ from .files import replace_atomically
 
 _CHUNK = 1 << 20
 _ZIP_EPOCH = 315532800  # 1980-01-01, the earliest time a zip file can hold
+_DATA_DIR = re.compile(r"^[^/]+\.data/(?:platlib|purelib)/")
+
+
+def install_path(member: str) -> str:
+    """Where a wheel member lands relative to the install root (``x.data/platlib/`` and ``purelib/``
+    taken off): the root of a wheel written here is platlib (``Root-Is-Purelib: false``)."""
+    return _DATA_DIR.sub("", member)
 
 
 @dataclass(frozen=True)

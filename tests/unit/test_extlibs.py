@@ -11,7 +11,7 @@ import pytest
 
 from manywheel.toolchain.compiler import Compiler, Compilers
 from manywheel._wrapper import elfedit, extlibs, linklog
-from manywheel.repair.bundle import runpath_for
+from manywheel.repair.runpath import origin_path
 from manywheel.check.elf import read_elf_file
 from manywheel.arches import host_arch
 from manywheel.policy import excludes, library_name
@@ -108,7 +108,7 @@ def test_the_bundled_copy_has_no_soname_and_links_by_its_unique_name(tmp_path: P
 @pytest.mark.parametrize(("member", "expected"), [
     ("pkg/_core.so", "$ORIGIN/../pkg.libs"), ("_top.so", "$ORIGIN/pkg.libs"), ("pkg/sub/x.so", "$ORIGIN/../../pkg.libs")])
 def test_runpath_points_from_the_module_to_the_libs_directory(member: str, expected: str) -> None:
-    assert runpath_for(member, "pkg.libs") == expected
+    assert origin_path(member, "pkg.libs") == expected
 
 
 @pytest.mark.parametrize(("names", "soname", "expected"), [

@@ -13,8 +13,9 @@ from manywheel.check.elf import read_elf_file
 from manywheel.check.provided import ProvidedNeed, parse_provided_by, required_names, uncovered
 from manywheel.errors import SettingsError
 from manywheel.policy import provided_key
-from manywheel.repair.provided import ProvidedLibrary, find_provided, install_path, link_names, runpath_entries
+from manywheel.repair.provided import ProvidedLibrary, find_provided, link_names, runpath_entries
 from manywheel.settings import read_settings
+from manywheel.wheel import install_path
 from tests.common import wrapper_config
 
 if TYPE_CHECKING:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Collection, Iterable, Mapping, Sequence
 
 from .elf import ElfFacts
+from ..wheel import install_path
 from ..arches import ARCHES
 from ..policy import Policy, split_version
 
@@ -140,21 +141,22 @@ def _nearest(c: Constraint) -> tuple[int, int, int]:
 
 
 def bundled_locations(facts: Sequence[ElfFacts]) -> dict[str, list[str]]:
-    """File name -> the directories in the wheel that hold an ELF file of that name."""
+    """File name -> the directories that hold an ELF file of that name, once installed."""
     where: dict[str, list[str]] = {}
     for f in facts:
-        directory, _, base = f.path.rpartition("/")
+        directory, _, base = install_path(f.path).rpartition("/")
         where.setdefault(base, []).append(directory)
     return where
 
 
 def search_directories(f: ElfFacts) -> list[str] | None:
-    """The wheel directories the loader searches for ``f``'s libraries: its $ORIGIN-relative
-    RPATH or RUNPATH entries, resolved; None when it names no search path at all."""
+    """The directories the loader searches for ``f``'s libraries once installed: its $ORIGIN-relative
+    RPATH or RUNPATH entries, resolved from where ``f`` is installed (``<dist>.data/platlib/`` is
+    the install root); None when it names no search path at all."""
     entries = f.runpath or f.rpath
     if not entries:
         return None
-    origin = f.path.rpartition("/")[0]
+    origin = install_path(f.path).rpartition("/")[0]
     found = []
     for entry in entries:
         for token in ("$ORIGIN", "${ORIGIN}"):

@@ -14,7 +14,6 @@ library, however many modules of the wheel need it.
 from __future__ import annotations
 
 import os
-import posixpath
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
@@ -23,6 +22,7 @@ from .._wrapper.elfedit import PLACEHOLDER, ElfEditError, fill_runpath, has_runp
 from .._wrapper.extlibs import LinkError, bundle_copy, link_name
 from ..errors import WheelError
 from .provided import runpath_entries
+from .runpath import origin_path
 from ..wheel import Member, WheelContents
 
 if TYPE_CHECKING:
@@ -63,13 +63,6 @@ def libs_dir(contents: WheelContents) -> str:
     return contents.dist_info.split("-", 1)[0] + ".libs"
 
 
-def runpath_for(member: str, libs: str) -> str:
-    """``$ORIGIN``-relative path from ``member``'s directory to ``libs`` (both wheel paths)."""
-    directory = posixpath.dirname(member)
-    rel = posixpath.relpath(libs, directory or ".")
-    return "$ORIGIN/" + rel
-
-
 def bundle_libraries(contents: WheelContents, bundled: dict[str, BundledLibrary],
                      provided: Sequence[ProvidedLibrary] = (), closure: ClosureRules | None = None
                      ) -> tuple[WheelContents, dict[str, BundledLibrary]]:
@@ -87,7 +80,7 @@ def bundle_libraries(contents: WheelContents, bundled: dict[str, BundledLibrary]
     for m in contents.members:
         if has_runpath_placeholder(m.data):
             uses = [name for name in bundled if _names(m.data, name)]
-            entries = [runpath_for(m.name, libs)] if uses else []
+            entries = [origin_path(m.name, libs)] if uses else []
             entries += runpath_entries(m.name, [p.soname for p in provided if _names(m.data, p.soname)], provided)
             value = ":".join(entries)
             try:

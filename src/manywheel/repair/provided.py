@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import posixpath
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
@@ -21,11 +20,10 @@ from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 from ..check.provided import ProvidedNeed, provided_needs, uncovered
 from ..errors import SettingsError, SettingsErrors
 from ..policy import library_name, provided_key
+from .runpath import origin_path
 
 if TYPE_CHECKING:
     from ..check.elf import ElfFacts
-
-_DATA_DIR = re.compile(r"^[^/]+\.data/(?:platlib|purelib)/")
 
 
 @dataclass(frozen=True)
@@ -83,19 +81,13 @@ def link_names(provided: Iterable[ProvidedLibrary]) -> dict[str, str]:
     return names
 
 
-def install_path(member: str) -> str:
-    """Where a wheel member lands relative to the install root (``x.data/platlib/`` taken off)."""
-    return _DATA_DIR.sub("", member)
-
-
 def runpath_entries(member: str, needed: Sequence[str], provided: Sequence[ProvidedLibrary]) -> list[str]:
     """``$ORIGIN``-relative directories from ``member`` to the provided libraries it needs."""
-    here = posixpath.dirname(install_path(member)) or "."
     entries: list[str] = []
     for soname in needed:
         lib = next((p for p in provided if p.soname == soname), None)
         if lib is not None:
-            entry = "$ORIGIN/" + posixpath.relpath(posixpath.dirname(lib.file), here)
+            entry = origin_path(member, posixpath.dirname(lib.file))
             if entry not in entries:
                 entries.append(entry)
     return entries

@@ -1,0 +1,3 @@
+from ._vendored import square
+
+__all__ = ["square"]
