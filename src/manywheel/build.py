@@ -231,14 +231,16 @@ def run_inner_build(ctx: Context, backend: Any, work: Path, tools: Tools, editab
 
 def repair(ctx: Context, inner_wheel: Path, links: Sequence[LinkEntry], provided: Sequence[ProvidedLibrary],
            tools: Tools, work: Path, editable: bool) -> tuple[WheelContents, Mapping[str, BundledLibrary]]:
-    """The inner wheel with the libraries its links bundled (and their closure) added, each
-    module's RUNPATH naming them; a warning for each ELF file no wrapped link wrote."""
+    """The inner wheel with the build host's RPATH entries taken out, the libraries its links bundled
+    (and their closure) added, each module's RUNPATH naming them; a warning for each ELF file no
+    wrapped link wrote."""
     from .repair.bundle import bundle_libraries, bundled_in
+    from .repair.runpath import strip_host_runpaths
     from .wheel import read_wheel
 
     bundled = bundled_in(links)
     closure = closure_rules(ctx, provided, tools.compilers.cc, work / "closure") if bundled else None
-    contents, added = bundle_libraries(read_wheel(inner_wheel), bundled, provided, closure)
+    contents, added = bundle_libraries(strip_host_runpaths(read_wheel(inner_wheel), log), bundled, provided, closure)
     for path, lib in added.items():
         log(f"bundled {path}" + (f" (needed by {lib.needed_by})" if lib.needed_by else f" ({lib.source})"))
     for member in not_linked_by_wrappers(contents.members, links, added) if not editable else []:

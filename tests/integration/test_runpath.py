@@ -1,5 +1,7 @@
-"""RUNPATHs through real builds (issue #24): a module under <name>.data/platlib/ finds the
-library bundled for it (tests/projects/platlib_data) once pip has installed the wheel."""
+"""RUNPATHs through real builds (issue #24): CMake's install step rewrites a
+build-tree RPATH in place (tests/projects/skbuild_rpath), and a module under
+<name>.data/platlib/ finds the library bundled for it (tests/projects/platlib_data).
+Each wheel is installed with pip and imported; none of its files keeps a path of the build host."""
 from __future__ import annotations
 
 import os
@@ -30,6 +32,28 @@ def runpaths(wheel: Path) -> dict[str, tuple[str, ...]]:
         facts = read_elf_bytes(data, name)
         paths[name] = facts.runpath + facts.rpath
     return paths
+
+
+def test_cmake_install_rpath_is_written_and_no_host_path_is_left(tmp_path: Path, build_env: dict[str, str]) -> None:
+    """_ext links the project's own libmwrcore.so from the build tree and has INSTALL_RPATH $ORIGIN/lib:
+    cmake_install.cmake's file(RPATH_CHANGE) finds the build-tree RPATH it replaces.  _vendored links
+    an external library by its path, which manywheel bundles; the install step takes its build-tree
+    RPATH out, and what CMake leaves of it (an empty entry) goes in the repair step."""
+    project = copy_project(PROJECTS / "skbuild_rpath", tmp_path)
+    add_vendor_library(project)
+    out = tmp_path / "dist"
+    proc = python_build(project, out, build_env, "-C", f"cmake.define.MWRPATH_VENDOR={project / 'vendor'}",
+                        check=False)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    wheel = only_wheel(out)
+    paths = runpaths(wheel)
+    ext = next(n for n in paths if n.startswith("mwrpath/_ext."))
+    vendored = next(n for n in paths if n.startswith("mwrpath/_vendored."))
+    assert paths[ext] == ("$ORIGIN/lib",) and paths[vendored] == ("$ORIGIN/../mwrpath.libs",), paths
+    assert "mwrpath/lib/libmwrcore.so" in paths
+    assert all(e.startswith("$ORIGIN") for entries in paths.values() for e in entries), paths
+    code = "import mwrpath; from mwrpath._vendored import square; print(mwrpath.triple(14), square(7))"
+    assert install_and_run(wheel, tmp_path / "site", code).strip() == "42 49"
 
 
 def add_vendor_library(project: Path) -> None:

@@ -1,8 +1,9 @@
-"""RUNPATHs in the wheel: ``$ORIGIN``-relative from where a member is installed.
+"""RUNPATHs in the wheel: ``$ORIGIN``-relative from where a member is installed, and no host paths.
 
 Real shared objects made with gcc (a bundled library's copy, modules linked against it with the
-link-time placeholder the wrapper reserves); the repaired members are installed as an installer
-would place them and loaded by the real dynamic loader.
+link-time placeholder the wrapper reserves, and host RPATHs such as CMake's build tree or pyenv's
+lib directory); the repaired members are installed as an installer would place them and loaded by
+the real dynamic loader.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from manywheel.check.verify import judge
 from manywheel.arches import host_arch
 from manywheel.policy import load_policies
 from manywheel.repair.bundle import BundledLibrary, bundle_libraries
-from manywheel.repair.runpath import origin_path
+from manywheel.repair.runpath import origin_path, strip_host_runpaths
 from manywheel.wheel import Member, WheelContents, install_path
 
 STAMP = (2024, 1, 1, 0, 0, 0)
@@ -98,3 +99,46 @@ def test_a_module_under_data_platlib_finds_its_bundled_library_once_installed(tm
     install(repaired, site)
     assert call_twice(site / "pkg" / "_core.so", 20) == 42
 
+
+HOST = "/root/.pyenv/versions/3.11.7/lib"  # pyenv's interpreters add it to links; CMake adds its build tree
+
+
+@pytest.mark.parametrize(("link", "expected"), [
+    ([f"-Wl,-rpath,{HOST}", "-Wl,-rpath,$ORIGIN/lib"], ("$ORIGIN/lib",)),
+    ([f"-Wl,-rpath,{HOST}:$ORIGIN/lib:/tmp/build::::"], ("$ORIGIN/lib",)),  # CMake pads with ':'
+    ([f"-Wl,-rpath,{HOST}"], ()),
+    ([f"-Wl,-rpath,{HOST}", "-Wl,-rpath,${ORIGIN}/lib", "-Wl,--disable-new-dtags"], ("${ORIGIN}/lib",)),
+    (["-Wl,-rpath,$ORIGIN/lib"], ("$ORIGIN/lib",))])
+def test_the_build_hosts_rpath_entries_are_taken_out_in_place(tmp_path: Path, link: list[str],
+                                                               expected: tuple[str, ...]) -> None:
+    data = module(tmp_path, *link)
+    logged: list[str] = []
+    contents = wheel({"pkg/m.so": data})
+    stripped = strip_host_runpaths(contents, logged.append)
+    out = stripped.member("pkg/m.so").data
+    facts = read_elf_bytes(out, "m.so")
+    assert facts.runpath + facts.rpath == expected
+    assert len(out) == len(data) and HOST.encode() not in out and b"/tmp/build" not in out
+    if all(a.startswith("-Wl,-rpath,$ORIGIN") for a in link):
+        assert stripped is contents and not logged
+    else:
+        assert logged == [f"pkg/m.so: removed the build host's entries from its RUNPATH: {HOST}"
+                          + (", /tmp/build, an empty one (the working directory)" if "/tmp/build" in link[0] else "")]
+
+
+def test_a_host_rpath_beside_the_placeholder_goes_and_the_placeholder_is_filled(tmp_path: Path, bundle: Bundle) -> None:
+    data = module(tmp_path, f"-L{bundle.copy.parent}", f"-l:{bundle.copy.name}", f"-Wl,-rpath,{HOST}",
+                  "-Wl,-rpath," + elfedit.PLACEHOLDER)
+    stripped = strip_host_runpaths(wheel({"pkg/_core.so": data}), lambda _: None)
+    repaired, _ = bundle_libraries(stripped, {bundle.library.name: bundle.library})
+    core = repaired.member("pkg/_core.so").data
+    assert read_elf_bytes(core, "_core.so").runpath == ("$ORIGIN/../pkg.libs",)
+    site = tmp_path / "site"
+    install(repaired, site)
+    assert call_twice(site / "pkg" / "_core.so", 1) == 4
+
+
+def test_files_that_are_not_elf_or_cannot_be_edited_stay_as_they_are(tmp_path: Path) -> None:
+    data = module(tmp_path, f"-Wl,-rpath,{HOST}")
+    contents = wheel({"pkg/truncated.so": data[:64], "pkg/data.bin": b"\x7fELF" + bytes(8), "pkg/x.py": b"x = 1\n"})
+    assert strip_host_runpaths(contents, lambda _: None) is contents

@@ -27,67 +27,25 @@ _DUMP_QUERIES = ("version", "fullversion", "machine")
 _NATIVE = ("-march=native", "-mtune=native", "-mcpu=native")
 
 
-def is_absolute_rpath(path: str) -> bool:
-    return not (path.startswith("$ORIGIN") or path.startswith("${ORIGIN}"))
-
-
-def filter_wl(arg: str, dropped: list[str]) -> str | None:
-    """Drop absolute -rpath entries from one -Wl,... argument; return None when nothing is left."""
-    parts = arg.split(",")[1:]
-    kept: list[str] = []
-    i = 0
-    while i < len(parts):
-        p: str | None = parts[i]
-        if p in ("-rpath", "--rpath", "-R") and i + 1 < len(parts):
-            if is_absolute_rpath(parts[i + 1]):
-                dropped.append(parts[i + 1])
-            else:
-                kept += [p, parts[i + 1]]
-            i += 2
-            continue
-        for prefix in ("-rpath=", "--rpath="):
-            if p is not None and p.startswith(prefix):
-                if is_absolute_rpath(p[len(prefix):]):
-                    dropped.append(p[len(prefix):])
-                    p = None
-                break
-        if p is not None:
-            kept.append(p)
-        i += 1
-    return "-Wl," + ",".join(kept) if kept else None
-
-
 def rewrite(args: list[str], lang: str, cfg: WrapperConfig, notes: list[str]) -> list[str]:
+    """The compiler's arguments: ``-march=native`` made portable, libstdc++ linked statically.
+
+    RPATHs stay as given, absolute ones too: CMake's install step rewrites the build-tree RPATH it
+    finds in place (``file(RPATH_CHANGE)``), and fails when it is gone.  The wheel's files lose the
+    host's entries afterwards (``manywheel.repair.runpath``)."""
     out: list[str] = []
-    dropped: list[str] = []
-    i = 0
-    while i < len(args):
-        a = args[i]
+    for a in args:
         if a in _NATIVE:
             repl = cfg["isa_flags"].get(a.split("=")[0])
             notes.append("replaced %s with %s (a wheel must run on every %s machine)" % (a, repl or "nothing", cfg["arch"]))
             if repl:
                 out.append(repl)
-        elif a.startswith("-Wl,") and ("rpath" in a or "-R," in a):
-            new = filter_wl(a, dropped)
-            if new:
-                out.append(new)
-        elif a in ("-Xlinker",) and i + 1 < len(args) and args[i + 1] in ("-rpath", "--rpath") and i + 3 < len(args):
-            target = args[i + 3]
-            if is_absolute_rpath(target):
-                dropped.append(target)
-                i += 4
-                continue
-            out.append(a)
         elif a == "-lstdc++" and cfg["static_cxx"]:
             out += ["-Wl,-Bstatic", "-lstdc++", "-Wl,-Bdynamic"]
         elif a in ("-Wl,-z,pack-relative-relocs",) and cfg["no_relr"]:
             notes.append("dropped %s (DT_RELR needs glibc 2.36)" % a)
         else:
             out.append(a)
-        i += 1
-    if dropped:
-        notes.append("dropped host-specific RPATH %s" % ":".join(dropped))
     return out
 
 

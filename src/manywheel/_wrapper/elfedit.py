@@ -1,13 +1,15 @@
 """The one place that edits ELF files, without patchelf.
 
-Three edits.  The first two keep every offset in the file as it was:
+Four edits.  The first three keep every offset in the file as it was:
 - ``remove_soname``: a bundled library's copy loses its ``DT_SONAME`` (the dynamic array's
   entries move up one, a ``DT_NULL`` more at its end), so a system copy of the same
   library loaded by something else is never mistaken for it;
 - ``fill_runpath``: the ``RUNPATH`` placeholder reserved at link time is overwritten with the
   real ``$ORIGIN``-relative paths, NUL-padded, once the wheel's layout is known (or taken out,
-  with the RUNPATH entry itself when nothing else is in it).
-The third appends to the file:
+  with the RUNPATH entry itself when nothing else is in it);
+- ``keep_runpath_entries``: the entries of an RPATH or RUNPATH that point at the build host are
+  taken out the same way.
+The last appends to the file:
 - ``rename_needed``: a bundled library's copy names its bundled dependencies by their unique
   names (``DT_NEEDED`` and the version needs' file names) and gets a ``RUNPATH`` (``$ORIGIN``)
   that finds them.  The new names do not fit in the dynamic string table, so a copy of it
@@ -153,6 +155,44 @@ def fill_runpath(data: bytes, value: str) -> bytes:
     _order, _bits, entries, _dynamic, loads = _entries(edited)
     return _remove_entries(edited, lambda tag, value: tag in (_DT_RPATH, _DT_RUNPATH)
                            and _string(edited, entries, loads, value) == "")
+
+
+def keep_runpath_entries(data: bytes, keep: Callable[[str], bool]) -> tuple[bytes, list[str]]:
+    """``data`` whose RPATH and RUNPATH hold only the entries ``keep`` accepts, and the entries
+    taken out (empty ones included: they mean the current directory).
+
+    Edited in place, like ``fill_runpath``: the kept entries are written over the old string,
+    NUL-padded, and the RPATH or RUNPATH entry goes from the dynamic array when nothing is left.
+    ``data`` comes back as it was when every entry is kept."""
+    try:
+        _order, _bits, entries, _dynamic, loads = _entries(data)
+        paths = sorted({value for tag, value in entries if tag in (_DT_RPATH, _DT_RUNPATH)})
+        if not paths:
+            return data, []
+        strtab, table = _string_table(data, entries, loads)
+        start = _file_offset(data, loads, strtab, len(table), "the dynamic string table")
+        out = bytearray(data)
+        dropped: list[str] = []
+        for offset in paths:
+            end = table.find(b"\0", offset)
+            if end < 0:
+                raise ElfEditError(f"string offset {offset} is past the end of the dynamic string table")
+            raw = table[offset:end]
+            parts = raw.decode("utf-8", "surrogateescape").split(":")
+            kept = [p for p in parts if keep(p)]
+            if kept == parts:
+                continue
+            dropped += [p for p in parts if not keep(p)]
+            new = ":".join(kept).encode("utf-8", "surrogateescape")
+            out[start + offset:start + offset + len(raw)] = new + b"\0" * (len(raw) - len(new))
+    except struct.error as e:
+        raise ElfEditError(f"damaged or truncated ELF file: {e}") from e
+    if not dropped:
+        return data, []
+    edited = bytes(out)
+    _order, _bits, entries, _dynamic, loads = _entries(edited)
+    return _remove_entries(edited, lambda tag, value: tag in (_DT_RPATH, _DT_RUNPATH)
+                           and _string(edited, entries, loads, value) == ""), dropped
 
 
 def _string(data: bytes, entries: list[tuple[int, int]], loads: list[tuple[int, int, int, int]],

@@ -1,0 +1,3 @@
+from ._ext import triple
+
+__all__ = ["triple"]
