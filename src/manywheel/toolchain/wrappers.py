@@ -3,8 +3,9 @@
 manywheel writes small wrapper scripts (``cc``, ``c++``, ``gcc``, ``g++``) that run
 ``manywheel._wrapper.ccwrap``; the inner build sees them through ``CC``/``CXX``/``LDSHARED``/
 ``LDCXXSHARED`` and, for build systems that call ``gcc`` directly, first on ``PATH``.
-The wrappers add the baseline's flags, replace ``-march=native``, and drop
-host-specific absolute RPATHs (pyenv's interpreters add one to every link).  In a native
+The wrappers add the baseline's flags and replace ``-march=native``; they keep every RPATH
+the build asks for (CMake's install step rewrites the build tree's), and the repair step
+removes the host-specific ones from the wheel's files (``repair.runpath``).  In a native
 build nvcc is given ``cuda/g++`` as its host compiler (NVCC_CCBIN, and CUDAHOSTCXX for CMake),
 so CUDA host code is compiled and linked like any other; a cross build leaves CUDA alone (an
 x86_64 nvcc compiles host code for x86_64).  The compilers themselves are asked what they are
