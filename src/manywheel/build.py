@@ -1,7 +1,6 @@
 """The build, as a list of steps: settings -> baseline -> inner build -> ELF facts -> verdict -> wheel."""
 from __future__ import annotations
 
-import configparser
 import contextlib
 import os
 import shutil
@@ -17,6 +16,7 @@ from . import __version__
 from .errors import ComplianceError, PolicyError, WheelError
 from .files import replace_atomically
 from .inner.hooks import call_hook, inner_options, load_inner_backend
+from .inner.setuptools_dirs import setuptools_build_dirs
 from .arches import host_arch
 from .policy import Policy, excludes, find_policy, load_policies, policy_names, provided_key
 from .settings import Settings, inner_config_settings, read_settings
@@ -320,31 +320,6 @@ def closure_rules(ctx: Context, provided: Sequence[ProvidedLibrary], cc: Compile
     return ClosureRules(allowed=frozenset(policy.libraries if policy else ()), exclude=exclude,
                         provided=frozenset(p.soname for p in provided),
                         search_dirs=tuple(cc.search_dirs), workdir=workdir)
-
-
-def setuptools_build_dirs(work: Path, environ: Mapping[str, str]) -> dict[str, str]:
-    """Point setuptools' build and egg-info directories into this build's temporary directory.
-
-    Every build then compiles afresh with this build's flags (a stale object from a build
-    with another target can never slip in) and the source tree is left as it was.  The
-    inner wheel is written uncompressed.  A user's own DIST_EXTRA_CONFIG is kept, with
-    these settings added.
-    """
-    parser = configparser.ConfigParser()
-    if environ.get("DIST_EXTRA_CONFIG"):
-        parser.read(environ["DIST_EXTRA_CONFIG"])
-    (work / "setuptools-build").mkdir(exist_ok=True)
-    (work / "egg-info").mkdir(exist_ok=True)
-    # The inner wheel is read once and written again with the tag: compressing it is wasted time.
-    for section, key, value in (("build", "build_base", work / "setuptools-build"), ("egg_info", "egg_base", work / "egg-info"),
-                                ("bdist_wheel", "compression", "stored")):
-        if not parser.has_section(section):
-            parser.add_section(section)
-        parser.set(section, key, str(value))
-    path = work / "setuptools-extra.cfg"
-    with open(path, "w") as f:
-        parser.write(f)
-    return {"DIST_EXTRA_CONFIG": str(path)}
 
 
 def choose_policy(ctx: Context, facts: list[ElfFacts], link_log: Path, *, pinned: bool,
