@@ -41,11 +41,18 @@ done
 if [ "$(id -u)" = 0 ] && [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-# The root gets a CPython 3.11 too: the real-world wheels are cp311 (and cp39 where allowed).
-if [ "${MWTEST_SKIP_OLDROOT:-0}" != 1 ]; then
-  bash tools/oldroot.sh --python311
-fi
+# The roots are made side by side, each once (cached): the foreign roots are mostly downloads
+# and emulated steps, the old root's CPython 3.11 (the real-world wheels are cp311, and cp39
+# where allowed) is a compile that keeps both cores busy.
+cross_pid=
 if [ "${MWTEST_SKIP_CROSSROOTS:-0}" != 1 ]; then
-  bash tools/crossroot.sh all
+  bash tools/crossroot.sh all &
+  cross_pid=$!
+fi
+if [ "${MWTEST_SKIP_OLDROOT:-0}" != 1 ]; then
+  bash tools/oldroot.sh --python311 || { [ -z "$cross_pid" ] || wait "$cross_pid"; exit 1; }
+fi
+if [ -n "$cross_pid" ]; then
+  wait "$cross_pid"
 fi
 exec $python -m pytest "$@"
