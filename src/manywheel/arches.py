@@ -31,6 +31,9 @@ class Arch:
     meson_cpu: str
     endian: str  # "little" or "big"
     lp64: bool  # 64-bit long and pointers
+    # The compiler's predefined macros that say it builds for the architecture (with endian and
+    # lp64): (name, value), the value None for "defined".
+    predefined: tuple[tuple[str, str | None], ...] = ()
     # What -march/-mtune/-mcpu=native become: the ISA every system of the architecture has.
     isa_flags: tuple[tuple[str, str], ...] = ()
     # Whether manywheel builds for it: shims, stub libraries and a cross toolchain exist.
@@ -49,28 +52,29 @@ class Arch:
 
 TABLE: tuple[Arch, ...] = (
     Arch("x86_64", "x86_64-linux-gnu", "x86_64-linux-gnu", "amd64", "x86_64", "ld-linux-x86-64.so.2",
-         "qemu-x86_64-static", "x86_64", "x86_64", "x86_64", "little", True,
+         "qemu-x86_64-static", "x86_64", "x86_64", "x86_64", "little", True, (("__x86_64__", None),),
          (("-march", "-march=x86-64"), ("-mtune", "-mtune=generic"))),
     Arch("i686", "i686-linux-gnu", "i386-linux-gnu", "i386", "i686", "ld-linux.so.2",
-         "qemu-i386-static", "i686", "x86", "i686", "little", False,
+         "qemu-i386-static", "i686", "x86", "i686", "little", False, (("__i386__", None),),
          (("-march", "-march=i686"), ("-mtune", "-mtune=generic"))),
     Arch("aarch64", "aarch64-linux-gnu", "aarch64-linux-gnu", "arm64", "aarch64", "ld-linux-aarch64.so.1",
-         "qemu-aarch64-static", "aarch64", "aarch64", "aarch64", "little", True,
+         "qemu-aarch64-static", "aarch64", "aarch64", "aarch64", "little", True, (("__aarch64__", None),),
          (("-march", "-march=armv8-a"), ("-mtune", "-mtune=generic"), ("-mcpu", "-mcpu=generic"))),
     Arch("armv7l", "arm-linux-gnueabihf", "arm-linux-gnueabihf", "armhf", "arm", "ld-linux-armhf.so.3",
-         "qemu-arm-static", "armv7l", "arm", "armv7", "little", False),
+         "qemu-arm-static", "armv7l", "arm", "armv7", "little", False,
+         (("__arm__", None), ("__ARM_ARCH", "7"), ("__ARM_PCS_VFP", None))),  # the hard-float ABI
     Arch("ppc64le", "powerpc64le-linux-gnu", "powerpc64le-linux-gnu", "ppc64el", "powerpc64le", "ld64.so.2",
-         "qemu-ppc64le-static", "ppc64le", "ppc64", "ppc64le", "little", True),
+         "qemu-ppc64le-static", "ppc64le", "ppc64", "ppc64le", "little", True, (("__powerpc64__", None),)),
     Arch("s390x", "s390x-linux-gnu", "s390x-linux-gnu", "s390x", "s390x", "ld64.so.1",
-         "qemu-s390x-static", "s390x", "s390x", "s390x", "big", True),
+         "qemu-s390x-static", "s390x", "s390x", "s390x", "big", True, (("__s390x__", None),)),
     Arch("ppc64", "powerpc64-linux-gnu", "powerpc64-linux-gnu", "ppc64", "powerpc64-", "ld64.so.1",
-         "qemu-ppc64-static", "ppc64", "ppc64", "ppc64", "big", True),
+         "qemu-ppc64-static", "ppc64", "ppc64", "ppc64", "big", True, (("__powerpc64__", None),)),
     Arch("riscv64", "riscv64-linux-gnu", "riscv64-linux-gnu", "riscv64", "riscv64", "ld-linux-riscv64-lp64d.so.1",
-         "qemu-riscv64-static", "riscv64", "riscv64", "riscv64", "little", True),
+         "qemu-riscv64-static", "riscv64", "riscv64", "riscv64", "little", True, (("__riscv", None),)),
     # Policies and a glibc ABI record exist; no shims, stubs or cross toolchain yet.
     Arch("loongarch64", "loongarch64-linux-gnu", "loongarch64-linux-gnu", "loong64", "loongarch64",
          "ld-linux-loongarch-lp64d.so.1", "qemu-loongarch64-static", "loongarch64", "loongarch64", "loongarch64",
-         "little", True, buildable=False),
+         "little", True, (("__loongarch64", None),), buildable=False),
 )
 BY_NAME: dict[str, Arch] = {a.name: a for a in TABLE}
 # The architecture names of the manylinux/musllinux platform tags (and of the glibc ABI record).

@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterator, Mapping
 
+from ..arches import TABLE
 from ..errors import ToolchainError
 
 # The two forms autoheader writes for every template entry.
@@ -222,20 +223,14 @@ def read_target_abi(macros: Mapping[str, str], *, host_large_files: bool = False
 
 
 def _machine(macros: Mapping[str, str], big_endian: bool, ints: Mapping[str, int]) -> str | None:
-    """``uname -m`` of the target, for the machines CPython's configure tables name."""
+    """``uname -m`` of the target (its manylinux name), from the architecture table's predefined
+    macros, byte order and LP64; None for a target the table does not hold (x32, say)."""
     lp64 = "__LP64__" in macros
-    if "__x86_64__" in macros:
-        return "x86_64" if lp64 else None  # x32 is x86_64-linux-gnux32: in no table
-    if "__i386__" in macros:
-        return "i686"
-    if "__aarch64__" in macros and not big_endian:
-        return "aarch64"
-    if "__arm__" in macros and ints.get("__ARM_ARCH") == 7 and "__ARM_PCS_VFP" in macros and not big_endian:
-        return "armv7l"  # with the hard-float ABI: armv7l-*-linux-gnueabihf
-    if "__powerpc64__" in macros and not big_endian:
-        return "ppc64le"
-    if "__s390x__" in macros:
-        return "s390x"
+    for arch in TABLE:
+        if (arch.endian == "big") != big_endian or arch.lp64 != lp64:
+            continue
+        if all(name in macros and (value is None or ints.get(name) == int(value)) for name, value in arch.predefined):
+            return arch.name
     return None
 
 
