@@ -130,10 +130,8 @@ def test_check_accepts_an_excluded_library(compile_so: Callable[..., Path]) -> N
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
 
 
-def test_an_archive_that_cannot_go_into_a_shared_object_falls_back_to_bundling(tmp_path: Path) -> None:
-    """Through the real wrapper: a non-PIC archive fails to link, the retry bundles the shared library."""
-    libdir = tmp_path / "lib"
-    libdir.mkdir()
+def make_nopic_library(libdir: Path) -> None:
+    """libdir/libnopic.a compiled without -fPIC (no shared object can hold it), and libnopic.so.1."""
     src = libdir / "np.c"
     src.write_text('static const char msg[] = "hi";\nconst char *np_message(void) { return msg; }\n')
     subprocess.run(["gcc", "-c", "-fno-pic", "-fno-pie", "-O2", str(src), "-o", str(libdir / "np.o")], check=True)
@@ -141,6 +139,13 @@ def test_an_archive_that_cannot_go_into_a_shared_object_falls_back_to_bundling(t
     subprocess.run(["gcc", "-shared", "-fPIC", "-Wl,-soname,libnopic.so.1", "-o", str(libdir / "libnopic.so.1"), str(src)],
                    check=True)
     (libdir / "libnopic.so").symlink_to("libnopic.so.1")
+
+
+def test_an_archive_that_cannot_go_into_a_shared_object_falls_back_to_bundling(tmp_path: Path) -> None:
+    """Through the real wrapper: a non-PIC archive fails to link, the retry bundles the shared library."""
+    libdir = tmp_path / "lib"
+    libdir.mkdir()
+    make_nopic_library(libdir)
     module = tmp_path / "m.c"
     module.write_text("const char *np_message(void);\nconst char *f(void) { return np_message(); }\n")
     chain = make_toolchain(tmp_path / "tc", Compilers.find(dict(os.environ)), None, project=tmp_path, verbose=False,
@@ -165,13 +170,7 @@ def test_an_archive_only_library_stays_static_when_the_link_falls_back_to_bundli
     libdir, clib = tmp_path / "lib", tmp_path / "build-temp"
     libdir.mkdir()
     clib.mkdir()
-    src = libdir / "np.c"
-    src.write_text('static const char msg[] = "hi";\nconst char *np_message(void) { return msg; }\n')
-    subprocess.run(["gcc", "-c", "-fno-pic", "-fno-pie", "-O2", str(src), "-o", str(libdir / "np.o")], check=True)
-    subprocess.run(["ar", "rcs", str(libdir / "libnopic.a"), str(libdir / "np.o")], check=True)
-    subprocess.run(["gcc", "-shared", "-fPIC", "-Wl,-soname,libnopic.so.1", "-o", str(libdir / "libnopic.so.1"), str(src)],
-                   check=True)
-    (libdir / "libnopic.so").symlink_to("libnopic.so.1")
+    make_nopic_library(libdir)
     (clib / "own.c").write_text("int own_answer(void) { return 42; }\n")
     subprocess.run(["gcc", "-c", "-fPIC", "-O2", str(clib / "own.c"), "-o", str(clib / "own.o")], check=True)
     subprocess.run(["ar", "rcs", str(clib / "libmwown.a"), str(clib / "own.o")], check=True)
