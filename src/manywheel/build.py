@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .repair.provided import ProvidedLibrary
     from .toolchain.compiler import Compiler, Compilers
     from .toolchain.wrappers import BaselineFlags, LibraryRules
+    from .toolchain.fromsource import Prefixes
 
 # The modules only a wheel build needs (toolchain, ELF reading, verification, reports) are
 # imported by the steps that use them: the other hooks (get_requires_*, prepare_metadata_*,
@@ -185,6 +186,7 @@ class Tools:
     baseline: BaselineFlags | None
     toolchain: Toolchain
     target_python: TargetPython | None  # when cross-building
+    libraries: Prefixes  # the libraries built from source (from-source)
 
 
 def prepare_tools(ctx: Context, work: Path, editable: bool, provided: Sequence[ProvidedLibrary]) -> Tools:
@@ -195,17 +197,56 @@ def prepare_tools(ctx: Context, work: Path, editable: bool, provided: Sequence[P
 
     compilers = find_compilers(ctx)  # once a build
     baseline = make_baseline(ctx, work / "baseline", compilers)
+    libraries = build_from_source(ctx, compilers, baseline)
     wrappers = str(work / "toolchain" / "bin" / "cc"), str(work / "toolchain" / "bin" / "c++")  # make_toolchain's
     target_python = make_target_python(ctx.arch, work / "python", compilers.cc, wrappers) if ctx.cross else None
     toolchain = make_toolchain(work / "toolchain", compilers, baseline,
                                project=ctx.project, verbose=ctx.settings.verbose,
-                               libraries=library_rules(ctx, editable, provided, baseline),
+                               libraries=library_rules(ctx, editable, provided, baseline, libraries),
                                target_python=target_python)
+    toolchain.env.update(libraries.env(ctx.environ, ctx.cross, toolchain.env["PATH"]))
     log(f"toolchain: {toolchain.summary}")
     if target_python is not None:
         log(f"cross-building for {ctx.arch} ({ctx.arch_source}): extension suffix {target_python.ext_suffix}, "
             f"platform {target_python.platform}, headers {target_python.include}")
-    return Tools(compilers, baseline, toolchain, target_python)
+    return Tools(compilers, baseline, toolchain, target_python, libraries)
+
+
+def build_from_source(ctx: Context, compilers: Compilers, baseline: BaselineFlags | None) -> Prefixes:
+    """The libraries of ``from-source``, each built (or taken from the cache) for the target, in the order
+    they need; nothing when the setting is empty."""
+    from .toolchain.fromsource import Prefixes, build_libraries, check_needs, resolve
+
+    s = ctx.settings
+    if not s.from_source:
+        return Prefixes()
+    from .toolchain.aptsource import PrivateApt
+    from .toolchain.baseline import default_cache_dir
+
+    cache = Path(s.cache_dir) if s.cache_dir else default_cache_dir(ctx.environ)
+    requests = resolve(s.from_source, s.from_source_options, PrivateApt(cache / "sources" / "apt", log), log)
+    for note in check_needs(requests, _allowed_link_names(ctx), ctx.cross, lambda pc: _host_has(pc, ctx.environ)):
+        log(note)
+    built_for = f"{ctx.target.name}_{ctx.arch}" if ctx.target and baseline else f"the host's ABI ({ctx.arch})"
+    log(f"from-source: {', '.join(r.package for r in requests)} (in this order), for {built_for}")
+    return build_libraries(requests, compilers=compilers, baseline=baseline, built_for=built_for, cache=cache,
+                           jobs=ctx.settings.jobs or os.cpu_count() or 1, environ=ctx.environ, log=log)
+
+
+def _host_has(pc: str, environ: Mapping[str, str]) -> bool:
+    import subprocess
+
+    try:
+        return subprocess.run(["pkg-config", "--exists", pc], env=dict(environ)).returncode == 0
+    except OSError:
+        return False
+
+
+def _allowed_link_names(ctx: Context) -> frozenset[str]:
+    from ._wrapper.extlibs import link_name
+
+    policy = _policy_for_libraries(ctx)
+    return frozenset(n for n in (link_name(lib) for lib in (policy.libraries if policy else ())) if n)
 
 
 def run_inner_build(ctx: Context, backend: Any, work: Path, tools: Tools, editable: bool,
@@ -280,7 +321,7 @@ def not_linked_by_wrappers(members: Sequence[Any], links: Sequence[Any], bundled
 
 
 def library_rules(ctx: Context, editable: bool, provided: Sequence[ProvidedLibrary] = (),
-                  baseline: BaselineFlags | None = None) -> LibraryRules | None:
+                  baseline: BaselineFlags | None = None, libraries: Prefixes | None = None) -> LibraryRules | None:
     """What links do with libraries outside the allow-list of the target (for "auto", of the newest
     policy); None when nothing is pinned (the host's ABI: libraries are left to the linker)."""
     from ._wrapper.extlibs import link_name
@@ -297,11 +338,10 @@ def library_rules(ctx: Context, editable: bool, provided: Sequence[ProvidedLibra
         runtime = runtime_path(cache, baseline.directory)
         openmp = (str(runtime), build_command(runtime, ctx.settings.openmp_source, cache))
 
-    policy = _policy_for_libraries(ctx)
-    allowed = frozenset(n for n in (link_name(lib) for lib in (policy.libraries if policy else ())) if n)
     s = ctx.settings
-    return LibraryRules(allowed, s.static, s.bundle, s.exclude, bundle_enabled=not editable,
-                        provided=link_names(provided), openmp=openmp)
+    return LibraryRules(_allowed_link_names(ctx), s.static, s.bundle, s.exclude, bundle_enabled=not editable,
+                        provided=link_names(provided), openmp=openmp,
+                        from_source=libraries.link_dirs() if libraries else {})
 
 
 def _policy_for_libraries(ctx: Context) -> Policy | None:

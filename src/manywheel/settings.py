@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
+import shlex
 import sys
 from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
@@ -65,6 +67,30 @@ def _providers(value: dict[str, str]) -> None:
             raise ValueError(f"{library!r} is not a library name or glob (like cudart, libcudart.so.13 or libcublas*)")
         if not DIST_NAME.match(dist):
             raise ValueError(f"{dist!r} (for {library!r}) is not a distribution name (like nvidia-cuda-runtime)")
+
+
+def _source_names(value: list[str]) -> None:
+    for name in value:
+        if not _SOURCE_NAME.match(name):
+            raise ValueError(f"{name!r} is not a library or source package name (like libxml2, curl, xml2 or "
+                             "libxml-2.0)")
+
+
+_SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+._-]*$")
+_SOURCE_OPTION_KINDS = {"source": str, "args": list, "shared": bool}
+
+
+def _source_options(value: dict[str, dict[str, Any]]) -> None:
+    for name, options in value.items():
+        if not _SOURCE_NAME.match(name):
+            raise ValueError(f"{name!r} is not a library or source package name")
+        for key, option in options.items():
+            kind = _SOURCE_OPTION_KINDS.get(key)
+            if kind is None:
+                raise ValueError(f"{name}.{key}: unknown option (known: {', '.join(_SOURCE_OPTION_KINDS)})")
+            if not isinstance(option, kind) or (isinstance(option, list) and not all(isinstance(a, str) for a in option)):
+                what = {str: "a string", list: "a list of strings", bool: "a boolean"}[kind]
+                raise ValueError(f"{name}.{key} must be {what}, not {_type_name(option)} {option!r}")
 
 
 def _not_negative(value: int) -> None:
@@ -132,10 +158,22 @@ class Settings:
         "", "GCC's source (a source tree, or a release tarball such as gcc-12.2.0.tar.xz) to build the OpenMP "
         "runtime for the baseline from, for projects that use OpenMP. Default: the compiler's Debian/Ubuntu "
         "source package, fetched once with apt-get source.", '"~/src/gcc-12.2.0.tar.xz"')
+    from_source: tuple[str, ...] = _setting(
+        (), "Libraries to build from source for the baseline (static, with PIC) before the project, by Debian "
+        "source package (libxml2, curl, openssl, postgresql-15, ...), -l name (xml2) or pkg-config module "
+        "(libxml-2.0): fetched with apt-get source, built in dependency order with the pinned compilers, "
+        "cached; the project's build finds them first (pkg-config, *-config scripts, headers, libraries).",
+        '["libxml2", "libxslt"]', _source_names)
+    from_source_options: Mapping[str, Mapping[str, Any]] = _setting(
+        {}, "Per library of from-source: source (a local source tree or tarball instead of apt-get source), "
+        "args (extra configure / CMake / meson arguments), shared (true: build a shared library and bundle "
+        "it). From -C or the environment: NAME.KEY=VALUE entries separated by commas.",
+        '{ libxml2 = { args = ["--without-lzma"] } }', _source_options)
     sources: Mapping[str, str] = field(default_factory=dict)  # key -> where its value came from
 
 
-_KINDS = {"str": "str", "bool": "bool", "int": "int", "tuple[str, ...]": "list", "Mapping[str, str]": "table"}
+_KINDS = {"str": "str", "bool": "bool", "int": "int", "tuple[str, ...]": "list", "Mapping[str, str]": "table",
+          "Mapping[str, Mapping[str, Any]]": "tables"}
 
 
 @dataclass(frozen=True)
@@ -144,7 +182,7 @@ class Setting:
 
     key: str  # as users write it: "inner-backend"
     attr: str  # the Settings field: "inner_backend"
-    kind: str  # "str", "bool", "list", "int", "table"
+    kind: str  # "str", "bool", "list", "int", "table", "tables" (a table of tables)
     default: Any
     doc: str
     example: str
@@ -160,6 +198,8 @@ class Setting:
         """The value as Settings holds it: lists become tuples, each entry normalized."""
         if self.kind == "table":
             return MappingProxyType(dict(value))
+        if self.kind == "tables":
+            return MappingProxyType({k: MappingProxyType(dict(v)) for k, v in value.items()})
         if self.kind != "list":
             return value
         return tuple(self.each(v) for v in value) if self.each else tuple(value)
@@ -287,12 +327,17 @@ def _convert(setting: Setting, raw: Any, typed: bool) -> Any:
             return list(raw)
         if kind == "table" and isinstance(raw, dict) and all(isinstance(x, str) for x in raw.values()):
             return dict(raw)
+        if kind == "tables" and isinstance(raw, dict) and all(isinstance(x, dict) for x in raw.values()):
+            return {k: dict(v) for k, v in raw.items()}
         expected = {"bool": "a boolean (true or false)", "str": "a string", "int": "an integer",
-                    "list": "a list of strings", "table": "a table of strings"}[kind]
+                    "list": "a list of strings", "table": "a table of strings",
+                    "tables": "a table of tables (one per library)"}[kind]
         raise ValueError(f"expected {expected}, got {_type_name(raw)} {raw!r}")
     if isinstance(raw, list):  # -C given several times
         if kind == "table":
             return _table_of(",".join(str(x) for x in raw))
+        if kind == "tables":
+            return _tables_of(",".join(str(x) for x in raw))
         if kind != "list":
             raise ValueError(f"given more than once ({raw!r}); give it once")
         return [str(x) for x in raw]
@@ -313,7 +358,29 @@ def _convert(setting: Setting, raw: Any, typed: bool) -> Any:
         return [part.strip() for part in text.split(",") if part.strip()]
     if kind == "table":
         return _table_of(text)
+    if kind == "tables":
+        return _tables_of(text)
     return text
+
+
+def _tables_of(text: str) -> dict[str, dict[str, Any]]:
+    """``NAME.KEY=VALUE,...`` (an environment variable or -C value) as a table of tables: ``args`` is
+    split like a shell command line, ``shared`` is a boolean."""
+    tables: dict[str, dict[str, Any]] = {}
+    for dotted, value in _table_of(text).items():
+        name, dot, key = dotted.rpartition(".")
+        if not dot or not name or not key:
+            raise ValueError(f"expected NAME.KEY=VALUE entries (like libxml2.args=--without-lzma), got {dotted!r}")
+        converted: Any = value
+        if key == "args":
+            converted = shlex.split(value)
+        elif key == "shared":
+            lowered = value.lower()
+            if lowered not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                raise ValueError(f"{dotted}: expected a boolean, got {value!r}")
+            converted = lowered in ("1", "true", "yes", "on")
+        tables.setdefault(name, {})[key] = converted
+    return tables
 
 
 def _table_of(text: str) -> dict[str, str]:

@@ -71,7 +71,8 @@ def load_projects(path: Path = PROJECTS_FILE) -> dict[str, Project]:
             continue
         projects[name] = Project(
             name=name, version=entry["version"], pythons=tuple(entry["pythons"]), modules=entry["modules"],
-            smoke=entry["smoke"], tag=entry.get("tag", DEFAULT_TAG), env=dict(entry.get("env", {})),
+            smoke=entry["smoke"], tag=entry.get("tag", DEFAULT_TAG),
+            env={k: v.replace("{cache}", str(CACHE)) for k, v in entry.get("env", {}).items()},
             manywheel=dict(entry.get("manywheel", {})), runtime=tuple(entry.get("runtime", ())),
             proc=bool(entry.get("proc", False)), avx512=bool(entry.get("avx512", False)))
     return projects

@@ -27,7 +27,8 @@ def config(tmp_path: Path, search: list[Path], provided: dict[str, str] | None =
     return wrapper_config(tmp_path / "state", {
         "allowed": ["c", "m", "pthread", "dl", "z"], "static": lists.get("static", []),
         "bundle": lists.get("bundle", []), "exclude": lists.get("exclude", []), "provided": provided or {},
-        "bundle_enabled": True, "search_dirs": [str(d) for d in search], "openmp": None})
+        "bundle_enabled": True, "search_dirs": [str(d) for d in search], "openmp": None,
+        "from_source": {}})
 
 
 @pytest.fixture()

@@ -59,7 +59,8 @@ def test_the_wrapper_matches_file_and_link_names() -> None:
 def _config(tmp_path: Path, search: list[Path], provided: dict[str, str], bundle_enabled: bool = True) -> WrapperConfig:
     return wrapper_config(tmp_path / "state", {
         "allowed": ["c", "m"], "static": [], "bundle": [], "exclude": [], "provided": provided,
-        "bundle_enabled": bundle_enabled, "search_dirs": [str(d) for d in search], "openmp": None})
+        "bundle_enabled": bundle_enabled, "search_dirs": [str(d) for d in search], "openmp": None,
+        "from_source": {}})
 
 
 @pytest.fixture()

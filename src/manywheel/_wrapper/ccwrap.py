@@ -178,7 +178,7 @@ def link(real: list[str], args: list[str], cfg: WrapperConfig, maps: list[str], 
                 missing = extlibs.unresolved(output_of(args) or "a.out", plan.args, cfg) if code == 0 else []
                 if code == 0 and not missing:
                     sys.stderr.write(output)
-                    return linked(cfg, args, plan.bundled, plan.static, notes + plan.notes)
+                    return linked(cfg, args, plan.bundled, plan.static, notes + plan.notes) or host_copy_check(args, cfg)
                 if code == 0:
                     why = "it leaves %d references unresolved: %s" % (
                         len(missing or ()), ", ".join((missing or [])[:5]) + (", ..." if len(missing or ()) > 5 else ""))
@@ -187,8 +187,9 @@ def link(real: list[str], args: list[str], cfg: WrapperConfig, maps: list[str], 
                 if not plan.chosen_static:  # only archives the settings asked for: nothing else to try
                     sys.stderr.write(output)
                     sys.stderr.write("manywheel: error: linking %s with the static libraries [tool.manywheel] static "
-                                     "lists failed: %s\n  hint: install the static libraries they need, or move them "
-                                     "to [tool.manywheel] bundle\n" % (output_of(args) or "the output", why))
+                                     "and from-source name failed: %s\n  hint: install the static libraries they "
+                                     "need (or list them in from-source), or move them to [tool.manywheel] bundle\n"
+                                     % (output_of(args) or "the output", why))
                     return 1
                 notes.append("a static library could not be linked into %s (%s); bundling the shared library instead"
                              % (output_of(args) or "the output", why))
@@ -201,7 +202,26 @@ def link(real: list[str], args: list[str], cfg: WrapperConfig, maps: list[str], 
     else:
         args_out = args
     linked(cfg, args, bundled, static, notes)
-    return run(link_command(real, args_out, cfg, maps), cfg)
+    return run(link_command(real, args_out, cfg, maps), cfg) or host_copy_check(args, cfg)
+
+
+def host_copy_check(args: list[str], cfg: WrapperConfig) -> int:
+    """1, with the reason, when a linked file needs the host's copy of a library built from source."""
+    libs = cfg["libs"]
+    output = output_of(args)
+    if not libs or not libs.get("from_source") or not output:
+        return 0
+    from . import extlibs
+
+    found = extlibs.host_copies(output, libs)
+    if not found:
+        return 0
+    sys.stderr.write("manywheel: error: %s needs %s from the host, and %s built from source for the baseline "
+                     "(from-source): a library or path in the link brought the host's copy in\n  hint: link it with "
+                     "-l<name> from its prefix (pkg-config gives the flags), and list every library that needs it "
+                     "in from-source too\n" % (output, ", ".join(found), "it is" if len(found) == 1 else "they are"))
+    os.unlink(output)
+    return 1
 
 
 def failure_reason(output: str) -> str:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         bundle_enabled: bool  # False for editable installs: they run against the host's libraries
         search_dirs: list[str]  # the linker's own search directories, after any -L
         openmp: OpenmpConfig | None  # None: OpenMP links are left to the linker
+        from_source: dict[str, str]  # link name -> the only directory it may come from (from-source)
 
     class WrapperConfig(TypedDict):
         """Everything a wrapper needs to rewrite and run one compiler call."""

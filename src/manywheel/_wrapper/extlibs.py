@@ -143,7 +143,22 @@ def rewrite_link(args: list[str], cfg: WrapperConfig, prefer_static: bool, one_c
         if args[i].startswith("-l:") and link_name(args[i][3:]) in _OPENMP:
             name = link_name(args[i][3:])
         given = provided_arg(args, i, libs, dirs)
-        if openmp is not None and name in _OPENMP:
+        built = from_source_arg(args, i, libs)
+        if built is not None:  # built from source for the baseline: only its prefix may serve it
+            name, libdir = built
+            archive = find_archive(name, [libdir])
+            if archive is None:  # built shared: bundled from the prefix
+                out += _replace(name, os.path.join(libdir, f"lib{name}.so"), "bundle", [libdir], libs,
+                                cfg["state_dir"], prefer_static, bundled, notes)
+            else:
+                after, missing, pc = static_closure(name, [libdir] + dirs, libs)
+                if missing is not None:
+                    raise LinkError(f"lib{name} is built from source (from-source), and its {pc} --static needs "
+                                    f"lib{missing}, which has no archive on the library search path\n  hint: add "
+                                    f"the library that ships lib{missing} to from-source")
+                static += [os.path.abspath(a) for a in [archive] + after if a.endswith(".a")]
+                out += [archive] + after
+        elif openmp is not None and name in _OPENMP:
             if f"-l:{openmp}" not in out:
                 out.append(f"-l:{openmp}")
         elif given is not None:
@@ -274,6 +289,46 @@ def openmp_copy(args: list[str], cfg: WrapperConfig, bundled: list[BundledEntry]
     return unique
 
 
+def from_source_arg(args: list[str], i: int, libs: LibraryConfig) -> tuple[str, str] | None:
+    """(link name, its prefix's library directory) when ``args[i]`` names a library built from source
+    (``from-source``); a LinkError when it names the host's copy of one by path or file name."""
+    built = libs.get("from_source") or {}
+    if not built:
+        return None
+    a = args[i]
+    if a.startswith("-l:"):
+        name = link_name(a[3:]) or (a[3:-2][3:] if a.endswith(".a") and a[3:].startswith("lib") else None)
+        if name in built:
+            raise LinkError(f"the link names {a}, and lib{name} is built from source for the baseline "
+                            f"(from-source): the link must take it from {built[name]}\n  hint: link it with "
+                            f"-l{name} (pkg-config or its *-config script give that)")
+        return None
+    name, shared, _used = library_arg(args, i)
+    if name is None and not a.startswith("-") and a.endswith(".a") and os.path.basename(a).startswith("lib"):
+        name, shared = os.path.basename(a)[3:-2], a
+    if name is None or name not in built:
+        return None
+    if shared is not None and os.path.dirname(os.path.realpath(shared)) != os.path.realpath(built[name]):
+        raise LinkError(f"the link names {shared}, the host's lib{name}, and lib{name} is built from source for the "
+                        f"baseline (from-source): nothing from the host may serve it\n  hint: let the build find "
+                        f"it with pkg-config or its *-config script (they name {built[name]}), not by path")
+    return name, built[name]
+
+
+def host_copies(output: str, libs: LibraryConfig) -> list[str]:
+    """The sonames a linked file needs that belong to libraries built from source: a copy from the
+    host slipped into the link (through a library that needs it, or a path the wrapper did not see)."""
+    built = libs.get("from_source") or {}
+    if not built:
+        return []
+    try:
+        with open(output, "rb") as f:
+            needed = read_needed(f.read())
+    except (OSError, ElfEditError):
+        return []
+    return [soname for soname in needed if link_name(soname) in built and not re.search(r"-[0-9a-f]{8}\.so", soname)]
+
+
 def provided_arg(args: list[str], i: int, libs: LibraryConfig, dirs: list[str]) -> tuple[list[str], int] | None:
     """(the arguments to link with, arguments used) when ``args[i]`` names a library another wheel
     provides (``provided-by``), else None.  Left to the linker as given, unless the name is not
@@ -387,11 +442,17 @@ def static_closure(name: str, dirs: list[str], libs: LibraryConfig) -> tuple[lis
     if proc.returncode != 0:
         return [], None, ""
     after: list[str] = []
+    built = libs.get("from_source") or {}
     for arg in proc.stdout.split():
         dep = arg[2:] if arg.startswith("-l") else None
         if dep is None or dep == name:
             continue
-        if dep in ("stdc++", "c++"):
+        if dep in built:  # built from source too: from its prefix only
+            archive = find_archive(dep, [built[dep]])
+            if archive is None:
+                return [], dep, os.path.basename(pc)
+            after.append(archive)
+        elif dep in ("stdc++", "c++"):
             after += ["-Wl,-Bstatic", "-lstdc++", "-Wl,-Bdynamic"]  # the baseline links libstdc++ statically
         elif not is_external(dep, libs) or mode_of(dep, libs) == "exclude":
             after.append(arg)

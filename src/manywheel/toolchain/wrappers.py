@@ -64,6 +64,8 @@ class LibraryRules:
     # The OpenMP runtime for the baseline (manywheel.toolchain.openmp): its cached file, and the command that
     # builds it when a link first needs it.  None: OpenMP links are left to the linker.
     openmp: tuple[str, list[str]] | None = None
+    # Libraries built from source (manywheel.toolchain.fromsource): link name -> its prefix's lib directory.
+    from_source: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ def library_config(rules: LibraryRules | None, cc: Compiler) -> LibraryConfig | 
         "bundle_enabled": rules.bundle_enabled,
         "search_dirs": cc.search_dirs,
         "openmp": {"runtime": rules.openmp[0], "build": list(rules.openmp[1])} if rules.openmp else None,
+        "from_source": dict(rules.from_source),
     }
 
 
