@@ -131,7 +131,7 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
     from ._wrapper import linklog
     from .check.scan import requires_dist_of
     from .repair.provided import find_provided, report_provided
-    from .repair.sbom import add_sbom
+    from .repair.sbom import BuiltFromSource, add_sbom
     from .wheel import write_wheel
 
     reused = built_for_metadata(metadata_directory, wheel_directory)
@@ -164,7 +164,11 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
                             else "not pinned (pin = false): the host's glibc",
                             epoch=source_date_epoch(ctx.environ), log=log,
                             aliases={str(ctx.project): "<project>", str(work / "setuptools-build"): "<build>",
-                                     str(work): "<manywheel-build>"})
+                                     str(work): "<manywheel-build>",
+                                     **{str(lib.prefix): f"<from-source>/{lib.prefix.name}"
+                                        for lib in tools.libraries.libraries}},
+                            built=[BuiltFromSource(str(lib.prefix), lib.package, lib.version, lib.purl,
+                                                   lib.built_for, lib.origin) for lib in tools.libraries.libraries])
         out = write_wheel(contents, Path(wheel_directory), list(policy.platform_tags), source_date_epoch(ctx.environ))
         log(f"wrote {out.name}: {_reason(verdict, policy)}")
         return out.name

@@ -98,9 +98,23 @@ class CompilerFacts(Protocol):
     def print_prog_name(self, name: str) -> str: ...
 
 
+@dataclass(frozen=True)
+class BuiltFromSource:
+    """A library manywheel built from source (``from-source``): whatever the wheel holds from under
+    ``prefix`` is that library."""
+
+    prefix: str
+    package: str  # the Debian source package, or the local source's name
+    version: str
+    purl: str  # pkg:deb/debian/NAME@VERSION?arch=source, or "" for a local source
+    built_for: str  # "manylinux_2_17_x86_64"
+    origin: str  # where the source came from
+
+
 def add_sbom(contents: WheelContents, bundled: Mapping[str, str], links: Sequence[LinkEntry], *, cc: CompilerFacts,
              environ: Mapping[str, str], baseline: str, tag: str, epoch: int | None,
-             log: Callable[[str], None], aliases: Mapping[str, str] | None = None) -> WheelContents:
+             log: Callable[[str], None], aliases: Mapping[str, str] | None = None,
+             built: Sequence[BuiltFromSource] = ()) -> WheelContents:
     """The wheel with its SBOM when it carries code from host libraries (``bundled``: wheel path in
     ``<dist>.libs`` -> host file; ``links``: the link log; ``tag``: the compressed platform tag it
     gets; ``baseline``: what the links were pinned to; ``aliases``: directory -> the name to write for
@@ -108,17 +122,20 @@ def add_sbom(contents: WheelContents, bundled: Mapping[str, str], links: Sequenc
     inclusions = find_inclusions(contents, bundled, links)
     if not inclusions:
         return contents
-    packages = find_packages([i.source for i in inclusions], environ)
-    python_owners = find_python_owners([i.source for i in inclusions if i.source not in (packages or {})])
+    from_source = {i.source: b for i in inclusions for b in built if i.source.startswith(b.prefix.rstrip("/") + "/")}
+    packages = find_packages([i.source for i in inclusions if i.source not in from_source], environ)
+    python_owners = find_python_owners([i.source for i in inclusions
+                                        if i.source not in (packages or {}) and i.source not in from_source])
     if packages is None:
         log("warning: no dpkg-query on this host: the SBOM names the bundled and statically linked libraries "
             "by file and SHA-256 only, without a package, version or purl")
     bom = make_sbom(contents, retag_filename(contents.filename, tag), inclusions, packages,
                     find_tools(cc, environ, baseline, tag), epoch=epoch, distro=read_distro(), aliases=aliases,
-                    python_owners=python_owners)
+                    python_owners=python_owners, from_source=from_source)
     member = sbom_member(contents, bom)
     owners = {**{k: (v.name, v.version) for k, v in python_owners.items()},
-              **{k: (v.name, v.version) for k, v in (packages or {}).items()}}
+              **{k: (v.name, v.version) for k, v in (packages or {}).items()},
+              **{k: (v.package, v.version, "built from source") for k, v in from_source.items()}}
     shown = ", ".join(f"{os.path.basename(i.source)} ({' '.join(owners[i.source])})" if i.source in owners
                       else os.path.basename(i.source) for i in inclusions)
     log(f"SBOM {member.name}: {shown}")
@@ -284,12 +301,13 @@ def purl(package: DebPackage, namespace: str, distro: str | None) -> str:
 def make_sbom(contents: WheelContents, wheel_name: str, inclusions: Sequence[Inclusion], packages: Mapping[str, DebPackage] | None,
               tools: Sequence[Tool], *, epoch: int | None, distro: tuple[str, str | None] = ("debian", None),
               aliases: Mapping[str, str] | None = None,
-              python_owners: Mapping[str, PythonDistribution] | None = None) -> dict[str, Any]:
+              python_owners: Mapping[str, PythonDistribution] | None = None,
+              from_source: Mapping[str, BuiltFromSource] | None = None) -> dict[str, Any]:
     """The CycloneDX 1.5 document for the wheel ``wheel_name`` (``packages`` None: the host had no dpkg-query)."""
     name, version = contents.dist_info[:-len(".dist-info")].split("-", 1)
     root_ref = f"pkg:pypi/{name.lower().replace('_', '-')}@{version}?file_name={wheel_name}"
     components = sorted((_component(i, (packages or {}).get(i.source), packages is None, distro, aliases or {},
-                                    (python_owners or {}).get(i.source))
+                                    (python_owners or {}).get(i.source), (from_source or {}).get(i.source))
                          for i in inclusions),
                         key=lambda c: str(c["bom-ref"]))
     bom: dict[str, Any] = {
@@ -316,13 +334,26 @@ def make_sbom(contents: WheelContents, wheel_name: str, inclusions: Sequence[Inc
 
 
 def _component(inc: Inclusion, package: DebPackage | None, no_dpkg: bool, distro: tuple[str, str | None],
-               aliases: Mapping[str, str], python_owner: PythonDistribution | None = None) -> dict[str, Any]:
+               aliases: Mapping[str, str], python_owner: PythonDistribution | None = None,
+               built: BuiltFromSource | None = None) -> dict[str, Any]:
     file = os.path.basename(inc.source)
     shown = _shown(inc.source, aliases)
-    properties = [{"name": "manywheel:inclusion", "value": n} for n in inc.notes]
+    notes = list(inc.notes)
+    if built is not None:
+        source = f"Debian's source package {built.package} {built.version}" if built.purl else built.origin
+        notes.insert(0, f"built from source by manywheel for {built.built_for} ({source})")
+    properties = [{"name": "manywheel:inclusion", "value": n} for n in notes]
     properties.append({"name": "manywheel:host-file", "value": shown})
     component: dict[str, Any] = {"type": "library", "bom-ref": f"file:{shown}#{inc.how}", "name": file}
-    if package is not None:
+    if built is not None:
+        ref = built.purl or f"file:{shown}"
+        component.update({"bom-ref": f"{ref}#{file}", "name": built.package, "version": built.version,
+                          "description": f"{file}, built from source by manywheel for {built.built_for}"})
+        if built.purl:
+            component["purl"] = built.purl
+        properties.append({"name": "manywheel:built-from-source", "value": f"{built.package} {built.version} "
+                                                                            f"for {built.built_for}"})
+    elif package is not None:
         ref = purl(package, *distro)
         component.update({"bom-ref": f"{ref}#{file}", "name": package.name, "version": package.version, "purl": ref,
                           "description": f"{file} from the Debian package {package.name} (source {package.source})"})
