@@ -157,7 +157,8 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
             report_provided(facts, ctx.settings.provided_by, provided,
                             requires_dist_of(contents.member(f"{contents.dist_info}/METADATA").data), log)
         policy, verdict = choose_policy(ctx, facts, tools.toolchain.link_log, pinned=tools.baseline is not None,
-                                        aliases={str(work / "setuptools-build"): "build"}, bundled=list(added))
+                                        aliases={str(work / "setuptools-build"): "build"}, bundled=list(added),
+                                        wheel_name=contents.filename)
         contents = add_sbom(contents, {p: lib.source for p, lib in added.items()},
                             links, cc=tools.compilers.cc, environ=ctx.environ, tag=policy.tag,
                             baseline=tools.baseline.summary if tools.baseline
@@ -367,23 +368,50 @@ def closure_rules(ctx: Context, provided: Sequence[ProvidedLibrary], cc: Compile
 
 
 def choose_policy(ctx: Context, facts: list[ElfFacts], link_log: Path, *, pinned: bool,
-                  aliases: Mapping[str, str], bundled: Sequence[str] = ()) -> tuple[Policy, Verdict]:
+                  aliases: Mapping[str, str], bundled: Sequence[str] = (),
+                  wheel_name: str | None = None) -> tuple[Policy, Verdict]:
     """The tag to write: the target if the files meet it (for "auto", the verdict), a newer one
-    when only bundled host libraries keep the files from the target; else a ComplianceError."""
+    when only bundled host libraries keep the files from the target; else a ComplianceError.
+    The inner backend's Python ABI tag (``wheel_name``'s) is kept, once its modules are shown to meet it."""
     from .check.verify import judge
 
     verdict = judge(facts, load_policies(ctx.arch), ctx.arch, exclude=lambda lib: excludes(ctx.settings.exclude, lib)
                     or provided_key(ctx.settings.provided_by, lib) is not None)
     log(f"{len(facts)} ELF file{'s' if len(facts) != 1 else ''} verified, "
         f"{verdict.refs_checked} references checked: they meet {verdict.name}")
+    abi_error = verify_python_abi(facts, wheel_name, link_log, aliases) if wheel_name else None
     target = ctx.target or verdict.policy or next(p for p in verdict.policies if p.family == verdict.family)
     lowered = policy_for_bundled(verdict, target, bundled)
-    if lowered is not None:
+    if lowered is not None and abi_error is None:
         warn_bundled(verdict, target, lowered)
         return lowered, verdict
-    if not verdict.meets(target):
-        raise compliance_error(verdict, target, link_log, aliases, pinned=pinned)
+    if lowered is None and not verdict.meets(target):
+        error = compliance_error(verdict, target, link_log, aliases, pinned=pinned)
+        if abi_error is not None:  # every violation at once
+            error = ComplianceError(f"{error.message}\n{abi_error.message}",
+                                    hint="\n".join(h for h in (error.hint, abi_error.hint) if h))
+        raise error
+    if abi_error is not None:
+        raise abi_error
     return target, verdict
+
+
+def verify_python_abi(facts: Sequence[ElfFacts], wheel_name: str, link_log: Path,
+                      aliases: Mapping[str, str]) -> ComplianceError | None:
+    """Log each extension module's Python ABI (for an abi3 or free-threaded wheel, module by module:
+    the abi3 tag it meets, its GIL declaration); the error naming every fact the tag does not allow."""
+    from ._wrapper import linklog
+    from .check.pyabi import abi_hint, judge_python_abi, render_abi_violations, render_python_abi
+    from .check.stable_abi import load_stable_abi
+    from .explain import find_origins
+
+    abi = judge_python_abi(facts, wheel_name, load_stable_abi())
+    for line in render_python_abi(abi).splitlines():
+        log(line[2:])
+    if abi.ok:
+        return None
+    origins = find_origins(abi.violations, linklog.read(link_log), aliases)
+    return ComplianceError(render_abi_violations(abi, origins), hint=abi_hint(abi))
 
 
 def policy_for_bundled(verdict: Verdict, target: Policy, bundled: Sequence[str]) -> Policy | None:

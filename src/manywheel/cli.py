@@ -10,10 +10,13 @@ from typing import Sequence
 
 from . import __version__, lifecycle
 from .errors import ComplianceError, ManywheelError, PolicyError, UsageError
+from .check.pyabi import (PythonAbiVerdict, abi_hint, judge_python_abi, python_abi_json, render_abi_violations,
+                          render_python_abi)
 from .check.provided import (cuda_linked_statically, cuda_runtimes, parse_provided_by, provided_json, provided_needs, render_provided,
                              uncovered)
 from .check.report import hint_for, render_verdict, render_violations, summary_line, verdict_json
 from .check.sboms import render_sboms, sboms_json, sboms_of
+from .check.stable_abi import load_stable_abi
 from .check.scan import Scan, majority_arch, scan_path
 from .check.verify import Verdict, judge
 from .arches import ARCHES, host_arch
@@ -84,10 +87,11 @@ def _check(args: argparse.Namespace) -> int:
         scan, verdict, target = _judge_path(path, args.target, args.exclude, provided)
         sboms = sboms_of(scan)
         needs = provided_needs(scan.facts, provided)
+        pyabi = judge_python_abi(scan.facts, path.name if path.suffix == ".whl" else None, load_stable_abi())
         ok = verdict.meets(target) if target else verdict.policy is not None or not scan.facts
         ok = ok and not (scan.requires_dist is not None and uncovered(needs, scan.requires_dist))
-        worst = max(worst, EXIT_MEETS if ok else EXIT_FAILS)
-        results.append((path, scan, verdict, target, sboms, needs))
+        worst = max(worst, EXIT_MEETS if ok and pyabi.ok else EXIT_FAILS)
+        results.append((path, scan, verdict, target, sboms, needs, pyabi))
         if not args.json:
             print(render_verdict(verdict, str(path), every=args.all))
             if verdict.policy is not None:
@@ -95,6 +99,7 @@ def _check(args: argparse.Namespace) -> int:
             if target and not ok:
                 report = ComplianceError(render_violations(verdict, target), hint=hint_for(verdict, target))
                 print(report.render(lead="  does not meet: "))
+            _print_python_abi(pyabi, args.all)
             print("  " + summary_line(verdict, scan))
             extra = render_provided(needs, scan.requires_dist, cuda_runtimes(scan.facts), cuda_linked_statically(sboms))
             if extra:
@@ -103,9 +108,18 @@ def _check(args: argparse.Namespace) -> int:
                 print(render_sboms(sboms, every=args.all))
     if args.json:
         print(json.dumps([{"path": str(p), **verdict_json(v, t, s), **_install_json(v), "sboms": sboms_json(b),
-                           "provided": provided_json(n, s.requires_dist)}
-                          for p, s, v, t, b, n in results], indent=2))
+                           "provided": provided_json(n, s.requires_dist), "python_abi": python_abi_json(a)}
+                          for p, s, v, t, b, n, a in results], indent=2))
     return worst
+
+
+def _print_python_abi(pyabi: PythonAbiVerdict, every: bool) -> None:
+    shown = render_python_abi(pyabi, every)
+    if shown:
+        print(shown)
+    if not pyabi.ok:
+        report = ComplianceError(render_abi_violations(pyabi), hint=abi_hint(pyabi))
+        print(report.render(lead="  does not meet: "))
 
 
 def _judge_path(path: Path, target_name: str | None, exclude: list[str],

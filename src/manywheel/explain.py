@@ -9,7 +9,7 @@ each constraint.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping, Protocol
 
 from .check.elf import ObjectRefs, read_object_refs
 from .check.verify import Constraint
@@ -19,7 +19,17 @@ if TYPE_CHECKING:
     from ._wrapper.linklog import LinkEntry
 
 
-def find_origins(constraints: Iterable[Constraint], links: list[LinkEntry],
+class SymbolFact(Protocol):
+    """A fact about a symbol of a file: a policy ``Constraint`` or a Python ABI ``AbiViolation``."""
+
+    @property
+    def file(self) -> str: ...
+
+    @property
+    def symbol(self) -> str | None: ...
+
+
+def find_origins(constraints: Iterable[SymbolFact], links: list[LinkEntry],
                  aliases: Mapping[str, str] | None = None) -> dict[tuple[str, str], list[str]]:
     """(wheel file, symbol) -> ["rng.c (build/temp/rng.o)", ...] for each symbol constraint.
 

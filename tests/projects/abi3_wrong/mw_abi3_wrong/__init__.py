@@ -1,0 +1,3 @@
+from ._core import utf8_length
+
+__all__ = ["utf8_length"]
