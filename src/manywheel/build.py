@@ -554,7 +554,7 @@ def built_for_metadata(metadata_directory: str | None, wheel_directory: str) -> 
 def build_sdist(sdist_directory: str, config_settings: Mapping[str, Any] | None) -> str:
     ctx = Context.load(config_settings)
     backend = ctx.inner()
-    with _scratch_build_dirs(ctx):
+    with _scratch_build_dirs(ctx, libraries=False):
         result: str = call_hook(backend, "build_sdist", sdist_directory, ctx.config_settings)
     epoch = source_date_epoch(ctx.environ)
     if epoch is not None:
@@ -567,14 +567,21 @@ def build_sdist(sdist_directory: str, config_settings: Mapping[str, Any] | None)
 
 def get_requires(hook: str, config_settings: Mapping[str, Any] | None) -> list[str]:
     ctx = Context.load(config_settings)
-    with _scratch_build_dirs(ctx):
+    with _scratch_build_dirs(ctx, libraries=hook != "get_requires_for_build_sdist"):
         requires = call_hook(ctx.inner(), hook, ctx.config_settings)
     return list(requires or [])
 
 
 @contextlib.contextmanager
-def _scratch_build_dirs(ctx: Context) -> Iterator[None]:
-    """setuptools writes egg-info even to answer get_requires: keep it out of the source tree."""
-    with tempfile.TemporaryDirectory(prefix="manywheel-hook-") as tmp, \
-            patched_environ(setuptools_build_dirs(Path(tmp), ctx.environ)):
-        yield
+def _scratch_build_dirs(ctx: Context, *, libraries: bool = True) -> Iterator[None]:
+    """setuptools writes egg-info even to answer get_requires: keep it out of the source tree.  With
+    ``libraries``, the libraries of from-source are there too: a setup.py that runs pkg-config or a
+    ``*-config`` script when it is imported finds them in every hook, not only in build_wheel."""
+    with tempfile.TemporaryDirectory(prefix="manywheel-hook-") as tmp:
+        env = dict(setuptools_build_dirs(Path(tmp), ctx.environ))
+        if libraries and ctx.settings.from_source:
+            compilers = find_compilers(ctx)
+            built = build_from_source(ctx, compilers, make_baseline(ctx, Path(tmp) / "baseline", compilers))
+            env.update(built.env(ctx.environ, ctx.cross, os.environ.get("PATH", os.defpath), after_first=False))
+        with patched_environ(env):
+            yield

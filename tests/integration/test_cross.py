@@ -171,8 +171,9 @@ def test_missing_cross_compiler(tmp_path: Path, build_env: dict[str, str]) -> No
     assert not out.exists() or not list(out.glob("*.whl"))
 
 
-# A C sdist and a C++ one (pybind11, numpy at run time) from tests/realworld, both with cp39 wheels.
-REALWORLD_CROSS = ("simplejson", "hnswlib")
+# A C sdist, a C++ one (pybind11, numpy at run time) and one that links libraries built from source
+# (lxml: libxml2 and libxslt cross-built from Debian's source) from tests/realworld, all with cp39 wheels.
+REALWORLD_CROSS = ("simplejson", "hnswlib", "lxml")
 
 
 @pytest.mark.cross

@@ -99,10 +99,10 @@ class Prefixes:
         """-l name -> the only directory a link may take it from."""
         return {name: str(lib.lib_dir) for lib in self.libraries for name in lib.links}
 
-    def env(self, environ: Mapping[str, str], cross: bool, path: str) -> dict[str, str]:
+    def env(self, environ: Mapping[str, str], cross: bool, path: str, *, after_first: bool = True) -> dict[str, str]:
         """What the project's build sees first: the prefixes' pkg-config files (for a cross build
         only theirs: the host's are for another architecture), their ``*-config`` scripts on PATH
-        (after the wrappers, which ``path`` begins with), headers and libraries."""
+        (after the wrappers, which ``path`` begins with when ``after_first``), headers and libraries."""
         if not self.libraries:
             return {}
         pcs = [str(lib.lib_dir / "pkgconfig") for lib in reversed(self.libraries)]
@@ -110,7 +110,8 @@ class Prefixes:
         incs = [str(lib.prefix / "include") for lib in reversed(self.libraries)]
         libs = [str(lib.lib_dir) for lib in reversed(self.libraries)]
         parts = path.split(os.pathsep)
-        env = {"PATH": os.pathsep.join(parts[:1] + bins + parts[1:]),
+        keep = 1 if after_first else 0
+        env = {"PATH": os.pathsep.join(parts[:keep] + bins + parts[keep:]),
                "CPATH": _joined(incs, environ.get("CPATH")),
                "LIBRARY_PATH": _joined(libs, environ.get("LIBRARY_PATH"))}
         if cross:
@@ -356,7 +357,7 @@ def _key(plan: BuildPlan) -> str:
     cc = plan.compilers.cc
     parts = [str(FORMAT), plan.request.package, plan.source.version, plan.built_for, plan.compilers.arch,
              plan.baseline.directory.name if plan.baseline else f"host {cc.display} {cc.version}",
-             json.dumps(list(plan.request.args)), str(plan.request.shared), json.dumps(list(plan.recipe.args))]
+             json.dumps(list(plan.request.args)), str(plan.request.shared), repr(plan.recipe)]
     if plan.source.origin.startswith("local"):
         parts.append(_tree_digest(plan.source.tree))
     parts += [d.prefix.name for d in plan.deps]
@@ -420,10 +421,11 @@ def _build(plan: BuildPlan, final: Path, log_path: Path, log: Log) -> None:
         work = Path(tmp)
         tree = work / "src"
         shutil.copytree(plan.source.tree, tree, symlinks=True)
-        toolchain = make_toolchain(work / "toolchain", plan.compilers, plan.baseline, project=tree, verbose=False)
-        stage = work / "stage"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log_path.write_text("")
+        _revert_patches(tree, plan.recipe, log_path)
+        toolchain = make_toolchain(work / "toolchain", plan.compilers, plan.baseline, project=tree, verbose=False)
+        stage = work / "stage"
         runner = _Runner(package, log_path, _build_env(plan, toolchain.env, work), log)
         system = build_system_of(tree, plan.recipe)
         steps = _steps(system, plan, tree, final, stage, work, toolchain.env)
@@ -435,8 +437,11 @@ def _build(plan: BuildPlan, final: Path, log_path: Path, log: Log) -> None:
                 log(f"library {package}: configured ({system}) in {time.perf_counter() - started:.1f} s")
         installed = stage / str(final).lstrip("/")
         links = _installed_links(installed / "lib", plan.request.shared)
-        if not links:
-            raise FromSourceError(f"building {package} installed no library into {installed / 'lib'}",
+        expected = [name for name in plan.recipe.links if name not in links]
+        if not links or expected:
+            what = ", ".join(f"lib{n}" for n in expected or plan.recipe.links) or "a library"
+            raise FromSourceError(f"building {package} installed {', '.join('lib' + n for n in links) or 'nothing'} "
+                                  f"into {installed / 'lib'}, not {what}",
                                   hint=f"see the build's log: {log_path}")
         _drop_other_kind(installed / "lib", plan.request.shared)
         seconds = time.perf_counter() - started
@@ -586,6 +591,23 @@ def _steps(system: str | None, plan: BuildPlan, tree: Path, final: Path, stage: 
                 ("install", tree, ["meson", "install", "-C", str(build_dir), f"--destdir={stage}", "--no-rebuild"])]
     raise FromSourceError(f"{plan.request.package}: no configure, Configure, CMakeLists.txt or meson.build in "
                           f"{plan.source.tree}", hint="give the library's source tree")
+
+
+def _revert_patches(tree: Path, recipe: Recipe, log_path: Path) -> None:
+    """Take out the Debian patches the recipe names (when the tree has them applied)."""
+    series = tree / "debian" / "patches" / "series"
+    applied = series.read_text(errors="replace").split() if series.is_file() else []
+    for name in recipe.revert:
+        if name not in applied:
+            continue
+        proc = subprocess.run(["patch", "-R", "-p1", "-s", "-i", str(tree / "debian" / "patches" / name)], cwd=tree,
+                              capture_output=True, text=True)
+        with open(log_path, "a") as out:
+            out.write(f"$ patch -R -p1 -i debian/patches/{name}\n{proc.stdout}{proc.stderr}")
+        if proc.returncode != 0:
+            raise FromSourceError(f"{recipe.package}: reverting Debian's {name} failed: "
+                                  f"{(proc.stdout + proc.stderr).strip().splitlines()[-1:]}",
+                                  hint=f"see {log_path}")
 
 
 def _patched_build_files(tree: Path) -> list[str]:

@@ -39,6 +39,9 @@ class Recipe:
     needs: tuple[Need, ...] = ()
     configs: tuple[str, ...] = ()  # the *-config scripts it installs
     parts: tuple[str, ...] = ()  # "postgresql": the subdirectories built and installed
+    # Debian patches reverted before building, last applied first: the ones that only make Debian's
+    # other flavours of a package (curl's GnuTLS and NSS builds rename the library).
+    revert: tuple[str, ...] = ()
 
 
 RECIPES: tuple[Recipe, ...] = (
@@ -71,7 +74,7 @@ RECIPES: tuple[Recipe, ...] = (
            needs=(Need("openssl", on=("--with-openssl={prefix}",), off=("--without-ssl",)),
                   Need("nghttp2", on=("--with-nghttp2={prefix}",), off=("--without-nghttp2",)),
                   Need("zlib", on=("--with-zlib={prefix}",), off=("--without-zlib",))),
-           configs=("curl-config",)),
+           configs=("curl-config",), revert=("99_nss.patch", "90_gnutls.patch")),
     Recipe("libjpeg-turbo", ("jpeg", "turbojpeg"), ("libjpeg", "libturbojpeg"), ("libjpeg62-turbo-dev",
                                                                                    "libturbojpeg0-dev"),
            system="cmake", args=("-DENABLE_SHARED=OFF", "-DENABLE_STATIC=ON", "-DWITH_JAVA=OFF")),

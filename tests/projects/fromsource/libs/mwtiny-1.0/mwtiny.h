@@ -1,0 +1,2 @@
+int mwtiny_answer(void);
+const char *mwtiny_where(void);

@@ -1,0 +1,3 @@
+from ._core import answer, where
+
+__all__ = ["answer", "where"]
