@@ -329,7 +329,6 @@ def library_rules(ctx: Context, editable: bool, provided: Sequence[ProvidedLibra
                   baseline: BaselineFlags | None = None, libraries: Prefixes | None = None) -> LibraryRules | None:
     """What links do with libraries outside the allow-list of the target (for "auto", of the newest
     policy); None when nothing is pinned (the host's ABI: libraries are left to the linker)."""
-    from ._wrapper.extlibs import link_name
     from .toolchain.baseline import default_cache_dir
     from .toolchain.openmp import build_command, runtime_path
     from .repair.provided import link_names

@@ -398,7 +398,7 @@ def _replace(name: str, shared: str | None, mode: str, dirs: list[str], libs: Li
     bundled.append({"name": os.path.basename(copy), "path": copy, "source": os.path.realpath(shared)})
     why = "" if mode == "bundle" or archive is not None else (
         f" (no static lib{name}.a on the library search path)" if find_archive(name, dirs) is None
-        else f" (its archive cannot be linked into a shared object)")
+        else " (its archive cannot be linked into a shared object)")
     notes.append(f"bundling {os.path.realpath(shared)} into the wheel as {os.path.basename(copy)}{why}")
     return [f"-l:{os.path.basename(copy)}"]
 

@@ -14,7 +14,7 @@ uses OpenMP, so builds without OpenMP never pay for it; concurrent links wait on
 The source: ``openmp-source`` (a GCC source tree, or a release tarball such as
 ``gcc-12.2.0.tar.xz``), else the compiler's Debian source package (``gcc-12``), fetched with
 ``apt-get source`` through a private apt configuration made from the host's apt sources
-(Debian and Ubuntu hosts).  Only libgomp's part of it is kept in the cache (about 15 MB).
+(Debian and Ubuntu hosts; ``aptsource``).  Only libgomp's part of it is kept in the cache (about 15 MB).
 """
 from __future__ import annotations
 
@@ -31,9 +31,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 from ..errors import BaselineError
+from .aptsource import AptSourceError, PrivateApt
 from .compiler import Compiler
 
 if TYPE_CHECKING:
@@ -185,7 +186,7 @@ def source_tree(source: str, cache: Path, version: str) -> Path:
     try:
         return _unpacked(orig, cache, major, f"the gcc-{major} source package")
     finally:
-        shutil.rmtree(cache / "sources" / "apt", ignore_errors=True)  # about 90 MB, no longer needed
+        shutil.rmtree(cache / "sources" / "gcc-download", ignore_errors=True)  # about 90 MB, no longer needed
 
 
 def _check_version(tree: Path, major: str, what: str) -> str:
@@ -232,74 +233,30 @@ def _tar(args: list[str], what: str) -> str:
     return proc.stdout
 
 
-def apt_source_lines(files: Mapping[str, str]) -> list[str]:
-    """``deb-src`` lines for every ``deb`` source of the host's apt configuration (``files``: path ->
-    text of sources.list and sources.list.d/*.list/*.sources)."""
-    lines: list[str] = []
-    for path, text in files.items():
-        if path.endswith(".sources"):
-            for stanza in re.split(r"\n\s*\n", text):
-                fields: dict[str, str] = {}
-                for raw in stanza.splitlines():
-                    if raw.startswith("#") or ":" not in raw or raw[:1].isspace():
-                        continue
-                    key, _, value = raw.partition(":")
-                    fields[key.strip().lower()] = value.strip()
-                if "deb" not in fields.get("types", "").split() or fields.get("enabled", "yes").lower() == "no":
-                    continue
-                signed = f"[signed-by={fields['signed-by']}] " if fields.get("signed-by", "").startswith("/") else ""
-                for uri in fields.get("uris", "").split():
-                    for suite in fields.get("suites", "").split():
-                        lines.append(f"deb-src {signed}{uri} {suite} {fields.get('components', 'main')}")
-        else:
-            for raw in text.splitlines():
-                words = raw.split("#", 1)[0].split()
-                if words[:1] == ["deb"]:
-                    lines.append(" ".join(["deb-src"] + words[1:]))
-    return list(dict.fromkeys(lines))
-
-
-def _host_apt_sources() -> dict[str, str]:
-    paths = ["/etc/apt/sources.list"] + sorted(glob.glob("/etc/apt/sources.list.d/*.list")) + sorted(
-        glob.glob("/etc/apt/sources.list.d/*.sources"))
-    found = {}
-    for path in paths:
-        with contextlib.suppress(OSError):
-            found[path] = Path(path).read_text()
-    return found
-
-
 def fetch_debian_source(major: str, cache: Path) -> Path:
-    """Download Debian's (or Ubuntu's) ``gcc-MAJOR`` source package; return its orig tarball."""
+    """Download Debian's (or Ubuntu's) ``gcc-MAJOR`` source package into ``cache/sources/gcc-download``
+    (the newest version the mirror has); return its orig tarball."""
     hint = (f"download GCC {major}'s source (https://gcc.gnu.org/releases.html) and name it in "
             "openmp-source (MANYWHEEL_OPENMP_SOURCE), or list gomp in [tool.manywheel] exclude to leave "
             "the OpenMP runtime to the system")
-    if not shutil.which("apt-get"):
-        raise OpenmpError(f"the OpenMP runtime is built from GCC {major}'s source, and this host has no apt-get "
-                          "to fetch it", hint=hint)
-    lines = apt_source_lines(_host_apt_sources())
-    if not lines:
-        raise OpenmpError("the host's apt configuration lists no deb sources to fetch gcc's source from", hint=hint)
-    downloads = cache / "sources" / "apt"
-    shutil.rmtree(downloads, ignore_errors=True)
-    dirs = {name: downloads / name for name in ("lists", "cache", "parts", "prefs", "src")}
-    for d in dirs.values():
-        d.mkdir(parents=True)
-    (dirs["lists"] / "partial").mkdir()
-    (dirs["cache"] / "archives" / "partial").mkdir(parents=True)
-    (downloads / "sources.list").write_text("\n".join(lines) + "\n")
-    opts = ["-o", f"Dir::Etc::SourceList={downloads / 'sources.list'}", "-o", f"Dir::Etc::SourceParts={dirs['parts']}",
-            "-o", f"Dir::Etc::PreferencesParts={dirs['prefs']}", "-o", f"Dir::State::Lists={dirs['lists']}",
-            "-o", f"Dir::Cache={dirs['cache']}", "-o", "APT::Sandbox::User=root", "-q"]
-    say(f"fetching the gcc-{major} source package with apt-get source (deb-src of the host's apt sources)")
-    update = subprocess.run(["apt-get", *opts, "update"], capture_output=True, text=True)
-    got = subprocess.run(["apt-get", *opts, "source", "--download-only", f"gcc-{major}"], cwd=dirs["src"],
-                         capture_output=True, text=True)
-    origs = sorted(dirs["src"].glob(f"gcc-{major}_*.orig.tar.*"))
-    if got.returncode != 0 or not origs:
-        detail = (got.stderr or update.stderr).strip().splitlines()[-3:]
-        raise OpenmpError(f"apt-get source gcc-{major} failed: {' / '.join(detail) or 'no orig tarball'}", hint=hint)
-    return origs[0]
+    apt = PrivateApt(cache / "sources" / "apt", say)
+    package = f"gcc-{major}"
+    try:
+        apt.ready(hint)
+    except AptSourceError as e:
+        raise OpenmpError(f"the OpenMP runtime is built from GCC {major}'s source: {e.message}", hint=hint) from e
+    downloads = cache / "sources" / "gcc-download"
+    say(f"fetching the {package} source package with apt-get source (deb-src of the host's apt sources)")
+    failures = []
+    for version, where in apt.versions(package):
+        shutil.rmtree(downloads, ignore_errors=True)
+        got = apt.fetch(package, version, downloads, download_only=True)
+        origs = sorted(downloads.glob(f"{package}_*.orig.tar.*"))
+        if got.returncode == 0 and origs:
+            return origs[0]
+        detail = (got.stderr or got.stdout).strip().splitlines()[-3:]
+        failures.append(f"{version} ({where or 'apt'}): {' / '.join(detail) or 'no orig tarball'}")
+    raise OpenmpError(f"apt-get source {package} failed: {'; '.join(failures) or 'no such source package'}", hint=hint)
 
 
-__all__ = ["runtime_path", "build_command", "ensure_runtime", "source_tree", "apt_source_lines", "OpenmpError"]
+__all__ = ["runtime_path", "build_command", "ensure_runtime", "source_tree", "OpenmpError"]
