@@ -341,7 +341,7 @@ def _component(inc: Inclusion, package: DebPackage | None, no_dpkg: bool, distro
     notes = list(inc.notes)
     if built is not None:
         source = f"Debian's source package {built.package} {built.version}" if built.purl else built.origin
-        notes.insert(0, f"built from source by manywheel for {built.built_for} ({source})")
+        notes.insert(0, f"{file}: built from source by manywheel for {built.built_for} ({source})")
     properties = [{"name": "manywheel:inclusion", "value": n} for n in notes]
     properties.append({"name": "manywheel:host-file", "value": shown})
     component: dict[str, Any] = {"type": "library", "bom-ref": f"file:{shown}#{inc.how}", "name": file}
