@@ -403,16 +403,23 @@ def _replace(name: str, shared: str | None, mode: str, dirs: list[str], libs: Li
     return [f"-l:{os.path.basename(copy)}"]
 
 
-def pc_file(name: str) -> str | None:
-    """The pkg-config file whose ``Libs`` name ``-l<name>`` (``lib<name>.pc`` and ``<name>.pc`` first), or None."""
+def pc_file(name: str, first: str | None = None) -> str | None:
+    """The pkg-config file whose ``Libs`` name ``-l<name>`` (``lib<name>.pc`` and ``<name>.pc`` first), or None;
+    looked for where pkg-config looks (``PKG_CONFIG_PATH``, then ``PKG_CONFIG_LIBDIR`` or pkg-config's own
+    directories), or only in ``first`` when it is given (a library built from source: its prefix's)."""
     import subprocess
 
-    try:
-        default = subprocess.run(["pkg-config", "--variable", "pc_path", "pkg-config"], capture_output=True,
-                                 text=True).stdout.strip()
-    except OSError:
-        return None
-    dirs = [d for d in os.environ.get("PKG_CONFIG_PATH", "").split(os.pathsep) + default.split(os.pathsep) if d]
+    if first is not None:
+        dirs = [first]
+    else:
+        default = os.environ.get("PKG_CONFIG_LIBDIR")
+        if default is None:
+            try:
+                default = subprocess.run(["pkg-config", "--variable", "pc_path", "pkg-config"], capture_output=True,
+                                         text=True).stdout.strip()
+            except OSError:
+                return None
+        dirs = [d for d in os.environ.get("PKG_CONFIG_PATH", "").split(os.pathsep) + default.split(os.pathsep) if d]
     flag = re.compile(r"(^|\s)-l%s(\s|$)" % re.escape(name))
     files = [os.path.join(d, f) for d in dict.fromkeys(dirs) if os.path.isdir(d)
              for f in sorted(os.listdir(d)) if f.endswith(".pc")]
@@ -435,14 +442,14 @@ def static_closure(name: str, dirs: list[str], libs: LibraryConfig) -> tuple[lis
     the archive is taken alone, and the link's check finds what it leaves unresolved)."""
     import subprocess
 
-    pc = pc_file(name)
+    built = libs.get("from_source") or {}
+    pc = pc_file(name, os.path.join(built[name], "pkgconfig") if name in built else None)
     if pc is None:
         return [], None, ""
     proc = subprocess.run(["pkg-config", "--static", "--libs-only-l", pc], capture_output=True, text=True)
     if proc.returncode != 0:
         return [], None, ""
     after: list[str] = []
-    built = libs.get("from_source") or {}
     for arg in proc.stdout.split():
         dep = arg[2:] if arg.startswith("-l") else None
         if dep is None or dep == name:
