@@ -1,7 +1,8 @@
 """The compiled compiler launcher: the wrappers' front that runs the compiler without Python.
 
-``manywheel/_wrapper/launcher.c`` is compiled once with the host's C compiler and cached,
-keyed on content: its source, the compiler (command, version, target) and the host's glibc.
+``manywheel/_wrapper/launcher.c`` is compiled once with the host's C compiler (``cc`` on the
+build's PATH, not the build's CC: a launcher there, ccache say, would count it) and cached,
+keyed on content: its source, the compiler (its real path and version) and the host's glibc.
 The entry is compiled beside its final name and renamed into place, so concurrent builds
 never run half a file.  ``wrappers.make_toolchain`` installs it as the wrappers ``cc``,
 ``c++``, ``gcc``, ``g++`` and ``cuda/g++``; when it cannot be compiled the wrappers stay
@@ -16,13 +17,14 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Mapping
 
-from .compiler import Compiler, Compilers
+from .compiler import Compiler
 
 SOURCE = Path(__file__).resolve().parents[1] / "_wrapper" / "launcher.c"
 CONFIG_NAME = "toolchain.launcher"  # beside toolchain.marshal; launcher.c's CONFIG_NAME
 FORMAT = "manywheel-launcher 1"  # the configuration's first field; launcher.c's FORMAT
-FLAGS = ("-O2",)
+FLAGS = ("-O2", "-x", "c")
 _TIMEOUT = 120
 
 
@@ -30,35 +32,31 @@ class LauncherUnavailable(Exception):
     """The launcher could not be compiled here (the reason is the message); the shell scripts serve."""
 
 
-def host_compiler(compilers: Compilers) -> Compiler:
-    """The compiler that builds programs for this machine: the build's own in a native build,
-    else ``cc`` (or ``gcc``) from the build's PATH."""
-    if not compilers.cross:
-        return compilers.cc
-    environ = compilers.environ
+def host_compiler(environ: Mapping[str, str]) -> Compiler:
+    """The compiler that builds programs for this machine: ``cc`` (or ``gcc``) on ``environ``'s PATH."""
     for name in ("cc", "gcc"):
         path = shutil.which(name, path=environ.get("PATH"))
         if path:
-            return Compiler([path], environ)
+            return Compiler([os.path.realpath(path)], environ)
     raise LauncherUnavailable("no host C compiler (cc or gcc) on PATH to compile it with")
 
 
 def cache_key(compiler: Compiler, source: bytes) -> str:
     """The cache entry's name: a hash of the source, the compiler and the host's C library."""
     h = hashlib.sha256(source)
-    identity = f"{compiler.display}|{compiler.version}|{compiler.triplet}|{os.confstr('CS_GNU_LIBC_VERSION')}"
-    h.update(identity.encode())
+    h.update(f"{compiler.display}|{compiler.version}|{os.confstr('CS_GNU_LIBC_VERSION')}".encode())
     return h.hexdigest()[:20]
 
 
-def compiled_launcher(cache: Path, compilers: Compilers) -> Path:
+def compiled_launcher(cache: Path, environ: Mapping[str, str]) -> Path:
     """The launcher compiled for this host, from ``cache`` (``<cache>/launchers/<key>``) or
-    compiled into it now; raises :class:`LauncherUnavailable` when it cannot be."""
+    compiled into it now with ``cc`` on ``environ``'s PATH; raises :class:`LauncherUnavailable`
+    when it cannot be."""
     try:
         source = SOURCE.read_bytes()
     except OSError as e:
         raise LauncherUnavailable(f"its source {SOURCE} cannot be read: {e.strerror or e}") from e
-    compiler = host_compiler(compilers)
+    compiler = host_compiler(environ)
     final = cache / "launchers" / cache_key(compiler, source)
     if _usable(final):
         return final

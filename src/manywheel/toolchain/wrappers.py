@@ -216,7 +216,7 @@ def _launcher(compilers: Compilers, cache: Path | None, verbose: bool,
 
         cache = default_cache_dir(compilers.environ)
     try:
-        return compiled_launcher(cache, compilers)
+        return compiled_launcher(cache, compilers.environ)
     except LauncherUnavailable as e:
         if verbose and log is not None:
             log(f"compiler launcher: {e}; the wrappers start Python for every call")
