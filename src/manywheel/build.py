@@ -197,6 +197,7 @@ class Tools:
 def prepare_tools(ctx: Context, work: Path, editable: bool, provided: Sequence[ProvidedLibrary]) -> Tools:
     """The step before the inner build: the compilers, the baseline, the target's Python when
     cross-building, and the wrappers that route every compile and link through the baseline."""
+    from .toolchain.baseline import default_cache_dir
     from .toolchain.cross import make_target_python
     from .toolchain.wrappers import make_toolchain
 
@@ -205,10 +206,11 @@ def prepare_tools(ctx: Context, work: Path, editable: bool, provided: Sequence[P
     libraries = build_from_source(ctx, compilers, baseline)
     wrappers = str(work / "toolchain" / "bin" / "cc"), str(work / "toolchain" / "bin" / "c++")  # make_toolchain's
     target_python = make_target_python(ctx.arch, work / "python", compilers.cc, wrappers) if ctx.cross else None
+    cache = Path(ctx.settings.cache_dir) if ctx.settings.cache_dir else default_cache_dir(ctx.environ)
     toolchain = make_toolchain(work / "toolchain", compilers, baseline,
                                project=ctx.project, verbose=ctx.settings.verbose,
                                libraries=library_rules(ctx, editable, provided, baseline, libraries),
-                               target_python=target_python)
+                               target_python=target_python, cache=cache, log=log)
     toolchain.env.update(libraries.env(ctx.environ, ctx.cross, toolchain.env["PATH"]))
     log(f"toolchain: {toolchain.summary}")
     if target_python is not None:

@@ -424,7 +424,8 @@ def _build(plan: BuildPlan, final: Path, log_path: Path, log: Log) -> None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log_path.write_text("")
         _revert_patches(tree, plan.recipe, log_path)
-        toolchain = make_toolchain(work / "toolchain", plan.compilers, plan.baseline, project=tree, verbose=False)
+        toolchain = make_toolchain(work / "toolchain", plan.compilers, plan.baseline, project=tree, verbose=False,
+                                   cache=final.parent.parent)  # final: <cache>/from-source/<name>
         stage = work / "stage"
         runner = _Runner(package, log_path, _build_env(plan, toolchain.env, work), log)
         system = build_system_of(tree, plan.recipe)

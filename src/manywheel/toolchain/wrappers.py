@@ -1,8 +1,11 @@
 """How manywheel's flags reach every compiler and linker call of the inner build.
 
-manywheel writes small wrapper scripts (``cc``, ``c++``, ``gcc``, ``g++``) that run
+manywheel writes small wrappers (``cc``, ``c++``, ``gcc``, ``g++``) that run
 ``manywheel._wrapper.ccwrap``; the inner build sees them through ``CC``/``CXX``/``LDSHARED``/
-``LDCXXSHARED`` and, for build systems that call ``gcc`` directly, first on ``PATH``.
+``LDCXXSHARED`` and, for build systems that call ``gcc`` directly, first on ``PATH``.  Each is
+the compiled launcher (``launcher``), which runs the compiler itself for the calls that need no
+Python and starts ccwrap for the others, or, where it cannot be compiled, a shell script that
+starts ccwrap for every call.
 The wrappers add the baseline's flags and replace ``-march=native``; they keep every RPATH
 the build asks for (CMake's install step rewrites the build tree's), and the repair step
 removes the host-specific ones from the wheel's files (``repair.runpath``).  In a native
@@ -21,11 +24,12 @@ import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Protocol, Sequence
 
 from .._wrapper import linklog
 from ..arches import BY_NAME
 from .compiler import Compiler, Compilers
+from .launcher import CONFIG_NAME, LauncherUnavailable, compiled_launcher, install_launcher, launcher_config
 from .cross import cmake_toolchain_file, meson_cross_file, python_launcher
 from ..files import replace_atomically
 
@@ -36,6 +40,8 @@ if TYPE_CHECKING:
 # The directory that holds the manywheel package: the wrappers run with ``python -S -E`` (no
 # site-packages, no PYTHONPATH) and put it first on sys.path to import the wrapper from it.
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+# Each wrapper's name in the bin directory and the language it compiles (ccwrap's LANG).
+WRAPPER_NAMES = (("cc", "c"), ("c++", "c++"), ("gcc", "c"), ("g++", "c++"), ("cuda/g++", "cuda-host"))
 
 
 class BaselineFlags(Protocol):
@@ -113,40 +119,59 @@ def library_config(rules: LibraryRules | None, cc: Compiler) -> LibraryConfig | 
     }
 
 
+def python_wrapper_command(config_path: Path) -> list[str]:
+    """The command that runs the Python wrapper with the configuration at ``config_path``; a
+    wrapper adds the language and the compiler's arguments."""
+    # sys.argv is then ["-c", CONFIG, LANG, ARGS...], what ccwrap.main reads.
+    start = (f"import sys; sys.path[0] = {str(_PACKAGE_ROOT)!r}; "
+             "from manywheel._wrapper.ccwrap import main; sys.exit(main(sys.argv))")
+    return [sys.executable, "-S", "-E", "-c", start, str(config_path)]
+
+
 def write_toolchain_config(workdir: Path, config: WrapperConfig) -> Path:
     """Write the wrappers' configuration: ``toolchain.marshal``, which they read (marshal loads
-    without imports), and the same as ``toolchain.json`` for people reading a build's files."""
+    without imports), the same as ``toolchain.json`` for people reading a build's files, and
+    what the compiled launcher reads (``toolchain.launcher``, see ``launcher.c``)."""
     (workdir / "toolchain.json").write_text(json.dumps(config, indent=1))
     path = workdir / "toolchain.marshal"
     with replace_atomically(path) as f:
         f.write(marshal.dumps(dict(config)))
+    fields = ["1" if config["verbose"] else "0", os.path.join(config["state_dir"], "bin"), config["env_prefix"]]
+    lists = [config["cc"], config["cxx"], config["cuda_host"], config["compile_flags"], config["preprocess_flags"],
+             python_wrapper_command(path)]
+    with replace_atomically(workdir / CONFIG_NAME) as f:
+        f.write(launcher_config(fields, lists))
     return path
 
 
-def write_wrapper_scripts(bindir: Path, config_path: Path) -> Path:
+def write_wrapper_scripts(bindir: Path, config_path: Path, launcher: Path | None = None) -> Path:
     """Write ``cc``, ``c++``, ``gcc``, ``g++`` and ``cuda/g++`` into ``bindir``, each running the
-    wrapper with the configuration at ``config_path``; return ``bindir``."""
-    # sys.argv is then ["-c", CONFIG, LANG, ARGS...], what ccwrap.main reads.
-    start = (f"import sys; sys.path[0] = {str(_PACKAGE_ROOT)!r}; "
-             "from manywheel._wrapper.ccwrap import main; sys.exit(main(sys.argv))")
+    wrapper with the configuration at ``config_path``; return ``bindir``.  With ``launcher``
+    (``launcher.compiled_launcher``), each is that program, which reads the configuration
+    written beside ``config_path``; else each is a shell script."""
     (bindir / "cuda").mkdir(parents=True, exist_ok=True)
-    for name, lang in (("cc", "c"), ("c++", "c++"), ("gcc", "c"), ("g++", "c++"), ("cuda/g++", "cuda-host")):
+    if launcher is not None:
+        install_launcher(launcher, bindir, tuple(name for name, _ in WRAPPER_NAMES))
+        return bindir
+    command = shlex.join(python_wrapper_command(config_path))
+    for name, lang in WRAPPER_NAMES:
         script = bindir / name
-        script.write_text(
-            "#!/bin/sh\n"
-            f"exec {shlex.quote(sys.executable)} -S -E -c {shlex.quote(start)} "
-            f"{shlex.quote(str(config_path))} {lang} \"$@\"\n")
+        script.unlink(missing_ok=True)  # a launcher hard link there would otherwise be written through
+        script.write_text(f"#!/bin/sh\nexec {command} {lang} \"$@\"\n")
         script.chmod(0o755)
     return bindir
 
 
 def make_toolchain(workdir: Path, compilers: Compilers, baseline: BaselineFlags | None, *, project: Path,
                    verbose: bool, libraries: LibraryRules | None = None,
-                   target_python: TargetPython | None = None) -> Toolchain:
+                   target_python: TargetPython | None = None, cache: Path | None = None,
+                   log: Callable[[str], None] | None = None) -> Toolchain:
     """Write the wrappers into ``workdir`` and return the environment that routes the build through them.
 
     ``target_python``: when cross-building, the target's Python (its headers go first on every
-    compile's include path), and CMake and meson get a toolchain / cross file.
+    compile's include path), and CMake and meson get a toolchain / cross file.  ``cache``: where
+    the compiled launcher is kept (default: manywheel's cache directory); ``log``: says, when
+    ``verbose``, why the wrappers are shell scripts when the launcher cannot be compiled.
     """
     cc, cxx = compilers.cc, compilers.cxx
     environ = compilers.environ
@@ -156,7 +181,7 @@ def make_toolchain(workdir: Path, compilers: Compilers, baseline: BaselineFlags 
     bindir.mkdir(exist_ok=True)
     config = _wrapper_config(workdir, compilers, baseline, cuda_host, project=project, verbose=verbose,
                              libraries=libraries, target_python=target_python)
-    write_wrapper_scripts(bindir, write_toolchain_config(workdir, config))
+    write_wrapper_scripts(bindir, write_toolchain_config(workdir, config), _launcher(compilers, cache, verbose, log))
     wcc, wcxx = str(bindir / "cc"), str(bindir / "c++")
     env = {
         "CC": wcc,
@@ -181,6 +206,21 @@ def make_toolchain(workdir: Path, compilers: Compilers, baseline: BaselineFlags 
         env.update(cuda)
         summary += f"; CUDA: nvcc {cuda['CUDACXX']}, host compiler {cuda_host.display} (wrapped)"
     return Toolchain(cc.command, cxx.command, workdir, env, summary, cross_files)
+
+
+def _launcher(compilers: Compilers, cache: Path | None, verbose: bool,
+              log: Callable[[str], None] | None) -> Path | None:
+    """The compiled launcher for the wrappers, or None (shell scripts) when it cannot be had."""
+    if cache is None:
+        from .baseline import default_cache_dir
+
+        cache = default_cache_dir(compilers.environ)
+    try:
+        return compiled_launcher(cache, compilers.environ)
+    except LauncherUnavailable as e:
+        if verbose and log is not None:
+            log(f"compiler launcher: {e}; the wrappers start Python for every call")
+        return None
 
 
 def _wrapper_config(workdir: Path, compilers: Compilers, baseline: BaselineFlags | None, cuda_host: Compiler, *,
