@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """manywheel against the standard path to a compliant wheel on this host: plain setuptools, then auditwheel repair.
 
-Usage: python benchmarks/bench_standard_path.py [--rounds N] [--project example_project|zstandard ...] [--ccache]
+Usage: python benchmarks/bench_standard_path.py [--rounds N] [--project NAME ...] [--ccache]
 
-For example_project and zstandard 0.25.0 (sdist from PyPI, cached in ~/.cache/manywheel/realworld/sdists, shared with tests/realworld),
-each round times, on fresh copies of the same sources and in alternating order:
+For example_project, tests/projects/skbuild_pybind11 (scikit-build-core), tests/projects/meson_mixed
+(meson-python) and zstandard 0.25.0 (sdist from PyPI, cached in ~/.cache/manywheel/realworld/sdists,
+shared with tests/realworld), each round times, on fresh copies of the same sources and in alternating order:
 
-- standard: `python -m build --wheel` with build-backend setuptools.build_meta, then
-  `auditwheel repair` of that wheel (its default --plat auto: the best tag it can give);
+- standard: `python -m build --wheel` with the project's own backend (setuptools.build_meta,
+  scikit_build_core.build, mesonpy), then `auditwheel repair` of that wheel (its default
+  --plat auto: the best tag it can give);
 - manywheel: `python -m build --wheel` with build-backend manywheel.backend (the project's
   other build requirements kept), default jobs (one per core).
 
@@ -48,6 +50,10 @@ class Project:
     manywheel_pyproject: str
     times: dict[str, list[float]] = field(default_factory=lambda: {"build": [], "repair": [], "manywheel": []})
     wheels: dict[str, Path] = field(default_factory=dict)
+    # manywheel's own log line "time per step: ..." (build.StepClock); "frontend" is the rest of the
+    # timed python -m build: its isolated environment (what manywheel's install adds) and hooks.
+    steps: dict[str, list[float]] = field(default_factory=dict)
+    calls: int = 0  # compiler calls through the wrappers in one build (counted in an untimed verbose build)
 
 
 def example_project() -> Project:
@@ -55,6 +61,18 @@ def example_project() -> Project:
     standard = _replace(text, 'requires = ["manywheel"]', 'requires = ["setuptools>=64"]')
     standard = _replace(standard, 'build-backend = "manywheel.backend"', 'build-backend = "setuptools.build_meta"')
     return Project("example_project", EXAMPLE, standard, text)
+
+
+def inner_backend_project(name: str) -> Project:
+    """A tests/projects sample whose [tool.manywheel] inner-backend is the standard path's backend."""
+    source = Path(__file__).resolve().parent.parent / "tests" / "projects" / name
+    text = (source / "pyproject.toml").read_text()
+    backend = re.search(r'^inner-backend = "([^"]+)"', text, re.M)
+    if backend is None:
+        sys.exit(f"{source / 'pyproject.toml'} names no inner-backend")
+    standard = _replace(text, 'requires = ["manywheel", ', 'requires = [')
+    standard = _replace(standard, 'build-backend = "manywheel.backend"', f'build-backend = "{backend.group(1)}"')
+    return Project(name, source, standard, text)
 
 
 def zstandard(work: Path) -> Project:
@@ -93,6 +111,13 @@ def manywheel_round(py: Path, project: Project, work: Path, env: dict[str, str])
     out = work / "manywheel-dist"
     took, proc = timed([py, "-m", "build", "--wheel", "--outdir", out, src], env)
     project.times["manywheel"].append(took)
+    line = next((l for l in (proc.stdout + proc.stderr).splitlines() if "time per step: " in l), "")
+    inside = 0.0
+    for step, seconds in re.findall(r"([a-zA-Z][\w ,()-]*?) ([0-9.]+) s(?:,|;)", line.split("time per step: ", 1)[-1]):
+        project.steps.setdefault(step.strip(), []).append(float(seconds))
+        inside += float(seconds)
+    if line:
+        project.steps.setdefault("frontend: isolated environment, other hooks", []).append(took - inside)
     project.wheels["manywheel"] = next(out.glob("*.whl"))
     return proc.stdout + proc.stderr, took
 
@@ -142,23 +167,29 @@ def report(py: Path, project: Project, rounds: int) -> float:
     say(f"  manywheel: python -m build {ours:.1f} s -> {project.wheels['manywheel'].name}"
         f" (auditwheel show: {match.group(1) if match else 'no tag: ' + shown.stdout.strip()[-200:]})")
     say(f"  ratio manywheel / standard = {ratio:.3f}")
+    say(f"  manywheel's steps (medians; the wrappers ran {project.calls} compiler calls, each costing what "
+        f"benchmarks/bench_wrapper.py measures):")
+    for step, seconds in sorted(project.steps.items(), key=lambda kv: -median(kv[1])):
+        say(f"    {step}: {median(seconds):.2f} s")
     return ratio
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--project", action="append", choices=["example_project", "zstandard"],
-                        help="only this project (repeatable; default both)")
+    names = ["example_project", "skbuild_pybind11", "meson_mixed", "zstandard"]
+    parser.add_argument("--project", action="append", choices=names,
+                        help="only this project (repeatable; default all four)")
     parser.add_argument("--ccache", action="store_true",
                         help="then build each project twice more with CC='ccache gcc' and show ccache's counters")
     args = parser.parse_args()
-    chosen = args.project or ["example_project", "zstandard"]
+    chosen = args.project or names
     say(machine_note("before"))
     with tempfile.TemporaryDirectory(prefix="mw-bench-std-") as tmp:
         work = Path(tmp)
         py, env = peer_setup(work)
-        projects = [example_project() if name == "example_project" else zstandard(work) for name in chosen]
+        projects = [example_project() if name == "example_project" else zstandard(work) if name == "zstandard"
+                    else inner_backend_project(name) for name in chosen]
         say("warming up (untimed): pip's cache and manywheel's baseline ...")
         warm_up(py, projects, work, env)
         for project in projects:
@@ -167,6 +198,12 @@ def main() -> int:
                 sides = [standard_round, manywheel_round]
                 for side in sides if i % 2 == 0 else reversed(sides):
                     side(py, project, work, env)
+        for project in projects:  # untimed: a verbose build prints every compiler call the wrappers see
+            log, _ = manywheel_round(py, project, work, dict(env, MANYWHEEL_VERBOSE="true"))
+            project.times["manywheel"].pop()
+            for step in project.steps.values():
+                step.pop()
+            project.calls = sum(1 for line in log.splitlines() if line.startswith("manywheel: $ "))
         for project in projects:
             report(py, project, args.rounds)
         for project in projects if args.ccache else []:

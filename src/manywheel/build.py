@@ -137,19 +137,24 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
     reused = built_for_metadata(metadata_directory, wheel_directory)
     if reused is not None:
         return reused
+    clock = StepClock()
     ctx = Context.load(config_settings)
     _check_editable(ctx, editable)
     backend = ctx.inner()
+    clock.lap("settings and inner backend")
     started = time.time()
     target_name = ctx.target.display_name if ctx.target else f"auto ({ctx.arch})"
     log(f"manywheel {__version__}: target {target_name}, inner backend {ctx.settings.inner_backend}")
     provided = find_provided(ctx.settings.provided_by)
     with build_directory(ctx, editable) as work:
-        tools = prepare_tools(ctx, work, editable, provided)
+        tools = prepare_tools(ctx, work, editable, provided, clock)
         inner_wheel = run_inner_build(ctx, backend, work, tools, editable, metadata_directory)
+        clock.lap("inner build")
         links = linklog.read(tools.toolchain.link_log)  # complete: every link of the inner build has run
         contents, added = repair(ctx, inner_wheel, links, provided, tools, work, editable)
+        clock.lap("repair and bundling")
         facts = facts_of(ctx, contents, links, editable, started)
+        clock.lap("ELF facts")
         if not facts and contents.filename.endswith("-any.whl"):
             log("no ELF files: a pure-Python wheel, passed through as it is")
             return _pass_through(inner_wheel, Path(wheel_directory))
@@ -159,6 +164,7 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
         policy, verdict = choose_policy(ctx, facts, tools.toolchain.link_log, pinned=tools.baseline is not None,
                                         aliases={str(work / "setuptools-build"): "build"}, bundled=list(added),
                                         wheel_name=contents.filename)
+        clock.lap("verdict")
         contents = add_sbom(contents, {p: lib.source for p, lib in added.items()},
                             links, cc=tools.compilers.cc, environ=ctx.environ, tag=policy.tag,
                             baseline=tools.baseline.summary if tools.baseline
@@ -170,9 +176,30 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
                                         for lib in tools.libraries.libraries}},
                             built=[BuiltFromSource(str(lib.prefix), lib.package, lib.version, lib.purl,
                                                    lib.built_for, lib.origin) for lib in tools.libraries.libraries])
+        clock.lap("SBOM")
         out = write_wheel(contents, Path(wheel_directory), list(policy.platform_tags), source_date_epoch(ctx.environ))
+        clock.lap("wheel written")
         log(f"wrote {out.name}: {_reason(verdict, policy)}")
+        log(clock.summary())
         return out.name
+
+
+class StepClock:
+    """How long each step of one build took: the build log's last line, which the benchmarks read
+    (benchmarks/bench_standard_path.py: where a build's fixed cost goes)."""
+
+    def __init__(self) -> None:
+        self.started = self.last = time.perf_counter()
+        self.times: dict[str, float] = {}
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.times[step] = self.times.get(step, 0.0) + now - self.last
+        self.last = now
+
+    def summary(self) -> str:
+        steps = ", ".join(f"{step} {seconds:.2f} s" for step, seconds in self.times.items())
+        return f"time per step: {steps}; total {self.last - self.started:.2f} s"
 
 
 def _check_editable(ctx: Context, editable: bool) -> None:
@@ -194,16 +221,22 @@ class Tools:
     libraries: Prefixes  # the libraries built from source (from-source)
 
 
-def prepare_tools(ctx: Context, work: Path, editable: bool, provided: Sequence[ProvidedLibrary]) -> Tools:
+def prepare_tools(ctx: Context, work: Path, editable: bool, provided: Sequence[ProvidedLibrary],
+                  clock: StepClock | None = None) -> Tools:
     """The step before the inner build: the compilers, the baseline, the target's Python when
     cross-building, and the wrappers that route every compile and link through the baseline."""
     from .toolchain.baseline import default_cache_dir
     from .toolchain.cross import make_target_python
     from .toolchain.wrappers import make_toolchain
 
+    lap = clock.lap if clock is not None else (lambda step: None)
     compilers = find_compilers(ctx)  # once a build
+    lap("compilers")
     baseline = make_baseline(ctx, work / "baseline", compilers)
+    lap("baseline")
     libraries = build_from_source(ctx, compilers, baseline)
+    if libraries.libraries:
+        lap("from-source libraries")
     wrappers = str(work / "toolchain" / "bin" / "cc"), str(work / "toolchain" / "bin" / "c++")  # make_toolchain's
     target_python = make_target_python(ctx.arch, work / "python", compilers.cc, wrappers) if ctx.cross else None
     cache = Path(ctx.settings.cache_dir) if ctx.settings.cache_dir else default_cache_dir(ctx.environ)
@@ -213,6 +246,7 @@ def prepare_tools(ctx: Context, work: Path, editable: bool, provided: Sequence[P
                                target_python=target_python, cache=cache, log=log)
     toolchain.env.update(libraries.env(ctx.environ, ctx.cross, toolchain.env["PATH"]))
     log(f"toolchain: {toolchain.summary}")
+    lap("toolchain and wrappers")
     if target_python is not None:
         log(f"cross-building for {ctx.arch} ({ctx.arch_source}): extension suffix {target_python.ext_suffix}, "
             f"platform {target_python.platform}, headers {target_python.include}")
