@@ -243,7 +243,8 @@ def prepare_tools(ctx: Context, work: Path, editable: bool, provided: Sequence[P
     toolchain = make_toolchain(work / "toolchain", compilers, baseline,
                                project=ctx.project, verbose=ctx.settings.verbose,
                                libraries=library_rules(ctx, editable, provided, baseline, libraries),
-                               target_python=target_python, cache=cache, log=log)
+                               target_python=target_python, cache=cache, log=log,
+                               launcher=ctx.settings.launcher)
     toolchain.env.update(libraries.env(ctx.environ, ctx.cross, toolchain.env["PATH"]))
     log(f"toolchain: {toolchain.summary}")
     lap("toolchain and wrappers")

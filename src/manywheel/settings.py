@@ -151,6 +151,10 @@ class Settings:
     jobs: int = _setting(
         0, "How many source files of one extension compile at once; 0 means one per CPU core.", "4", _not_negative)
     verbose: bool = _setting(False, "Print every compiler and linker command as it runs.", "true")
+    launcher: bool = _setting(
+        True, "Run the compiler calls that need no rewriting (compiles without -march=native, the compiler's "
+        "queries) through a small compiled launcher, about 1 ms a call; false starts manywheel's Python wrapper "
+        "for every call (about 10 ms). Links always go through Python.", "false")
     cache_dir: str = _setting(
         "", "Where generated baselines are cached (default: $XDG_CACHE_HOME/manywheel or ~/.cache/manywheel).",
         '"/tmp/mw-cache"')

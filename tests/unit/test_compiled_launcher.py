@@ -282,3 +282,12 @@ def test_the_builds_own_compiler_is_not_run_for_it(tmp_path: Path) -> None:
     make_toolchain(tmp_path / "tc", compilers, None, project=tmp_path, verbose=False, cache=tmp_path / "cache")
     assert (tmp_path / "tc" / "bin" / "cc").read_bytes()[:4] == b"\x7fELF"
     assert (tmp_path / "calls.log").read_text().splitlines() == ["-dumpmachine"]  # Compilers.find's check
+
+
+def test_the_launcher_setting_false_gives_the_python_wrapper_for_every_call(tmp_path: Path, launcher_cache: Path
+                                                                           ) -> None:
+    compilers = Compilers.find(dict(os.environ))
+    chain = make_toolchain(tmp_path / "tc", compilers, None, project=tmp_path, verbose=False, cache=launcher_cache,
+                           launcher=False)
+    for name in ("cc", "c++", "gcc", "g++", "cuda/g++"):
+        assert (chain.wrapper_dir / "bin" / name).read_bytes().startswith(b"#!/bin/sh\n"), name

@@ -165,13 +165,14 @@ def write_wrapper_scripts(bindir: Path, config_path: Path, launcher: Path | None
 def make_toolchain(workdir: Path, compilers: Compilers, baseline: BaselineFlags | None, *, project: Path,
                    verbose: bool, libraries: LibraryRules | None = None,
                    target_python: TargetPython | None = None, cache: Path | None = None,
-                   log: Callable[[str], None] | None = None) -> Toolchain:
+                   log: Callable[[str], None] | None = None, launcher: bool = True) -> Toolchain:
     """Write the wrappers into ``workdir`` and return the environment that routes the build through them.
 
     ``target_python``: when cross-building, the target's Python (its headers go first on every
     compile's include path), and CMake and meson get a toolchain / cross file.  ``cache``: where
     the compiled launcher is kept (default: manywheel's cache directory); ``log``: says, when
-    ``verbose``, why the wrappers are shell scripts when the launcher cannot be compiled.
+    ``verbose``, why the wrappers are shell scripts when the launcher cannot be compiled; ``launcher``
+    False: shell scripts that start Python for every call (the ``launcher`` setting).
     """
     cc, cxx = compilers.cc, compilers.cxx
     environ = compilers.environ
@@ -181,7 +182,7 @@ def make_toolchain(workdir: Path, compilers: Compilers, baseline: BaselineFlags 
     bindir.mkdir(exist_ok=True)
     config = _wrapper_config(workdir, compilers, baseline, cuda_host, project=project, verbose=verbose,
                              libraries=libraries, target_python=target_python)
-    write_wrapper_scripts(bindir, write_toolchain_config(workdir, config), _launcher(compilers, cache, verbose, log))
+    write_wrapper_scripts(bindir, write_toolchain_config(workdir, config), _launcher(compilers, cache, verbose, log) if launcher else None)
     wcc, wcxx = str(bindir / "cc"), str(bindir / "c++")
     env = {
         "CC": wcc,
