@@ -1,7 +1,9 @@
-"""Writing a file so that it is either whole or absent: the one way manywheel writes its outputs."""
+"""Writing a file so that it is either whole or absent: the one way manywheel writes its outputs; and the
+lock that makes concurrent builds fill one cache entry once."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import tempfile
 from pathlib import Path
@@ -23,3 +25,16 @@ def replace_atomically(final: Path, mode: int = 0o644) -> Iterator[BinaryIO]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (made if missing) for the block: another process asking
+    for the same lock waits until this one is done."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

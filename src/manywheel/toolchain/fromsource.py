@@ -24,8 +24,6 @@ from their prefixes only (the wrapper's ``from_source`` table, see ``_wrapper.ex
 """
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -37,10 +35,11 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from ..arches import BY_NAME, host_arch
 from ..errors import BaselineError
+from ..files import locked
 from .aptsource import AptSourceError, PrivateApt, SourcePackage, fetch_source, upstream_version
 from .recipes import OPENSSL_TARGETS, Recipe, recipe_for, resolve_name
 
@@ -373,22 +372,11 @@ def _tree_digest(tree: Path) -> str:
     return h.hexdigest()
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
 def _cached_or_built(plan: BuildPlan, root: Path, log: Log, fetch_seconds: float) -> BuiltLibrary:
     name = f"{plan.request.package}-{upstream_version(plan.source.version)}-{plan.compilers.arch}-{plan.key}"
     final = root / name
     try:
-        with _locked(root / f"{name}.lock"):
+        with locked(root / f"{name}.lock"):
             cached = (final / "manywheel-library.json").is_file()
             if not cached:
                 fetched = "fetched" if plan.source.origin.startswith("apt-get") else "source"

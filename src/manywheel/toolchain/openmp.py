@@ -18,8 +18,6 @@ The source: ``openmp-source`` (a GCC source tree, or a release tarball such as
 """
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import glob
 import hashlib
 import marshal
@@ -31,9 +29,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from ..errors import BaselineError
+from ..files import locked
 from .aptsource import AptSourceError, PrivateApt
 from .compiler import Compiler
 
@@ -85,22 +84,11 @@ def say(message: str) -> None:
     print(f"manywheel: {message}", file=sys.stderr, flush=True)
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
 def ensure_runtime(runtime: Path, source: str, cache: Path, cfg: WrapperConfig) -> Path:
     if runtime.is_file():
         return runtime
     try:
-        with _locked(runtime.parent.with_suffix(".lock")):
+        with locked(runtime.parent.with_suffix(".lock")):
             if runtime.is_file():  # another link built it while this one waited
                 return runtime
             _build(runtime, source, cache, cfg)
