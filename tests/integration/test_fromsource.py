@@ -141,3 +141,15 @@ def test_a_host_copy_named_by_path_fails_the_link(tmp_path: Path, build_env: dic
     assert proc.returncode != 0
     assert f"the link names {host / 'libmwtiny.so'}, the host's libmwtiny, and libmwtiny is built from source" \
            in proc.stderr, proc.stderr
+
+
+def test_a_library_built_shared_on_request_is_bundled(tmp_path: Path, build_env: dict[str, str]) -> None:
+    project = copy_project(PROJECT, tmp_path)
+    proc = python_build(project, tmp_path / "dist", build_env, *_options(LIBS / "mwtiny-cmake-1.0", "mwtiny.shared=true"))
+    assert "shared, as [tool.manywheel.from-source-options.mwtiny] shared asks; the wheel bundles it" in proc.stderr, \
+        proc.stderr
+    wheel = only_wheel(tmp_path / "dist")
+    assert platform_tag(wheel).startswith("manylinux_2_17_x86_64"), wheel.name
+    bundled = [name for name in elf_files(wheel) if name.startswith("mw_fromsource.libs/")]
+    assert len(bundled) == 1 and bundled[0].split("/")[1].startswith("libmwtiny-"), bundled
+    assert _import(wheel, tmp_path) == "42 cmake"

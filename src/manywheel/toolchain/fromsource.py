@@ -441,7 +441,9 @@ def _build(plan: BuildPlan, final: Path, log_path: Path, log: Log) -> None:
         shutil.copyfile(log_path, installed / "build.log")
         os.replace(installed, final)
     log(f"library {package} {plan.source.version}: built in {seconds:.1f} s "
-        f"({', '.join('lib' + n for n in links)}{', shared' if plan.request.shared else ', static, PIC'})")
+        f"({', '.join('lib' + n for n in links)}{', shared' if plan.request.shared else ', static, PIC'})"
+        + (f": shared, as [tool.manywheel.from-source-options.{plan.request.name}] shared asks; the wheel bundles it"
+           if plan.request.shared else ""))
 
 
 def _purl(plan: BuildPlan) -> str:
