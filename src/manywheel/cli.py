@@ -1,4 +1,5 @@
-"""``manywheel check``, ``manywheel adopt`` and ``manywheel targets``."""
+"""``manywheel check``, ``manywheel adopt``, ``manywheel targets`` and ``manywheel wheels`` (whose work is in
+``manywheel.matrix``, imported only when it runs: ``check`` never loads the build side)."""
 from __future__ import annotations
 
 import argparse
@@ -72,7 +73,55 @@ def _parser() -> argparse.ArgumentParser:
     targets = sub.add_parser("targets", help="list the policies for an architecture")
     targets.add_argument("--arch", default=None, help="architecture (default: this host's)")
     targets.set_defaults(func=_targets)
+    _wheels_parser(sub)
     return parser
+
+
+WHEELS_DESCRIPTION = """\
+Build the whole wheel matrix of a project that builds with manywheel: one sdist, then one wheel per
+selected Python x architecture from it (cross-built, no container, no emulator), then each wheel's
+test-command in the oldest root of its architecture that has a Python of its version. Options also
+read from [tool.manywheel.wheels], and the selectors and test keys from [tool.cibuildwheel] (build,
+skip, test-command, test-requires, test-extras, test-sources, test-skip, archs) when the manywheel
+table lacks them; the command line wins. Exit 0 when every wheel built and no test failed, 1 when
+one did not, 2 for bad input (found before any build)."""
+
+
+def _wheels_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    wheels = sub.add_parser("wheels", help="build and test every Python x architecture wheel of a project",
+                            description=WHEELS_DESCRIPTION)
+    wheels.add_argument("path", nargs="?", type=Path, default=Path("."), metavar="PATH",
+                        help="the project directory (default: the current directory)")
+    wheels.add_argument("--python", metavar="SPEC",
+                        help="versions and ranges (3.9-3.13,3.14t) or cibuildwheel identifiers (cp39-*, "
+                             "cp311-manylinux_aarch64); default: 3.9-3.14, less what requires-python excludes")
+    wheels.add_argument("--arch", metavar="LIST",
+                        help="architectures (x86_64,aarch64,ppc64le,s390x,armv7l,i686,...) or all (those six); "
+                             "default: this host's, plus those --python identifiers name")
+    wheels.add_argument("--out", metavar="DIR", help="where the wheels go (default: wheelhouse); logs in DIR/logs/")
+    wheels.add_argument("--jobs", type=int, metavar="N", help="builds at once (default: one per two CPU cores)")
+    wheels.add_argument("--roots", metavar="DIR",
+                        help="where the test roots are (default: ~/.cache/manywheel: bullseye-root/, cross-roots/ARCH/)")
+    wheels.add_argument("--no-test", action="store_true", help="build only; run no test-command")
+    wheels.add_argument("--shard", metavar="K/N", help="build part K of N of the matrix (deterministic; for CI matrices)")
+    wheels.add_argument("--plan", action="store_true", help="print the plan (interpreters, roots) and build nothing")
+    wheels.set_defaults(func=_wheels)
+
+
+def _wheels(args: argparse.Namespace) -> int:
+    import os
+
+    from .matrix.plan import make_plan, render_plan
+    from .matrix.runner import run_plan
+
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"--jobs {args.jobs}: give 1 or more", argument="--jobs")
+    cli = {"python": args.python, "arch": args.arch, "out": args.out, "jobs": args.jobs, "roots": args.roots}
+    plan = make_plan(args.path, cli, dict(os.environ), shard=args.shard, no_test=args.no_test)
+    print(render_plan(plan), flush=True)
+    if args.plan:
+        return EXIT_MEETS
+    return run_plan(plan, dict(os.environ))
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -90,3 +90,17 @@ class UsageError(ManywheelError):
     def __init__(self, message: str, *, argument: str, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.argument = argument
+
+
+class MatrixError(ManywheelError):
+    """``manywheel wheels`` cannot act: a bad option or selector, an architecture without its cross
+    compiler, a project that does not build with manywheel.  ``errors``: several, reported together."""
+
+    def __init__(self, message: str, *, hint: str | None = None, errors: list[ManywheelError] | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.errors = errors or []
+
+    def render(self, lead: str = "manywheel: error: ") -> str:
+        if self.errors:
+            return "\n".join(e.render(lead) for e in self.errors)
+        return super().render(lead)

@@ -29,6 +29,8 @@ CONFIG_PREFIX = "manywheel."
 # Every MANYWHEEL_* variable is a setting; one that is not is an unknown key.  The test tools'
 # own variables take the prefix MWTEST_.
 ENV_PREFIX = "MANYWHEEL_"
+# Tables under [tool.manywheel] that other commands read (``manywheel wheels``): not build settings.
+SUBTABLES = ("wheels",)
 
 
 def _not_empty(value: str) -> None:
@@ -250,6 +252,8 @@ def read_settings(project: Path, config_settings: Mapping[str, Any] | None, envi
                                     key="tool.manywheel", hint='write it as a table: [tool.manywheel]'))
         table = {}
     for key, raw in table.items():
+        if key in SUBTABLES and isinstance(raw, dict):
+            continue
         _take(key, raw, "pyproject.toml [tool.manywheel]", f"tool.manywheel.{key}", typed=True,
               values=values, sources=sources, errors=errors)
     for name, raw in sorted(environ.items()):

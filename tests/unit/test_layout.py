@@ -38,25 +38,31 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "root": ("manywheel",),  # its __init__ (the version) runs before any of its modules
     "shared": ("manywheel.errors", "manywheel.files", "manywheel.policy", "manywheel.arches",
                "manywheel.wheel", "manywheel.lifecycle", "manywheel.glibc", "manywheel.glibc.abi"),
-    "check": ("manywheel.check.*", "manywheel.cli", "manywheel.__main__", "manywheel.adopt"),
+    "check": ("manywheel.check.*", "manywheel.adopt"),
+    "cli": ("manywheel.cli", "manywheel.__main__"),
     "settings": ("manywheel.settings",),
     "toolchain": ("manywheel.toolchain.*", "manywheel.glibc.shims"),
     "inner": ("manywheel.inner.*",),
     "repair": ("manywheel.repair.*",),
     "steps": ("manywheel.backend", "manywheel.build", "manywheel.explain"),
+    "matrix": ("manywheel.matrix.*",),
 }
 MAY_IMPORT: dict[str, frozenset[str]] = {
     "root": frozenset({"root"}),
     "wrapper": frozenset({"root", "wrapper"}),
     "shared": frozenset({"root", "shared"}),
     "check": frozenset({"root", "check", "shared"}),
+    # The command line: `check` and the rest, and `wheels` (imported only when that command runs).
+    "cli": frozenset({"root", "cli", "check", "shared", "matrix"}),
     "settings": frozenset({"root", "settings", "shared"}),
     "toolchain": frozenset({"root", "toolchain", "settings", "shared", "wrapper"}),
     "inner": frozenset({"root", "inner", "shared"}),
     "repair": frozenset({"root", "repair", "check", "shared", "wrapper"}),
     "steps": frozenset(GROUPS),
+    # `manywheel wheels`: runs frontends, never the build steps themselves.
+    "matrix": frozenset({"root", "matrix", "shared", "settings"}),
 }
-BUILD_SIDE = ("settings", "toolchain", "inner", "repair", "steps")
+BUILD_SIDE = ("settings", "toolchain", "inner", "repair", "steps", "matrix")
 ELF_MAGIC = b"\x7fELF"
 
 
