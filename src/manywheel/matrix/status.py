@@ -24,8 +24,9 @@ class Row:
     test: str = ""  # ok / failed / not run: reason / not tested: reason
     detail: str = ""
 
-    def line(self, now: float, width: int) -> str:
-        running = f" {now - self.started:5.1f}s" if self.state in ("building", "testing") else ""
+    def line(self, now: float | None, width: int) -> str:
+        """The status line; ``now`` (a live display) adds the running step's time."""
+        running = f" {now - self.started:5.1f}s" if now is not None and self.state in ("building", "testing") else ""
         done = f" (build {self.build_seconds:.1f}s)" if self.build_seconds is not None and not running else ""
         extra = f": {self.detail}" if self.detail else ""
         return f"{self.ident:<{width}}  {self.state}{running}{done}{extra}"
@@ -72,7 +73,7 @@ class Board:
                 setattr(row, key, value)
             if not self.live:
                 stamp = time.monotonic() - self.start
-                self.stream.write(f"[{stamp:7.1f}s] {row.line(time.monotonic(), self.width)}\n")
+                self.stream.write(f"[{stamp:7.1f}s] {row.line(None, self.width)}\n")
                 self.stream.flush()
         if self.live:
             self._draw()
