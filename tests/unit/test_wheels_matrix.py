@@ -3,6 +3,7 @@
 their markers, the plan, and each bad input (one message, exit 2, before any build)."""
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
@@ -270,3 +271,17 @@ def test_a_project_without_manywheel_is_told_to_adopt(tmp_path: Path) -> None:
     code, out = wheels(str(tmp_path), "--plan")
     assert code == 2 and "builds with setuptools.build_meta, not manywheel" in out
     assert f"hint: switch it with `manywheel adopt {tmp_path}`" in out
+
+
+def test_the_readme_section_names_every_option_and_cibuildwheel_key() -> None:
+    from manywheel.cli import _parser
+    from manywheel.matrix.config import CIBW_KEYS, KEYS
+
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("## Building the whole matrix"):]
+    section = section[:section.index("\n## ")]
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    options = [o for a in sub.choices["wheels"]._actions for o in a.option_strings if o.startswith("--")]
+    missing = [o for o in options if o != "--help" and f"`{o}" not in section]
+    missing += [k for k in (*CIBW_KEYS, *KEYS, "archs") if f"`{k}`" not in section]
+    assert missing == []
