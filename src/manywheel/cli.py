@@ -83,8 +83,9 @@ selected Python x architecture from it (cross-built, no container, no emulator),
 test-command in the oldest root of its architecture that has a Python of its version. Options also
 read from [tool.manywheel.wheels], and the selectors and test keys from [tool.cibuildwheel] (build,
 skip, test-command, test-requires, test-extras, test-sources, test-skip, archs) when the manywheel
-table lacks them; the command line wins. Exit 0 when every wheel built and no test failed, 1 when
-one did not, 2 for bad input (found before any build)."""
+table lacks them; the command line wins. Exit 0 when no build and no test failed (wheels without an
+interpreter and tests without a root are listed, with the reason), 1 when one did (the wheels that
+built are kept), 2 for bad input (found before any build)."""
 
 
 def _wheels_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

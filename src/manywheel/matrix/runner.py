@@ -104,7 +104,11 @@ class Runner:
         self.board.update(name, "building")
         start = time.monotonic()
         with open(self.log_path(name), "w") as log:
-            wheel = build_wheel(cell, sdist, work, self.plan.out, self.environ, log)
+            try:
+                wheel = build_wheel(cell, sdist, work, self.plan.out, self.environ, log)
+            except OSError as e:  # a frontend that cannot start, a full disk: this wheel fails, not the run
+                log.write(f"{e}\n")
+                wheel = None
         seconds = time.monotonic() - start
         if wheel is None:
             self.failed = True
@@ -122,7 +126,11 @@ class Runner:
         assert cell.test is not None and cell.interpreter is not None
         self.board.update(name, "testing")
         with open(self.log_path(name), "a") as log:
-            outcome: Outcome = run_test(wheel, cell.ident, cell.test, cell.interpreter, self.spec, self.environ, log)
+            try:
+                outcome = run_test(wheel, cell.ident, cell.test, cell.interpreter, self.spec, self.environ, log)
+            except OSError as e:
+                log.write(f"{e}\n")
+                outcome = Outcome("failed", f"the test could not start: {e}", 0.0)
         if outcome.state == "failed":
             self.failed = True
             self.board.update(name, "failed", test="failed", test_seconds=outcome.seconds,
