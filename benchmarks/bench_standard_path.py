@@ -180,6 +180,9 @@ def main() -> int:
     names = ["example_project", "skbuild_pybind11", "meson_mixed", "zstandard"]
     parser.add_argument("--project", action="append", choices=names,
                         help="only this project (repeatable; default all four)")
+    parser.add_argument("--no-launcher", action="store_true",
+                        help="manywheel with launcher = false (every compiler call starts its Python wrapper): "
+                             "the figures before the compiled launcher")
     parser.add_argument("--ccache", action="store_true",
                         help="then build each project twice more with CC='ccache gcc' and show ccache's counters")
     args = parser.parse_args()
@@ -188,6 +191,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="mw-bench-std-") as tmp:
         work = Path(tmp)
         py, env = peer_setup(work)
+        if args.no_launcher:
+            env["MANYWHEEL_LAUNCHER"] = "false"
+            say("manywheel with launcher = false: every compiler call starts the Python wrapper")
         projects = [example_project() if name == "example_project" else zstandard(work) if name == "zstandard"
                     else inner_backend_project(name) for name in chosen]
         say("warming up (untimed): pip's cache and manywheel's baseline ...")
