@@ -97,7 +97,10 @@ def copy_with(project: Project, parent: Path, pyproject: str, name: str) -> Path
 
 def standard_round(py: Path, project: Project, work: Path, env: dict[str, str]) -> None:
     src = copy_with(project, work, project.standard_pyproject, "standard")
-    built, repaired = work / "standard-dist", work / "standard-repaired"
+    slug = project.name.split()[0]
+    built, repaired = work / f"standard-dist-{slug}", work / f"standard-repaired-{slug}"
+    shutil.rmtree(built, ignore_errors=True)
+    shutil.rmtree(repaired, ignore_errors=True)
     took, _ = timed([py, "-m", "build", "--wheel", "--outdir", built, src], env)
     wheel = next(built.glob("*.whl"))
     took_repair, _ = timed([py, "-m", "auditwheel", "repair", "-w", repaired, wheel], env)
@@ -108,7 +111,8 @@ def standard_round(py: Path, project: Project, work: Path, env: dict[str, str]) 
 
 def manywheel_round(py: Path, project: Project, work: Path, env: dict[str, str]) -> tuple[str, float]:
     src = copy_with(project, work, project.manywheel_pyproject, "manywheel")
-    out = work / "manywheel-dist"
+    out = work / f"manywheel-dist-{project.name.split()[0]}"
+    shutil.rmtree(out, ignore_errors=True)
     took, proc = timed([py, "-m", "build", "--wheel", "--outdir", out, src], env)
     project.times["manywheel"].append(took)
     line = next((l for l in (proc.stdout + proc.stderr).splitlines() if "time per step: " in l), "")
@@ -167,7 +171,8 @@ def report(py: Path, project: Project, rounds: int) -> float:
     say(f"  manywheel: python -m build {ours:.1f} s -> {project.wheels['manywheel'].name}"
         f" (auditwheel show: {match.group(1) if match else 'no tag: ' + shown.stdout.strip()[-200:]})")
     say(f"  ratio manywheel / standard = {ratio:.3f}")
-    say(f"  manywheel's steps (medians; the wrappers ran {project.calls} compiler calls, each costing what "
+    say(f"  manywheel's steps (medians; a verbose build printed {project.calls} compiler calls, not counting those "
+        f"a build system runs with its output captured, as CMake's and meson's checks do; each costs what "
         f"benchmarks/bench_wrapper.py measures):")
     for step, seconds in sorted(project.steps.items(), key=lambda kv: -median(kv[1])):
         say(f"    {step}: {median(seconds):.2f} s")
