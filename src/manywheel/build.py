@@ -94,6 +94,13 @@ class Context:
         return self.arch != host_arch()
 
     @property
+    def cache_dir(self) -> Path:
+        """manywheel's cache: cache-dir, else $XDG_CACHE_HOME/manywheel or ~/.cache/manywheel."""
+        from .toolchain.baseline import default_cache_dir
+
+        return Path(self.settings.cache_dir) if self.settings.cache_dir else default_cache_dir(self.environ)
+
+    @property
     def arch_source(self) -> str:
         return self.settings.sources.get("arch", "default")
 
@@ -225,7 +232,6 @@ def prepare_tools(ctx: Context, work: Path, editable: bool, provided: Sequence[P
                   clock: StepClock | None = None) -> Tools:
     """The step before the inner build: the compilers, the baseline, the target's Python when
     cross-building, and the wrappers that route every compile and link through the baseline."""
-    from .toolchain.baseline import default_cache_dir
     from .toolchain.cross import make_target_python
     from .toolchain.wrappers import make_toolchain
 
@@ -239,11 +245,10 @@ def prepare_tools(ctx: Context, work: Path, editable: bool, provided: Sequence[P
         lap("from-source libraries")
     wrappers = str(work / "toolchain" / "bin" / "cc"), str(work / "toolchain" / "bin" / "c++")  # make_toolchain's
     target_python = make_target_python(ctx.arch, work / "python", compilers.cc, wrappers) if ctx.cross else None
-    cache = Path(ctx.settings.cache_dir) if ctx.settings.cache_dir else default_cache_dir(ctx.environ)
     toolchain = make_toolchain(work / "toolchain", compilers, baseline,
                                project=ctx.project, verbose=ctx.settings.verbose,
                                libraries=library_rules(ctx, editable, provided, baseline, libraries),
-                               target_python=target_python, cache=cache, log=log,
+                               target_python=target_python, cache=ctx.cache_dir, log=log,
                                launcher=ctx.settings.launcher)
     toolchain.env.update(libraries.env(ctx.environ, ctx.cross, toolchain.env["PATH"]))
     log(f"toolchain: {toolchain.summary}")
@@ -263,9 +268,8 @@ def build_from_source(ctx: Context, compilers: Compilers, baseline: BaselineFlag
     if not s.from_source:
         return Prefixes()
     from .toolchain.aptsource import PrivateApt
-    from .toolchain.baseline import default_cache_dir
 
-    cache = Path(s.cache_dir) if s.cache_dir else default_cache_dir(ctx.environ)
+    cache = ctx.cache_dir
     requests = resolve(s.from_source, s.from_source_options, PrivateApt(cache / "sources" / "apt", log), log)
     for note in check_needs(requests, _allowed_link_names(ctx), ctx.cross, lambda pc: _host_has(pc, ctx.environ)):
         log(note)
@@ -366,7 +370,6 @@ def library_rules(ctx: Context, editable: bool, provided: Sequence[ProvidedLibra
                   baseline: BaselineFlags | None = None, libraries: Prefixes | None = None) -> LibraryRules | None:
     """What links do with libraries outside the allow-list of the target (for "auto", of the newest
     policy); None when nothing is pinned (the host's ABI: libraries are left to the linker)."""
-    from .toolchain.baseline import default_cache_dir
     from .toolchain.openmp import build_command, runtime_path
     from .repair.provided import link_names
     from .toolchain.wrappers import LibraryRules
@@ -375,9 +378,8 @@ def library_rules(ctx: Context, editable: bool, provided: Sequence[ProvidedLibra
         return None
     openmp = None
     if not editable and not ctx.cross:  # an editable install runs here, against the host's runtime
-        cache = Path(ctx.settings.cache_dir) if ctx.settings.cache_dir else default_cache_dir(ctx.environ)
-        runtime = runtime_path(cache, baseline.directory)
-        openmp = (str(runtime), build_command(runtime, ctx.settings.openmp_source, cache))
+        runtime = runtime_path(ctx.cache_dir, baseline.directory)
+        openmp = (str(runtime), build_command(runtime, ctx.settings.openmp_source, ctx.cache_dir))
 
     s = ctx.settings
     return LibraryRules(_allowed_link_names(ctx), s.static, s.bundle, s.exclude, bundle_enabled=not editable,
@@ -511,11 +513,9 @@ def build_directory(ctx: Context, editable: bool) -> Iterator[Path]:
         with tempfile.TemporaryDirectory(prefix="manywheel-") as tmp:
             yield Path(tmp)
         return
-    from .toolchain.baseline import default_cache_dir
     import hashlib
 
-    cache = Path(ctx.settings.cache_dir) if ctx.settings.cache_dir else default_cache_dir(ctx.environ)
-    work = cache / "editable" / hashlib.sha256(str(ctx.project.resolve()).encode()).hexdigest()[:16]
+    work = ctx.cache_dir / "editable" / hashlib.sha256(str(ctx.project.resolve()).encode()).hexdigest()[:16]
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     (work / "project").write_text(f"{ctx.project.resolve()}\n")

@@ -14,6 +14,7 @@ from source (``fromsource``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob
 import os
 import re
@@ -186,7 +187,7 @@ class PrivateApt:
             parts = [p.strip() for p in line.split("|")]
             if len(parts) == 3 and parts[1] in found and parts[2].endswith("Sources"):
                 found[parts[1]] = " ".join(parts[2].split()[:2])
-        ordered = sorted(found, key=_VersionKey, reverse=True)
+        ordered = sorted(found, key=functools.cmp_to_key(compare_versions), reverse=True)
         return [(v, found[v]) for v in ordered]
 
     def source_of_binary(self, binary: str) -> str | None:
@@ -203,14 +204,6 @@ class PrivateApt:
                 f"{package}={version}"]
         env = dict(os.environ, LC_ALL="C")
         return subprocess.run(args, cwd=into, capture_output=True, text=True, env=env)
-
-
-class _VersionKey:
-    def __init__(self, version: str) -> None:
-        self.version = version
-
-    def __lt__(self, other: _VersionKey) -> bool:
-        return compare_versions(self.version, other.version) < 0
 
 
 def fetch_source(apt: PrivateApt, package: str, sources: Path, hint: str) -> SourcePackage:

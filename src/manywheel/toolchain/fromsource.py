@@ -41,7 +41,7 @@ from ..arches import BY_NAME, host_arch
 from ..errors import BaselineError
 from ..files import locked
 from .aptsource import AptSourceError, PrivateApt, SourcePackage, fetch_source, upstream_version
-from .recipes import OPENSSL_TARGETS, Recipe, recipe_for, resolve_name
+from .recipes import BY_PACKAGE, OPENSSL_TARGETS, Recipe, recipe_for, resolve_name
 
 if TYPE_CHECKING:
     from .compiler import Compilers
@@ -152,7 +152,7 @@ def resolve(names: Sequence[str], options: Mapping[str, Mapping[str, object]], a
                                        tuple(str(a) for a in opts.get("args", ()) or ()),  # type: ignore[attr-defined]
                                        bool(opts.get("shared", False))))
     if unknown:
-        known = ", ".join(sorted({r.package for r in _known()}))
+        known = ", ".join(sorted(BY_PACKAGE))
         raise FromSourceError(
             f"from-source names {', '.join(repr(n) for n in unknown)}: no Debian source package, -l name or "
             "pkg-config module of that name is known",
@@ -162,12 +162,6 @@ def resolve(names: Sequence[str], options: Mapping[str, Mapping[str, object]], a
     for r in requests:
         seen.setdefault(r.package, r)
     return order(list(seen.values()))
-
-
-def _known() -> tuple[Recipe, ...]:
-    from .recipes import RECIPES
-
-    return RECIPES
 
 
 def _resolve_with_apt(name: str, apt: PrivateApt) -> tuple[str, str] | None:
@@ -296,7 +290,7 @@ def local_source(request: LibraryRequest, sources: Path) -> SourcePackage:
     where = f"[tool.manywheel.from-source-options.{request.name}] source"
     if given.is_dir():
         _check_tree(given, f"{where} = {str(given)!r}")
-        return SourcePackage(request.package, _version_of_tree(given, request.package), given.resolve(),
+        return SourcePackage(request.package, _version_of_tree(given), given.resolve(),
                              f"local tree {given}")
     if not given.is_file():
         raise FromSourceError(f"{where} = {str(given)!r} does not exist",
@@ -318,13 +312,17 @@ def local_source(request: LibraryRequest, sources: Path) -> SourcePackage:
                 raise FromSourceError(f"{where} = {str(given)!r} is not a tarball that can be read: {e}",
                                       hint="give a .tar.gz, .tar.xz or .tar.bz2 of the library's source, or its "
                                            "unpacked tree") from e
-            tree = Path(tmp) / tops.pop() if len(tops) == 1 and (Path(tmp) / next(iter(tops))).is_dir() else Path(tmp)
+            top = Path(tmp) / next(iter(tops)) if len(tops) == 1 else None
+            tree = top if top is not None and top.is_dir() else Path(tmp)
             _check_tree(tree, f"{where} = {str(given)!r}")
             (tree / ".manywheel-complete").write_text(f"{given.name}\n")
             if final.exists():
                 shutil.rmtree(final)
-            os.replace(tree, final) if tree != Path(tmp) else shutil.copytree(tree, final)
-    return SourcePackage(request.package, _version_of_tree(final, request.package, given.name), final,
+            if tree == Path(tmp):  # a tarball without a top directory
+                shutil.copytree(tree, final)
+            else:
+                os.replace(tree, final)
+    return SourcePackage(request.package, _version_of_tree(final, given.name), final,
                          f"local tarball {given}")
 
 
@@ -336,7 +334,7 @@ def _check_tree(tree: Path, where: str) -> None:
             hint="give the library's source (a release tarball, or its unpacked tree)")
 
 
-def _version_of_tree(tree: Path, package: str, name: str = "") -> str:
+def _version_of_tree(tree: Path, name: str = "") -> str:
     m = re.search(r"-(\d[\w.+~-]*?)(\.tar(\.\w+)?|\.tgz)?$", name or tree.name)
     return m.group(1) if m else "local"
 
@@ -522,10 +520,11 @@ def _steps(system: str | None, plan: BuildPlan, tree: Path, final: Path, stage: 
             ["--enable-shared", "--disable-static"] if shared else ["--enable-static", "--disable-shared", "--with-pic"])
         configure = ["./configure", f"--prefix={final}", f"--libdir={final}/lib", f"--host={host}", f"--build={build}",
                      *kinds, *extra]
-        regenerate = [("regenerate", tree, ["autoreconf", "-fi"])] if _patched_build_files(tree) else []
+        patched = _patched_build_files(tree)
+        regenerate = [("regenerate", tree, ["autoreconf", "-fi"])] if patched else []
         if regenerate and not shutil.which("autoreconf"):
             raise FromSourceError(
-                f"{plan.request.package}: Debian's patches change its autotools files ({_patched_build_files(tree)[0]}), "
+                f"{plan.request.package}: Debian's patches change its autotools files ({patched[0]}), "
                 "so its configure must be made again, and autoreconf is not on PATH",
                 hint="apt-get install autoconf automake libtool autopoint")
         if system == "postgresql":
