@@ -2,19 +2,22 @@
 # Make (or reuse) Debian bullseye roots (glibc 2.31, python3.9) of the architectures manywheel
 # cross-builds for, in which tests run the wheels under qemu-user emulation.
 #
-#   tools/crossroot.sh [--jobs N] ARCH [ARCH...]
+#   tools/crossroot.sh [--jobs N] [--suite SUITE] ARCH [ARCH...]
 #
-# ARCH is a manylinux architecture (aarch64 armv7l ppc64le s390x i686) or `all`. Each root is
-# DIR/ARCH, DIR being $MWTEST_CROSSROOTS, else ~/.cache/manywheel/cross-roots, and holds
-# minbase, python3, libstdc++6, libgcc-s1 and libgomp1. Nothing of the root's architecture
-# runs while it is installed: debootstrap --foreign downloads the packages and dpkg-deb -x
-# unpacks them all (no maintainer scripts, hence no second stage; i386 goes the same way).
-# Then the root's ldconfig and python run chrooted under qemu-ARCH-static to do what the
-# maintainer scripts would have (ld.so.cache, byte-compiled stdlib) and to check the root.
-# Each root is built in a temporary directory next to it and renamed into place once
-# complete; DIR/ARCH/.manywheel-complete marks it (and says its suite, glibc and python);
-# a second run does nothing. N roots are made at once (default 5: the work is mostly
-# waiting on the mirror). Needs root (debootstrap, chroot) and qemu-user-static.
+# ARCH is a manylinux architecture (aarch64 armv7l ppc64le s390x i686, and x86_64 with --suite)
+# or `all`. Each root is DIR/ARCH, DIR being $MWTEST_CROSSROOTS, else
+# ~/.cache/manywheel/cross-roots, and holds minbase, python3, libstdc++6, libgcc-s1 and libgomp1.
+# --suite bookworm|trixie|bullseye makes that suite's roots instead, as DIR/ARCH-SUITE, with its
+# Python (bookworm 3.11, trixie 3.13): `manywheel wheels` tests each wheel in the oldest root of
+# its architecture that has its Python. An x86_64 root runs chrooted, without an emulator.
+# Nothing of the root's architecture runs while it is installed: debootstrap --foreign downloads
+# the packages and dpkg-deb -x unpacks them all (no maintainer scripts, hence no second stage;
+# i386 goes the same way). Then the root's ldconfig and python run chrooted under
+# qemu-ARCH-static to do what the maintainer scripts would have (ld.so.cache, byte-compiled
+# stdlib) and to check the root. Each root is built in a temporary directory next to it and
+# renamed into place once complete; DIR/ARCH/.manywheel-complete marks it (and says its suite,
+# glibc and python); a second run does nothing. N roots are made at once (default 5: the work is
+# mostly waiting on the mirror). Needs root (debootstrap, chroot) and qemu-user-static.
 #
 # Mirrors: bullseye comes from the mirror this machine's apt uses ($MWTEST_DEBIAN_MIRROR
 # overrides) where it still has the architecture. Since bullseye became LTS, deb.debian.org
@@ -29,10 +32,12 @@ set -euo pipefail
 readonly ROOT_FORMAT=1
 readonly SUITE=bullseye
 readonly FALLBACK_SUITE=bookworm
-declare -Ar SUITE_GLIBC=([bullseye]=2.31 [bookworm]=2.36)
-declare -Ar SUITE_PYTHON=([bullseye]=/usr/bin/python3.9 [bookworm]=/usr/bin/python3.11)
+declare -Ar SUITE_GLIBC=([bullseye]=2.31 [bookworm]=2.36 [trixie]=2.41)
+declare -Ar SUITE_PYTHON=([bullseye]=/usr/bin/python3.9 [bookworm]=/usr/bin/python3.11 [trixie]=/usr/bin/python3.13)
 readonly INCLUDE=python3,libstdc++6,libgcc-s1,libgomp1
 readonly ALL_ARCHES="aarch64 armv7l ppc64le s390x i686"
+# The suite --suite asked for (then no fallback, and roots are named ARCH-SUITE), else empty.
+ASKED_SUITE=""
 MW_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/src"
 readonly MW_SRC
 readonly CHROOT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -53,10 +58,10 @@ ME=crossroot
 . "$(dirname "${BASH_SOURCE[0]}")/debian-root-lib.sh"
 
 usage() {
-    sed -n '2,24s/^# \{0,1\}//p' "$0"
+    sed -n '2,27s/^# \{0,1\}//p' "$0"
 }
 
-# arch_field ARCH FIELD: FIELD (debian, qemu) of ARCH, one of ALL_ARCHES, in manywheel's one
+# arch_field ARCH FIELD: FIELD (debian, qemu) of ARCH, one of ALL_ARCHES or x86_64, in manywheel's one
 # architecture table (src/manywheel/arches.py); fails for any other ARCH.
 arch_field() {
     PYTHONPATH="$MW_SRC" python3 -S -c '
@@ -65,7 +70,7 @@ from manywheel.arches import BY_NAME
 arch, field, roots = sys.argv[1], sys.argv[2], sys.argv[3:]
 if arch not in roots:
     sys.exit(1)
-print(getattr(BY_NAME[arch], field))' "$1" "$2" $ALL_ARCHES
+print(getattr(BY_NAME[arch], field))' "$1" "$2" $ALL_ARCHES x86_64
 }
 
 # debian_arch ARCH, qemu_for ARCH: Debian's name for a manylinux architecture, and its emulator.
@@ -74,7 +79,7 @@ debian_arch() { arch_field "$1" debian; }
 # manylinux_hint NAME: " (Debian's name for ARCH)" when NAME is Debian's name for one.
 manylinux_hint() {
     local arch
-    for arch in $ALL_ARCHES; do
+    for arch in $ALL_ARCHES x86_64; do
         [[ $(debian_arch "$arch") == "$1" ]] && printf " (Debian's name for %s)" "$arch"
     done
     return 0
@@ -95,6 +100,17 @@ declare -A SOURCE=()
 choose_sources() {
     local main arch deb have_main have_archive="" have_fallback=""
     main=$(debian_mirror)
+    if [[ -n $ASKED_SUITE ]]; then
+        have_main=" $(release_arches "$main" "$ASKED_SUITE") "
+        [[ -n ${have_main// /} ]] || die "cannot read $main/dists/$ASKED_SUITE/Release: is the mirror" \
+            "reachable? (MWTEST_DEBIAN_MIRROR overrides it)"
+        for arch in "$@"; do
+            deb=$(debian_arch "$arch")
+            [[ $have_main == *" $deb "* ]] || die "$arch: $main has no $ASKED_SUITE $deb"
+            SOURCE[$arch]="$ASKED_SUITE $main"
+        done
+        return
+    fi
     have_main=" $(release_arches "$main" "$SUITE") "
     [[ -n ${have_main// /} ]] || die "cannot read $main/dists/$SUITE/Release: is the mirror" \
         "reachable? (MWTEST_DEBIAN_MIRROR overrides it)"
@@ -170,7 +186,12 @@ finish_root() {
     for db in passwd group; do
         [[ -e $tree/etc/$db ]] || cp "$tree/usr/share/base-passwd/$db.master" "$tree/etc/$db"
     done
-    cp "$(command -v "$qemu")" "$tree$QEMU_IN_ROOT"
+    if [[ $qemu == native ]]; then
+        printf '#!/bin/sh\nexec "$@"\n' >"$tree$QEMU_IN_ROOT"
+        chmod 755 "$tree$QEMU_IN_ROOT"
+    else
+        cp "$(command -v "$qemu")" "$tree$QEMU_IN_ROOT"
+    fi
     in_root "$tree" /sbin/ldconfig
     in_root "$tree" "$python" -m compileall -q "/usr/lib/${python##*/}" >/dev/null
 }
@@ -191,9 +212,10 @@ make_root() {
     ME="crossroot: $arch"
     trap on_exit EXIT
     trap 'exit 143' TERM
-    root=$DIR/$arch
+    root=$DIR/$(root_name "$arch")
     deb=$(debian_arch "$arch")
     qemu=$(qemu_for "$arch")
+    [[ $arch != x86_64 ]] || qemu=native
     read -r suite mirror <<<"${SOURCE[$arch]}"
     python=${SUITE_PYTHON[$suite]}
     # One run at a time per root; a second waits, then finds the work done.
@@ -204,7 +226,7 @@ make_root() {
         return
     fi
     remove_leftovers "$root"
-    tmp=$(mktemp -d "$DIR/.$arch.tmp.XXXXXX")
+    tmp=$(mktemp -d "$DIR/.$(root_name "$arch").tmp.XXXXXX")
     CLEANUP_DIR=$tmp
     LOG=$root.log
     : >"$LOG"
@@ -225,6 +247,9 @@ make_root() {
     say "ready in $((SECONDS - start)) s ($STEP_TIMES): $(cat "$root/.manywheel-check")," \
         "$(du -sh --one-file-system "$root" | cut -f1)"
 }
+
+# root_name ARCH: the root's directory name under DIR: ARCH, or ARCH-SUITE with --suite.
+root_name() { printf '%s\n' "$1${ASKED_SUITE:+-$ASKED_SUITE}"; }
 
 # remove_leftovers ROOT: interrupted runs' temporary trees, and ROOT itself when its marker
 # is of an older format. ROOT appears only by renaming a finished tree, so one without a
@@ -284,18 +309,23 @@ main() {
         case $1 in
             --jobs) (($# > 1)) && [[ $2 =~ ^[1-9][0-9]*$ ]] || die "--jobs needs a number"
                 jobs=$2; shift ;;
+            --suite) (($# > 1)) && [[ -n ${SUITE_GLIBC[${2:-none}]:-} ]] ||
+                die "--suite needs one of ${!SUITE_GLIBC[*]}"
+                ASKED_SUITE=$2; shift ;;
             -h | --help) usage; exit 0 ;;
             all) read -ra a <<<"$ALL_ARCHES"; arches+=("${a[@]}") ;;
             *) debian_arch "$1" >/dev/null ||
-                die "unknown architecture '$1'$(manylinux_hint "$1"): one of $ALL_ARCHES, all"
+                die "unknown architecture '$1'$(manylinux_hint "$1"): one of $ALL_ARCHES, x86_64, all"
                 arches+=("$1") ;;
         esac
         shift
     done
-    ((${#arches[@]})) || die "no architecture given (usage: tools/crossroot.sh [--jobs N] ARCH... | all)"
+    ((${#arches[@]})) || die "no architecture given (usage: tools/crossroot.sh [--jobs N] [--suite SUITE] ARCH... | all)"
+    [[ -n $ASKED_SUITE || " ${arches[*]} " != *" x86_64 "* ]] ||
+        die "x86_64's bullseye root is tools/oldroot.sh's; crossroot.sh makes x86_64 roots of another suite (--suite)"
     read -ra arches <<<"$(printf '%s\n' "${arches[@]}" | awk '!seen[$0]++' | tr '\n' ' ')"  # each once
     for arch in "${arches[@]}"; do
-        marker_ok "$DIR/$arch/.manywheel-complete" "$ROOT_FORMAT" || todo+=("$arch")
+        marker_ok "$DIR/$(root_name "$arch")/.manywheel-complete" "$ROOT_FORMAT" || todo+=("$arch")
     done
     # Fast path: nothing to do, no lock, no root needed.
     if ((${#todo[@]} == 0)); then
@@ -306,7 +336,7 @@ main() {
     ((EUID == 0)) || die "must run as root (debootstrap and chroot need it)"
     ensure_package debootstrap debootstrap
     for arch in "${todo[@]}"; do
-        ensure_package qemu-user-static "$(qemu_for "$arch")"
+        [[ $arch == x86_64 ]] || ensure_package qemu-user-static "$(qemu_for "$arch")"
     done
     choose_sources "${todo[@]}"
     mkdir -p "$DIR"

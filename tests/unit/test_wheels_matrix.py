@@ -16,7 +16,7 @@ from manywheel.matrix.identifiers import (Identifier, PythonVersion, Shard, chec
                                           universe)
 from manywheel.matrix.interpreters import SearchPlaces, find_interpreters
 from manywheel.matrix.plan import select
-from manywheel.matrix.roots import place_of_test
+from manywheel.matrix.roots import place_of_test, roots_of
 from manywheel.matrix.testing import platform_tags
 from manywheel.settings import read_settings
 from tests.common import REPO, run, skip_missing
@@ -201,6 +201,33 @@ def test_roots_from_their_markers(tmp_path: Path) -> None:
         f"no s390x root at {tmp_path}/cross-roots/s390x (manywheel's tools/crossroot.sh s390x makes it)")
     _marker(tmp_path / "bullseye-root", "format=1\nsuite=bullseye\n")
     assert place_of_test(tmp_path, "x86_64", PythonVersion(3, 9), euid=1000, path_env=path_env).reason.endswith("needs chroot, so root")
+
+
+def test_each_version_is_tested_in_the_oldest_root_that_has_it(tmp_path: Path) -> None:
+    """Roots of several suites per architecture (crossroot.sh --suite) and Pythons built for a
+    root (rootpython.sh's markers): each version goes to the oldest glibc that has it."""
+    cross = tmp_path / "cross-roots"
+    _marker(cross / "ppc64le", "format=1\narch=ppc64le\nsuite=bookworm\nglibc=2.36\npython=/usr/bin/python3.11\n")
+    (cross / "ppc64le" / ".manywheel-python3.9-complete").write_text("format=1\npython=/usr/local/bin/python3.9\n")
+    (cross / "ppc64le" / ".manywheel-python3.13-complete").write_text("format=0\npython=/usr/local/bin/python3.13\n")
+    _marker(cross / "ppc64le-trixie", "format=1\narch=ppc64le\nsuite=trixie\nglibc=2.41\npython=/usr/bin/python3.13\n")
+    _marker(cross / "ppc64-trixie", "format=1\narch=ppc64\nsuite=trixie\nglibc=2.41\npython=/usr/bin/python3.13\n")
+    roots = roots_of(tmp_path, "ppc64le")
+    assert [(r.suite, r.glibc, dict(r.pythons)) for r in roots] == [
+        ("bookworm", (2, 36), {(3, 11): "/usr/bin/python3.11", (3, 9): "/usr/local/bin/python3.9"}),
+        ("trixie", (2, 41), {(3, 13): "/usr/bin/python3.13"})]
+    assert all(r.emulated for r in roots)
+    _marker(cross / "x86_64-trixie", "format=1\narch=x86_64\nsuite=trixie\nglibc=2.41\npython=/usr/bin/python3.13\n")
+    _marker(tmp_path / "bullseye-root", "format=1\nsuite=bullseye\n")
+    (tmp_path / "bullseye-root" / ".manywheel-python311-complete").write_text("format=1\npython=/usr/local/bin/python3.11\n")
+    x86 = roots_of(tmp_path, "x86_64")
+    assert [(r.suite, sorted(r.pythons), r.emulated) for r in x86] == [
+        ("bullseye", [(3, 9), (3, 11)], False), ("trixie", [(3, 13)], False)]
+    place = place_of_test(tmp_path, "x86_64", PythonVersion(3, 13), euid=0, path_env="")
+    assert place.root is not None and place.root.suite == "trixie" and place.python == "/usr/bin/python3.13"
+    assert place_of_test(tmp_path, "x86_64", PythonVersion(3, 12), euid=0, path_env="").reason == (
+        f"no Python 3.12 in the x86_64 roots (bullseye x86_64 root (glibc 2.31) at {tmp_path}/bullseye-root has 3.9, "
+        f"3.11; trixie x86_64 root (glibc 2.41) at {cross}/x86_64-trixie has 3.13)")
 
 
 def test_platform_tags_for_pip() -> None:

@@ -3,12 +3,15 @@ made by the project's tools (tools/oldroot.sh: the x86_64 bullseye root, with a 
 inside; tools/crossroot.sh: one root per foreign architecture).  Under the roots directory
 (``--roots``, ``[tool.manywheel.wheels] roots``, default ``~/.cache/manywheel``):
 
-- ``bullseye-root/``: x86_64, glibc 2.31, ``/usr/bin/python3`` (3.9) and, with the marker
-  ``.manywheel-python311-complete``, ``/usr/local/bin/python3.11``; entered with chroot (as root);
-- ``cross-roots/<arch>/``: its marker names the suite, glibc and Python; run under
-  ``qemu-<arch>-static -L ROOT`` (no root needed).
+- ``bullseye-root/``: x86_64, glibc 2.31, ``/usr/bin/python3`` (3.9); entered with chroot (as root);
+- ``cross-roots/<arch>/`` and ``cross-roots/<arch>-<suite>/`` (``tools/crossroot.sh --suite``): the
+  marker names the suite, glibc and Python; run under ``qemu-<arch>-static -L ROOT`` (no root
+  needed), or chrooted when of this host's architecture.
 
-A root counts only once its marker says it is complete (``format=1`` on the first line).
+Any root may hold more Pythons, each named by a marker ``.manywheel-python<X.Y>-complete`` whose
+``python=`` line is its path in the root: oldroot.sh's ``--python311`` (``python311``) and
+tools/rootpython.sh's CPythons built for a root.  A root counts only once its marker says it is
+complete (``format=1`` on the first line).
 """
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from ..arches import BY_NAME, host_arch
 from .identifiers import PythonVersion
 
 MARKER = ".manywheel-complete"
-PY311_MARKER = ".manywheel-python311-complete"
+PYTHON_MARKERS = ".manywheel-python*-complete"
 MARKER_FORMAT = "format=1"
 # The Python of each Debian suite, where a marker names none.
 SUITE_PYTHON = {"bullseye": (3, 9), "bookworm": (3, 11), "trixie": (3, 13)}
@@ -66,31 +69,42 @@ def _version_of(python: str, suite: str) -> tuple[int, int] | None:
     return SUITE_PYTHON.get(suite)
 
 
+def _more_pythons(path: Path) -> dict[tuple[int, int], str]:
+    """The Pythons built for a root, each named by a complete ``.manywheel-python*-complete``."""
+    found = {}
+    for marker in sorted(path.glob(PYTHON_MARKERS)):
+        fields = _marker(marker)
+        version = _version_of(fields["python"], "") if fields and "python" in fields else None
+        if version:
+            found[version] = fields["python"]
+    return found
+
+
 def _x86_64_root(base: Path) -> Root | None:
     path = base / "bullseye-root"
     if _marker(path / MARKER) is None:
         return None
-    pythons = {(3, 9): "/usr/bin/python3"}
-    if _marker(path / PY311_MARKER) is not None:
-        pythons[(3, 11)] = "/usr/local/bin/python3.11"
+    pythons = {(3, 9): "/usr/bin/python3", **_more_pythons(path)}
     return Root("x86_64", path, "bullseye", (2, 31), pythons, emulated=False)
 
 
-def _cross_root(base: Path, arch: str) -> Root | None:
-    path = base / "cross-roots" / arch
+def _cross_root(path: Path, arch: str) -> Root | None:
     fields = _marker(path / MARKER)
-    if fields is None or "python" not in fields:
+    if fields is None or "python" not in fields or fields.get("arch", arch) != arch:
         return None
     suite = fields.get("suite", "")
     major, _, minor = fields.get("glibc", "0.0").partition(".")
     version = _version_of(fields["python"], suite)
     pythons = {version: fields["python"]} if version else {}
-    return Root(arch, path, suite, (int(major or 0), int(minor or 0)), pythons, emulated=True)
+    pythons.update(_more_pythons(path))
+    return Root(arch, path, suite, (int(major or 0), int(minor or 0)), pythons, emulated=arch != host_arch())
 
 
 def roots_of(base: Path, arch: str) -> list[Root]:
     """arch's complete roots under base, oldest glibc first."""
-    found = [_x86_64_root(base)] if arch == "x86_64" == host_arch() else [_cross_root(base, arch)]
+    found = [_x86_64_root(base)] if arch == "x86_64" == host_arch() else []
+    cross = base / "cross-roots"
+    found += [_cross_root(path, arch) for path in [cross / arch, *sorted(cross.glob(f"{arch}-*"))] if path.is_dir()]
     return sorted((r for r in found if r is not None), key=lambda r: r.glibc)
 
 
@@ -116,7 +130,7 @@ def place_of_test(base: Path, arch: str, version: PythonVersion, *, euid: int, p
     wanted = (version.major, version.minor)
     usable = [r for r in roots if wanted in r.pythons]
     if not usable:
-        have = ", ".join(f"{r.describe()} has {', '.join('%d.%d' % v for v in sorted(r.pythons))}" for r in roots)
+        have = "; ".join(f"{r.describe()} has {', '.join('%d.%d' % v for v in sorted(r.pythons))}" for r in roots)
         return PlaceOfTest(None, reason=f"no Python {version.dotted} in the {arch} roots ({have})")
     root = usable[0]
     if not root.emulated:
