@@ -131,10 +131,8 @@ def _requires_python(pyproject: Mapping[str, Any], chosen: list[Identifier]) -> 
     spec = project.get("requires-python") if isinstance(project, dict) else None
     if not spec:
         return chosen, []
-    try:
-        from packaging.specifiers import InvalidSpecifier, SpecifierSet
-    except ImportError:  # packaging is optional at run time
-        return chosen, [f"requires-python {spec!r} not applied: the 'packaging' package is not installed"]
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
     try:
         allowed = SpecifierSet(spec)
     except InvalidSpecifier:
