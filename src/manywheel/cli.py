@@ -104,6 +104,9 @@ def _wheels_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     wheels.add_argument("--roots", metavar="DIR",
                         help="where the test roots are (default: ~/.cache/manywheel: bullseye-root/, cross-roots/ARCH/)")
     wheels.add_argument("--no-test", action="store_true", help="build only; run no test-command")
+    wheels.add_argument("--isolated", action="store_true",
+                        help="build each wheel in an isolated environment of its own (python -m build), not in "
+                             "its Python's build environment shared by every architecture")
     wheels.add_argument("--shard", metavar="K/N", help="build part K of N of the matrix (deterministic; for CI matrices)")
     wheels.add_argument("--plan", action="store_true", help="print the plan (interpreters, roots) and build nothing")
     wheels.set_defaults(func=_wheels)
@@ -120,9 +123,12 @@ def _wheels(args: argparse.Namespace) -> int:
     cli = {"python": args.python, "arch": args.arch, "out": args.out, "jobs": args.jobs, "roots": args.roots}
     plan = make_plan(args.path, cli, dict(os.environ), shard=args.shard, no_test=args.no_test)
     print(render_plan(plan), flush=True)
+    print("builds: " + ("each in an isolated environment of its own (--isolated)" if args.isolated else
+                        "each Python's in one build environment, shared by its architectures (--isolated: "
+                        "one per wheel)"), flush=True)
     if args.plan:
         return EXIT_MEETS
-    return run_plan(plan, dict(os.environ))
+    return run_plan(plan, dict(os.environ), isolated=args.isolated)
 
 
 def _check(args: argparse.Namespace) -> int:

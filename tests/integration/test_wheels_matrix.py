@@ -33,12 +33,13 @@ def roots(tmp_path: Path, cross_root: Callable[..., Path]) -> Path:
     return base
 
 
-def matrix(project: Path, out: Path, roots: Path, env: dict[str, str], python39: str) -> tuple[int, str]:
+def matrix(project: Path, out: Path, roots: Path, env: dict[str, str], python39: str, *extra: str
+           ) -> tuple[int, str]:
     if shutil.which("aarch64-linux-gnu-gcc") is None:
         skip_missing("aarch64-linux-gnu-gcc is not installed (gcc-aarch64-linux-gnu)")
     env = dict(env, PYTHONPATH=str(REPO / "src"), PATH=os.path.dirname(python39) + os.pathsep + env["PATH"])
     proc = run([sys.executable, "-m", "manywheel", "wheels", str(project), "--python", "3.9", "--arch",
-                "x86_64,aarch64", "--out", str(out), "--roots", str(roots), "--jobs", "2"], env=env, check=False)
+                "x86_64,aarch64", "--out", str(out), "--roots", str(roots), "--jobs", "2", *extra], env=env, check=False)
     return proc.returncode, proc.stdout + proc.stderr
 
 
@@ -77,15 +78,21 @@ def test_two_architectures_built_and_tested_in_their_roots(tmp_path: Path, roots
     assert "machine: aarch64" in (logs / "cp39-manylinux_aarch64.log").read_text()
     assert "machine: x86_64" in (logs / "cp39-manylinux_x86_64.log").read_text()
     assert "Ran 5 tests" in (logs / "cp39-manylinux_aarch64.log").read_text()
+    # One build environment for cp39, made once (by whichever wheel came first), used by both.
+    texts = [(logs / f"cp39-manylinux_{arch}.log").read_text() for arch in ("x86_64", "aarch64")]
+    assert sum(t.count("--- the build environment of") for t in texts) == 1, texts
+    assert all("without isolation" in t for t in texts)
 
 
 def test_a_failing_test_is_reported_and_every_wheel_kept(tmp_path: Path, roots: Path, build_env: dict[str, str],
                                                          python39: str) -> None:
     project = with_table(tmp_path, "[tool.manywheel.wheels]\ntest-command = \"python -c 'import platform, sys; "
                                    "sys.exit(3 if platform.machine() == \\\"aarch64\\\" else 0)'\"\n")
-    code, out = matrix(project, tmp_path / "wheelhouse", roots, build_env, python39)
+    code, out = matrix(project, tmp_path / "wheelhouse", roots, build_env, python39, "--isolated")
     print(out)
     assert code == 1, out
+    assert "builds: each in an isolated environment of its own (--isolated)" in out
+    assert "python -m build --wheel" in (tmp_path / "wheelhouse" / "logs" / "cp39-manylinux_aarch64.log").read_text()
     rows = summary_rows(out)
     assert rows["cp39-manylinux_x86_64"][-1].startswith("ok (")
     assert rows["cp39-manylinux_aarch64"][-1].startswith("failed (") and "test-command exited 3" in out
