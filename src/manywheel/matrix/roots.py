@@ -73,10 +73,10 @@ def _more_pythons(path: Path) -> dict[tuple[int, int], str]:
     """The Pythons built for a root, each named by a complete ``.manywheel-python*-complete``."""
     found = {}
     for marker in sorted(path.glob(PYTHON_MARKERS)):
-        fields = _marker(marker)
-        version = _version_of(fields["python"], "") if fields and "python" in fields else None
+        python = (_marker(marker) or {}).get("python", "")
+        version = _version_of(python, "") if python else None
         if version:
-            found[version] = fields["python"]
+            found[version] = python
     return found
 
 
