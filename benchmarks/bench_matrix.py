@@ -9,9 +9,10 @@ The project is MarkupSafe 3.0.4's sdist (C; from PyPI, or --project), switched t
 
 - manywheel: one `manywheel wheels PROJECT --python ... --arch ... --no-test --jobs N` (default
   one build at a time, as cibuildwheel builds), from a virtual environment holding a wheel of this
-  checkout; each wheel is an isolated `python -m build --wheel` with a host interpreter, the
-  foreign ones cross-compiled. Its wall time is the matrix's, and its summary gives each wheel's
-  build time.
+  checkout: the sdist, then each wheel built by pypa/build with a host interpreter in that Python's
+  build environment (made on its first wheel, shared by its architectures; `--isolated`: an
+  isolated environment per wheel instead), the foreign ones cross-compiled. Its wall time is the
+  matrix's, and its summary gives each wheel's build time.
 - emulated: one cell of the matrix (cp39 aarch64) the way cibuildwheel builds it on an x86_64
   machine: the whole build under qemu-user, chrooted into an aarch64 Debian bullseye root with
   its own gcc 10 and Python 3.9 (benchmarks/bench_cross.py's build root, made once; binfmt_misc
@@ -78,6 +79,8 @@ def measure_manywheel(venv_bin: Path, project: Path, env: dict[str, str], args: 
     """Wall seconds of the whole matrix, each wheel's build seconds, and the summary's text."""
     cmd = [venv_bin / "manywheel", "wheels", project, "--python", args.python, "--arch", args.arch, "--no-test",
            "--jobs", str(args.jobs), "--out", project.parent / "wheelhouse"]
+    if args.isolated:
+        cmd.append("--isolated")
     say(f"manywheel: {' '.join(map(str, cmd[1:]))} ...")
     start = time.perf_counter()
     proc = run(cmd, env=env, check=False)
@@ -114,7 +117,8 @@ def emulated_cell(root: Path, sdist: Path) -> tuple[float, float, str]:
     shutil.rmtree(host_side, ignore_errors=True)
     try:
         src = unpack(sdist, host_side / "src")
-        env = ["env", "PATH=/usr/local/bin:/usr/bin:/bin", "PIP_NO_INDEX=1", "PIP_FIND_LINKS=/opt/mw-bench-wheels", "PIP_DISABLE_PIP_VERSION_CHECK=1"]
+        env = ["env", "PATH=/usr/local/bin:/usr/bin:/bin", "PIP_NO_INDEX=1", "PIP_FIND_LINKS=/opt/mw-bench-wheels",
+               "PIP_DISABLE_PIP_VERSION_CHECK=1"]
         start = time.perf_counter()
         in_root(root, *env, "python3", "-m", "build", "--wheel", "--outdir", str(inside / "dist"),
                 str(inside / "src" / src.name))
@@ -153,6 +157,7 @@ def main() -> int:
     parser.add_argument("--arch", default="x86_64,aarch64,ppc64le")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--emulated-rounds", type=int, default=2)
+    parser.add_argument("--isolated", action="store_true", help="manywheel wheels --isolated (an environment per wheel)")
     parser.add_argument("--project", help="an sdist of a project manywheel adopt can switch (default: MarkupSafe 3.0.4)")
     args = parser.parse_args()
     if args.emulated_rounds < 1 or args.jobs < 1:
