@@ -11,13 +11,16 @@
 # of Debian's python3.X source package (3.9 from bullseye, 3.11 from bookworm, 3.13 from
 # trixie), fetched with a private apt configuration into ~/.cache/manywheel/sources/rootpython
 # and kept there. Debian's cross compiler (<triplet>-gcc) builds it; configure needs a build
-# Python of the same version, found in pyenv ($PYENV_ROOT/versions/VERSION.*). The interpreter
-# is minimal: the core and the stdlib's pure-C modules, plus zlib, bz2, lzma, sqlite3 and
-# _uuid where the host has their (architecture-independent) headers and the root the library;
-# no ssl, _hashlib, ctypes (their headers are per architecture). `make altinstall` (no
-# python3 to shadow the root's own) writes it to a temporary tree next to the root, whose
-# pieces are renamed into the root once built; it is checked as manywheel's tests run it
-# (qemu-ARCH-static -L ROOT ROOT/usr/local/bin/python3.X), then
+# Python of the same version whose patch release is not older than the source's, found in
+# pyenv ($PYENV_ROOT/versions/VERSION.*) or on PATH; without one (trixie's 3.13.5 and pyenv's
+# 3.13.0), one is built for this host from the same tarball (native, no optimizations; once,
+# about 8 minutes of two busy cores, 110 MB) into ~/.cache/manywheel/rootpython/build-python/.
+# The interpreter is minimal: the core and the stdlib's pure-C modules, plus zlib, bz2, lzma,
+# sqlite3 and _uuid where the host has their (architecture-independent) headers and the root
+# the library; no ssl, _hashlib, ctypes (their headers are per architecture). `make
+# altinstall` (no python3 to shadow the root's own) writes it to a temporary tree next to the
+# root, whose pieces are renamed into the root once built; it is checked as manywheel's tests
+# run it (qemu-ARCH-static -L ROOT ROOT/usr/local/bin/python3.X), then
 # ROOT/.manywheel-pythonVERSION-complete marks it (format, python, version, created) and a
 # second run does nothing. The build links against the cross compiler's glibc, so the root's
 # glibc must be at least as new (bookworm ppc64le and s390x roots, not bullseye ones).
@@ -27,6 +30,7 @@ set -euo pipefail
 # src/manywheel/matrix/roots.py reads the same marker.
 readonly PY_FORMAT=1
 readonly ROOT_FORMAT=1  # tools/crossroot.sh's marker
+readonly BUILDPY_FORMAT=1  # the host build Python's marker
 declare -Ar SOURCE_SUITE=([3.9]=bullseye [3.11]=bookworm [3.13]=trixie)
 readonly ALL_ARCHES="aarch64 armv7l ppc64le s390x i686"
 MW_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/src"
@@ -34,9 +38,13 @@ readonly MW_SRC
 readonly ROOT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # What the check needs: the core and the pure-C stdlib modules the tests use.
 readonly CHECK_PY='import platform, os, sys, json, math, _struct, unittest, select, _socket, array, binascii
-import _random, _sha1, _sha256, _sha512, _md5, _datetime, unicodedata, _posixsubprocess, _pickle
+import _random, _sha1, _md5, _datetime, unicodedata, _posixsubprocess, _pickle
 import _json, _bisect, _heapq, itertools, mmap, fcntl, termios, resource, subprocess, tempfile
 import hashlib, _decimal, pyexpat, _elementtree, _csv, _pickle, _queue, _contextvars, _asyncio
+try:
+    import _sha256, _sha512
+except ImportError:
+    import _sha2  # 3.12 and later
 hashlib.sha256(b""); hashlib.md5(b"")
 class T(unittest.TestCase):
     def test_it(self):
@@ -59,7 +67,7 @@ ME=rootpython
 . "$(dirname "${BASH_SOURCE[0]}")/debian-root-lib.sh"
 
 usage() {
-    sed -n '2,25s/^# \{0,1\}//p' "$0"
+    sed -n '2,/^set /s/^# \{0,1\}//p' "$0"
 }
 
 # arch_field ARCH FIELD: FIELD (gnu, multiarch, qemu) of ARCH, one of ALL_ARCHES, in
@@ -86,15 +94,111 @@ version_ge() {
     [[ $(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n 1) == "$2" ]]
 }
 
-# build_python VERSION: the newest pyenv interpreter of VERSION (3.9 -> .../3.9.18/bin/python3.9).
-build_python() {
-    local pyenv=${PYENV_ROOT:-$HOME/.pyenv} found
-    found=$(find "$pyenv/versions" -mindepth 3 -maxdepth 3 -path "*/versions/$1.*/bin/python$1" \
-        2>/dev/null | sort -V | tail -n 1)
-    [[ -n $found && -x $found ]] ||
-        die "no build Python $1: cross-configuring CPython $1 needs one of the same version," \
-            "looked for $pyenv/versions/$1.*/bin/python$1 (pyenv install $1 makes one)"
-    printf '%s\n' "$found"
+# find_build_python VERSION MIN CACHE: the newest interpreter of VERSION, patch release MIN or
+# newer, among pyenv's ($PYENV_ROOT/versions/VERSION.*), those on PATH (pyenv shims resolved by
+# running them) and the ones this script built (CACHE/build-python/*); prints its real path,
+# or fails after saying which were too old.
+find_build_python() {
+    local version=$1 min=$2 cache=$3 pyenv=${PYENV_ROOT:-$HOME/.pyenv} cand info best="" best_v=""
+    local cands=() too_old=()
+    mapfile -t cands < <(
+        find "$pyenv/versions" "$cache/build-python" -mindepth 3 -maxdepth 3 \
+            -path "*/$version.*/bin/python$version" 2>/dev/null
+        type -ap "python$version" || true)
+    for cand in "${cands[@]}"; do
+        [[ -x $cand ]] || continue
+        case $cand in
+            "$cache"/build-python/*)
+                marker_ok "${cand%/bin/*}/.manywheel-build-python-complete" "$BUILDPY_FORMAT" ||
+                    continue ;;
+        esac
+        # A pyenv shim of a version not selected fails here: skipped.
+        info=$("$cand" -S -c 'import sys; print("%d.%d.%d" % sys.version_info[:3], sys.executable)' \
+            2>/dev/null) || continue
+        local v=${info%% *} exe=${info#* }
+        [[ $v == "$version".* && -x $exe ]] || continue
+        if ! version_ge "$v" "$min"; then
+            too_old+=("$exe ($v)")
+        elif [[ -z $best_v ]] || ! version_ge "$best_v" "$v"; then
+            best=$exe best_v=$v
+        fi
+    done
+    if [[ -z $best ]]; then
+        ((${#too_old[@]} == 0)) || say "older than the source ($min), not usable: ${too_old[*]}" >&2
+        return 1
+    fi
+    printf '%s\n' "$best"
+}
+
+# host_build TREE SOURCE PREFIX VERSION: configure (native, no optimizations), make and make
+# altinstall into TREE/dest a host interpreter of SOURCE for PREFIX. Runs as one logged step.
+# shellcheck disable=SC2329  # run by make_build_python through declare -f
+host_build() {
+    local tree=$1 source=$2 prefix=$3 version=$4
+    mkdir -p "$tree/src"
+    tar -xf "$source" -C "$tree/src" --strip-components=1
+    cd "$tree/src"
+    nice ./configure --prefix="$prefix" --without-ensurepip
+    nice make -j2
+    nice make altinstall DESTDIR="$tree/dest"
+    rm -rf "$tree/dest$prefix/lib/python$version/test"
+    find "$tree/dest$prefix/lib" -name "libpython$version*.a" -delete
+}
+
+# make_build_python VERSION SOURCE SRC_VERSION CACHE: build CPython SRC_VERSION for this host
+# from SOURCE (the tarball the cross build uses) into CACHE/build-python/SRC_VERSION, once
+# (its marker says it is complete; a lock keeps two runs from building it together); set
+# BUILD_PYTHON to its interpreter. Python.org is not needed, nor pyenv.
+BUILD_PYTHON=""
+make_build_python() {
+    local version=$1 source=$2 src_version=$3 cache=$4
+    local base=$4/build-python prefix=$4/build-python/$3 tmp log start=$SECONDS
+    local marker=$prefix/.manywheel-build-python-complete
+    BUILD_PYTHON=$prefix/bin/python$version
+    mkdir -p "$base"
+    exec 8>"$prefix.lock"
+    flock 8
+    if marker_ok "$marker" "$BUILDPY_FORMAT"; then
+        exec 8>&-
+        say "build Python: $BUILD_PYTHON (built earlier)"
+        return
+    fi
+    local old
+    for old in "$base/.$src_version".tmp.* "$prefix"; do
+        [[ -e $old ]] && { say "removing incomplete $old"; remove_tree "$old"; }
+    done
+    log=$prefix.log
+    : >"$log"
+    say "************************************************************************"
+    say "no build Python $src_version or newer (pyenv, PATH): building one for this host"
+    say "from ${source##*/} into $prefix"
+    say "(once, reused by later runs; several minutes of two cores; log: $log)"
+    say "************************************************************************"
+    tmp=$(mktemp -d "$base/.$src_version.tmp.XXXXXX")
+    CLEANUP_DIR=$tmp
+    if ! run_logged "$log" bash -c "set -euo pipefail; $(declare -f host_build); host_build \"\$@\"" \
+        host_build "$tmp" "$source" "$prefix" "$version"
+    then
+        show_log "$log"
+        die "building the host build Python $src_version failed (log: $log)"
+    fi
+    local got
+    got=$("$tmp/dest$prefix/bin/python$version" -S -c \
+        'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>&1) ||
+        die "the host build Python does not start: $got"
+    [[ $got == "$src_version" ]] || die "the host build Python says $got, not $src_version"
+    printf 'format=%s\npython=%s\nversion=%s\ncreated=%s\nsource=%s\nseconds=%s\n' \
+        "$BUILDPY_FORMAT" "$BUILD_PYTHON" "$got" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${source##*/}" \
+        "$((SECONDS - start))" >"$tmp/dest$marker"
+    # The prefix is baked into the interpreter: the tree goes to exactly that path, whole.
+    mv -T "$tmp/dest$prefix" "$prefix"
+    remove_tree "$tmp"
+    CLEANUP_DIR=""
+    exec 8>&-
+    say "************************************************************************"
+    say "BUILT the host build Python $got in $((SECONDS - start)) s:" \
+        "$BUILD_PYTHON ($(du -sh "$prefix" | cut -f1))"
+    say "************************************************************************"
 }
 
 # cross_glibc CC: the glibc version CC's headers and libraries are (2.36).
@@ -267,7 +371,6 @@ main() {
         die "the $arch root's glibc is $glibc but $gnu-gcc links against glibc $cc_glibc:" \
             "the interpreter would need symbols the root lacks (only roots of glibc $cc_glibc" \
             "or newer, such as tools/crossroot.sh's bookworm ones, can take it)"
-    buildpy=$(build_python "$version")
 
     trap on_exit EXIT
     trap 'exit 130' INT
@@ -285,19 +388,22 @@ main() {
     done
     rm -f "$marker"
 
-    local cache start=$SECONDS source log deps_made
+    local cache pycache start=$SECONDS source log deps_made
     cache=${XDG_CACHE_HOME:-$HOME/.cache}/manywheel/sources/rootpython
-    mkdir -p "$cache"
+    pycache=${XDG_CACHE_HOME:-$HOME/.cache}/manywheel/rootpython
+    mkdir -p "$cache" "$pycache"
     fetch_source "$version" "$cache"
     source=$SOURCE_TARBALL
     # The cross build runs the source's own Lib with the build Python: an older patch release
-    # fails there (3.13.0 on 3.13.5's linecache), a newer one works (3.9.18 on 3.9.2).
-    local src_version=${source##*/python"${version}"_} build_version
+    # fails there (3.13.0 on 3.13.5's linecache), a newer one works (3.9.18 on 3.9.2). Without
+    # one, one is built for this host from the same tarball.
+    local src_version=${source##*/python"${version}"_}
     src_version=${src_version%%.orig.tar.*}
-    build_version=$(basename "$(dirname "$(dirname "$buildpy")")")
-    version_ge "$build_version" "$src_version" ||
-        die "the build Python $buildpy ($build_version) is older than the source ($src_version):" \
-            "install $src_version or newer with pyenv (pyenv install $src_version)"
+    if ! buildpy=$(find_build_python "$version" "$src_version" "$pycache"); then
+        make_build_python "$version" "$source" "$src_version" "$pycache"
+        buildpy=$BUILD_PYTHON
+    fi
+    local cross_start=$SECONDS
     tmp=$(mktemp -d "$dir/.$arch.python$version.tmp.XXXXXX")
     CLEANUP_DIR=$tmp
     log=$root.python$version.log
@@ -311,7 +417,7 @@ main() {
         show_log "$log"
         die "building CPython $version failed (log: $log)"
     fi
-    local built=$((SECONDS - start))
+    local built=$((SECONDS - cross_start))
     say "built in $built s"
 
     # Rename the pieces into the root; the marker, written last, makes them count.
