@@ -169,6 +169,24 @@ def test_interpreters_found_here() -> None:
     assert missing.interpreter is None and missing.reason.startswith("no interpreter found; looked in PATH, pyenv (")
 
 
+def test_the_pythons_manywheels_tools_built_are_searched_last(tmp_path: Path) -> None:
+    """tools/rootpython.sh's build Pythons (in the cache) come after PATH, pyenv and uv."""
+    real = find_python("3.9")
+    if real is None:
+        skip_missing("no CPython 3.9 with `build` (pyenv)")
+    built = tmp_path / "cache" / "manywheel" / "rootpython" / "build-python" / "3.9.2" / "bin"
+    built.mkdir(parents=True)
+    (built / "python3.9").symlink_to(real)
+    places = SearchPlaces.from_environ({"HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache"),
+                                        "PATH": ""})
+    assert places.candidates(PythonVersion(3, 9)) == [str(built / "python3.9")]
+    found = find_interpreters([PythonVersion(3, 9), PythonVersion(3, 8)], places)
+    interpreter = found[PythonVersion(3, 9)].interpreter
+    assert interpreter is not None and interpreter.path == str(built / "python3.9")
+    assert found[PythonVersion(3, 8)].reason.endswith(
+        f"uv ({tmp_path}/.local/share/uv/python), manywheel's tools ({tmp_path}/cache/manywheel/rootpython/build-python)")
+
+
 def test_an_interpreter_without_build_is_named(tmp_path: Path) -> None:
     """Every pyenv Python here that lacks `build` is reported as such, with the fix."""
     places = SearchPlaces.from_environ(os.environ)

@@ -1,5 +1,6 @@
-"""The host Pythons that build the wheels: one per Python version, found on PATH, in pyenv and
-in uv's managed Pythons, each checked by running it.  A cross build needs only a host
+"""The host Pythons that build the wheels: one per Python version, found on PATH, in pyenv, in
+uv's managed Pythons and among those manywheel's tools built (tools/rootpython.sh's build Pythons,
+in ``~/.cache/manywheel/rootpython/build-python/<version>``), each checked by running it.  A cross build needs only a host
 interpreter of the same version: the target's sysconfig comes from manywheel."""
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ class SearchPlaces:
     path: tuple[str, ...]
     pyenv_root: Path
     uv_dir: Path
+    built_dir: Path  # the Pythons manywheel's tools built
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> SearchPlaces:
@@ -56,20 +58,22 @@ class SearchPlaces:
         pyenv = Path(environ.get("PYENV_ROOT") or home / ".pyenv")
         data = Path(environ.get("XDG_DATA_HOME") or home / ".local/share")
         uv = Path(environ.get("UV_PYTHON_INSTALL_DIR") or data / "uv/python")
-        return cls(tuple(p for p in environ.get("PATH", "").split(os.pathsep) if p), pyenv, uv)
+        built = Path(environ.get("XDG_CACHE_HOME") or home / ".cache") / "manywheel/rootpython/build-python"
+        return cls(tuple(p for p in environ.get("PATH", "").split(os.pathsep) if p), pyenv, uv, built)
 
     def describe(self) -> str:
-        home = str(Path.home())
-        short = [str(p).replace(home, "~", 1) for p in (self.pyenv_root / "versions", self.uv_dir)]
-        return f"PATH, pyenv ({short[0]}), uv ({short[1]})"
+        home = str(Path.home()).rstrip("/") + "/"
+        short = [f"~/{p[len(home):]}" if p.startswith(home) else p
+                 for p in map(str, (self.pyenv_root / "versions", self.uv_dir, self.built_dir))]
+        return f"PATH, pyenv ({short[0]}), uv ({short[1]}), manywheel's tools ({short[2]})"
 
     def candidates(self, wanted: PythonVersion) -> list[str]:
         """Every file that may be that Python, in order: PATH (pyenv's shims left out: pyenv is
-        searched itself), then pyenv's versions, then uv's, newest first."""
+        searched itself), then pyenv's versions, then uv's, then manywheel's tools', newest first."""
         name = f"python{wanted.major}.{wanted.minor}{'t' if wanted.free_threaded else ''}"
         shims = str(self.pyenv_root / "shims")
         found = [os.path.join(d, name) for d in self.path if d != shims and "/shims" not in d]
-        for base in (self.pyenv_root / "versions", self.uv_dir):
+        for base in (self.pyenv_root / "versions", self.uv_dir, self.built_dir):
             found += sorted(glob.glob(str(base / "*" / "bin" / name)), key=_newest_first)
         return [p for p in dict.fromkeys(found) if os.access(p, os.X_OK) and not os.path.isdir(p)]
 
