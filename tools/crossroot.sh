@@ -38,8 +38,6 @@ readonly INCLUDE=python3,libstdc++6,libgcc-s1,libgomp1
 readonly ALL_ARCHES="aarch64 armv7l ppc64le s390x i686"
 # The suite --suite asked for (then no fallback, and roots are named ARCH-SUITE), else empty.
 ASKED_SUITE=""
-MW_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/src"
-readonly MW_SRC
 readonly CHROOT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # Where the emulator is copied inside a root while it is being made (removed afterwards).
 readonly QEMU_IN_ROOT=/.manywheel-qemu
@@ -61,17 +59,9 @@ usage() {
     sed -n '2,27s/^# \{0,1\}//p' "$0"
 }
 
-# arch_field ARCH FIELD: FIELD (debian, qemu) of ARCH, one of ALL_ARCHES or x86_64, in manywheel's one
-# architecture table (src/manywheel/arches.py); fails for any other ARCH.
-arch_field() {
-    PYTHONPATH="$MW_SRC" python3 -S -c '
-import sys
-from manywheel.arches import BY_NAME
-arch, field, roots = sys.argv[1], sys.argv[2], sys.argv[3:]
-if arch not in roots:
-    sys.exit(1)
-print(getattr(BY_NAME[arch], field))' "$1" "$2" $ALL_ARCHES x86_64
-}
+# arch_field ARCH FIELD: FIELD (debian, qemu) of ARCH, one of ALL_ARCHES or x86_64.
+# shellcheck disable=SC2086  # one argument per architecture
+arch_field() { arch_table_field "$1" "$2" $ALL_ARCHES x86_64; }
 
 # debian_arch ARCH, qemu_for ARCH: Debian's name for a manylinux architecture, and its emulator.
 debian_arch() { arch_field "$1" debian; }

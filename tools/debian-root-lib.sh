@@ -128,3 +128,34 @@ show_log() {
     printf '%s: last lines of %s:\n' "$ME" "$1" >&2
     tail -n 40 "$1" >&2 || true
 }
+
+# arch_table_field ARCH FIELD ARCHES...: FIELD (debian, gnu, multiarch, qemu, ...) of ARCH in
+# manywheel's one architecture table (src/manywheel/arches.py); fails unless ARCH is one of ARCHES.
+arch_table_field() {
+    PYTHONPATH="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/src" python3 -S -c '
+import sys
+from manywheel.arches import BY_NAME
+arch, field, known = sys.argv[1], sys.argv[2], sys.argv[3:]
+if arch not in known:
+    sys.exit(1)
+print(getattr(BY_NAME[arch], field))' "$@"
+}
+
+# private_apt_source WORK SUITE: an apt configuration of its own in WORK whose one line is
+# SUITE's deb-src of the mirror (debian_mirror), so that `apt-get "${APT_OPTS[@]}" update` and
+# `source` leave the host's apt state alone; sets APT_OPTS.
+APT_OPTS=()
+private_apt_source() {
+    local work=$1 suite=$2
+    mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/parts" "$work/prefs"
+    printf 'deb-src [signed-by=%s] %s %s main\n' "$KEYRING" "$(debian_mirror)" "$suite" >"$work/sources.list"
+    APT_OPTS=(
+        -o "Dir::Etc::SourceList=$work/sources.list"
+        -o "Dir::Etc::SourceParts=$work/parts"
+        -o "Dir::Etc::PreferencesParts=$work/prefs"
+        -o "Dir::State::Lists=$work/lists"
+        -o "Dir::Cache=$work/cache"
+        -o "APT::Sandbox::User=root"
+        -q
+    )
+}

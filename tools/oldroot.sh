@@ -97,25 +97,14 @@ check_base_root() {
 fetch_python311_source() {
     local dest=$1 work mirror
     work=$dest/apt
-    mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/parts" \
-        "$work/prefs" "$work/src"
+    mkdir -p "$work/src"
     mirror=$(debian_mirror)
-    printf 'deb-src [signed-by=%s] %s %s main\n' "$KEYRING" "$mirror" "$PY311_SOURCE_SUITE" \
-        >"$work/sources.list"
-    local opts=(
-        -o "Dir::Etc::SourceList=$work/sources.list"
-        -o "Dir::Etc::SourceParts=$work/parts"
-        -o "Dir::Etc::PreferencesParts=$work/prefs"
-        -o "Dir::State::Lists=$work/lists"
-        -o "Dir::Cache=$work/cache"
-        -o "APT::Sandbox::User=root"
-        -q
-    )
+    private_apt_source "$work" "$PY311_SOURCE_SUITE"
     say "fetching the python3.11 source package from $mirror $PY311_SOURCE_SUITE"
-    run_logged "$work/apt.log" apt-get "${opts[@]}" update ||
+    run_logged "$work/apt.log" apt-get "${APT_OPTS[@]}" update ||
         { show_log "$work/apt.log"; die "apt-get update for deb-src failed"; }
     run_logged "$work/apt.log" sh -c 'cd "$1" && shift && exec "$@"' sh "$work/src" \
-        apt-get "${opts[@]}" source --download-only python3.11 ||
+        apt-get "${APT_OPTS[@]}" source --download-only python3.11 ||
         { show_log "$work/apt.log"; die "apt-get source python3.11 failed"; }
     local orig
     orig=$(find "$work/src" -maxdepth 1 -name 'python3.11_3.11.2.orig.tar.*' | head -n 1)

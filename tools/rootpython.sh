@@ -33,8 +33,6 @@ readonly ROOT_FORMAT=1  # tools/crossroot.sh's marker
 readonly BUILDPY_FORMAT=1  # the host build Python's marker
 declare -Ar SOURCE_SUITE=([3.9]=bullseye [3.11]=bookworm [3.13]=trixie)
 readonly ALL_ARCHES="aarch64 armv7l ppc64le s390x i686"
-MW_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/src"
-readonly MW_SRC
 readonly ROOT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # What the check needs: the core and the pure-C stdlib modules the tests use.
 readonly CHECK_PY='import platform, os, sys, json, math, _struct, unittest, select, _socket, array, binascii
@@ -70,19 +68,9 @@ usage() {
     sed -n '2,/^set /s/^# \{0,1\}//p' "$0"
 }
 
-# arch_field ARCH FIELD: FIELD (gnu, multiarch, qemu) of ARCH, one of ALL_ARCHES, in
-# manywheel's architecture table (src/manywheel/arches.py); fails for any other ARCH.
-# (tools/crossroot.sh reads the table the same way.)
-arch_field() {
-    # shellcheck disable=SC2086  # one argument per architecture
-    PYTHONPATH="$MW_SRC" python3 -S -c '
-import sys
-from manywheel.arches import BY_NAME
-arch, field, roots = sys.argv[1], sys.argv[2], sys.argv[3:]
-if arch not in roots:
-    sys.exit(1)
-print(getattr(BY_NAME[arch], field))' "$1" "$2" $ALL_ARCHES
-}
+# arch_field ARCH FIELD: FIELD (gnu, multiarch, qemu) of ARCH, one of ALL_ARCHES.
+# shellcheck disable=SC2086  # one argument per architecture
+arch_field() { arch_table_field "$1" "$2" $ALL_ARCHES; }
 
 # marker_field FILE KEY: KEY's value in a KEY=VALUE marker file.
 marker_field() {
@@ -221,26 +209,16 @@ fetch_source() {
     fi
     mirror=$(debian_mirror)
     work=$cache/apt-$suite
-    mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/parts" "$work/prefs"
-    printf 'deb-src [signed-by=%s] %s %s main\n' "$KEYRING" "$mirror" "$suite" >"$work/sources.list"
-    local opts=(
-        -o "Dir::Etc::SourceList=$work/sources.list"
-        -o "Dir::Etc::SourceParts=$work/parts"
-        -o "Dir::Etc::PreferencesParts=$work/prefs"
-        -o "Dir::State::Lists=$work/lists"
-        -o "Dir::Cache=$work/cache"
-        -o "APT::Sandbox::User=root"
-        -q
-    )
+    private_apt_source "$work" "$suite"
     say "fetching the python$version source package from $mirror $suite"
     local dl
     dl=$(mktemp -d "$cache/.download.XXXXXX")
     CLEANUP_DIR=$dl
-    run_logged "$work/apt.log" apt-get "${opts[@]}" update ||
+    run_logged "$work/apt.log" apt-get "${APT_OPTS[@]}" update ||
         { show_log "$work/apt.log"; die "apt-get update for deb-src $suite failed"; }
     # shellcheck disable=SC2016  # expanded by that sh
     run_logged "$work/apt.log" sh -c 'cd "$1" && shift && exec "$@"' sh "$dl" \
-        apt-get "${opts[@]}" source --download-only "python$version" ||
+        apt-get "${APT_OPTS[@]}" source --download-only "python$version" ||
         { show_log "$work/apt.log"; die "apt-get source python$version failed"; }
     orig=$(find "$dl" -maxdepth 1 -name "python${version}_${version}.*.orig.tar.*" ! -name "*.asc" | head -n 1)
     [[ -n $orig ]] || die "no python${version}_*.orig.tar.* in the source package: $(ls "$dl")"
