@@ -352,10 +352,17 @@ def facts_of(ctx: Context, contents: WheelContents, links: Sequence[LinkEntry], 
 
 def find_compilers(ctx: Context) -> Compilers:
     """The real C and C++ compilers: the host's (CC, CXX, Python's sysconfig), or for another
-    architecture its cross compilers."""
+    architecture its cross compilers; with the compiler cache the inner backend's build system
+    would have used in front (meson's sccache or ccache, for a compiler it would have found itself)."""
+    from .inner.hooks import compiler_cache
     from .toolchain.compiler import Compilers
 
-    return Compilers.find(ctx.environ, ctx.arch, ctx.arch_source)
+    compilers = Compilers.find(ctx.environ, ctx.arch, ctx.arch_source)
+    cache = None if ctx.cross else compiler_cache(ctx.settings.inner_backend, ctx.environ)
+    if cache is None:
+        return compilers
+    return compilers._replace(cc=compilers.cc if ctx.environ.get("CC") else compilers.cc.behind(cache),
+                              cxx=compilers.cxx if ctx.environ.get("CXX") else compilers.cxx.behind(cache))
 
 
 def not_linked_by_wrappers(members: Sequence[Any], links: Sequence[Any], bundled: Mapping[str, Any]) -> list[str]:

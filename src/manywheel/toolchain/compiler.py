@@ -45,6 +45,12 @@ class Compiler:
     def display(self) -> str:
         return " ".join(self.command)
 
+    def behind(self, launcher: str) -> Compiler:
+        """This compiler with ``launcher`` (ccache, sccache) in front; itself when it has one already."""
+        if Path(self.command[0]).name in _LAUNCHERS:
+            return self
+        return Compiler([launcher, *self.command], self.environ, self.var)
+
     # ------------------------------------------------------------------ finding one
 
     @classmethod
