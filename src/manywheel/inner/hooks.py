@@ -110,6 +110,13 @@ class InnerOptions:
     note: str  # for the build log; "" when nothing was added
 
 
+def runs_own_build_tool(backend: str) -> bool:
+    """Whether the inner backend compiles with a build tool of its own (scikit-build-core: CMake;
+    meson-python: meson and ninja), never with setuptools' build_ext: then manywheel's parallel
+    compile inside setuptools (``inner.parallel``) has nothing to do, and setuptools is not imported."""
+    return backend.partition(":")[0].split(".")[0] in ("scikit_build_core", "mesonpy")
+
+
 def inner_options(backend: str, jobs: int, config_settings: Mapping[str, Any] | None,
                   environ: Mapping[str, str], project: Path, *, cross_file: Path | None = None) -> InnerOptions:
     """Pass ``jobs`` (parallel compiles, already resolved: never 0) to a backend that runs its own build tool.
