@@ -163,3 +163,15 @@ def test_a_meson_python_build_keeps_the_compiler_cache_meson_would_have_used(
         assert (Path(compilers.cc.command[0]).name == "ccache") == expect_cc, compilers.cc.command
         assert (Path(compilers.cxx.command[0]).name == "ccache") == cached, compilers.cxx.command
         assert sum(Path(w).name == "ccache" for w in compilers.cc.command) == expect_cc  # no second cache
+
+
+def test_a_launcher_in_front_of_the_compiler_makes_no_other_baseline() -> None:
+    from manywheel.policy import LibcVersion
+    from manywheel.toolchain.baseline import _cache_key
+
+    ccache, gcc = require_ccache(), shutil.which("gcc")
+    if gcc is None:
+        skip_missing("gcc is not installed", "gcc")
+    plain, launched = Compiler([gcc], os.environ), Compiler([ccache, gcc], os.environ)
+    assert launched.without_launcher == plain.without_launcher == [gcc]
+    assert _cache_key(launched, LibcVersion(2, 17), "x86_64") == _cache_key(plain, LibcVersion(2, 17), "x86_64")
