@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 from . import __version__
 from .errors import ComplianceError, PolicyError, WheelError
 from .files import replace_atomically
-from .inner.hooks import call_hook, inner_options, load_inner_backend
+from .inner.hooks import call_hook, inner_options, load_inner_backend, runs_own_build_tool
 from .inner.setuptools_dirs import setuptools_build_dirs
 from .arches import host_arch
 from .policy import Policy, excludes, find_policy, load_policies, policy_names, provided_key
@@ -309,7 +309,9 @@ def run_inner_build(ctx: Context, backend: Any, work: Path, tools: Tools, editab
     inner_out = work / "inner"
     inner_out.mkdir()
     env = dict(tools.toolchain.env, **setuptools_build_dirs(work, ctx.environ), **options.env)
-    with patched_environ(env), target_python_applied(tools.target_python), parallel_compile(jobs, log):
+    # Only a build through setuptools' build_ext needs setuptools patched, or imported at all.
+    patched_jobs = 1 if runs_own_build_tool(ctx.settings.inner_backend) else jobs
+    with patched_environ(env), target_python_applied(tools.target_python), parallel_compile(patched_jobs, log):
         name = call_hook(backend, hook, str(inner_out), options.config_settings, metadata_directory)
     if not isinstance(name, str) or not (inner_out / name).is_file():
         raise WheelError(f"the inner backend's {hook} returned {name!r}, which is not a wheel it wrote")
@@ -352,10 +354,17 @@ def facts_of(ctx: Context, contents: WheelContents, links: Sequence[LinkEntry], 
 
 def find_compilers(ctx: Context) -> Compilers:
     """The real C and C++ compilers: the host's (CC, CXX, Python's sysconfig), or for another
-    architecture its cross compilers."""
+    architecture its cross compilers; with the compiler cache the inner backend's build system
+    would have used in front (meson's sccache or ccache, for a compiler it would have found itself)."""
+    from .inner.hooks import compiler_cache
     from .toolchain.compiler import Compilers
 
-    return Compilers.find(ctx.environ, ctx.arch, ctx.arch_source)
+    compilers = Compilers.find(ctx.environ, ctx.arch, ctx.arch_source)
+    cache = None if ctx.cross else compiler_cache(ctx.settings.inner_backend, ctx.environ)
+    if cache is None:
+        return compilers
+    return compilers._replace(cc=compilers.cc if ctx.environ.get("CC") else compilers.cc.behind(cache),
+                              cxx=compilers.cxx if ctx.environ.get("CXX") else compilers.cxx.behind(cache))
 
 
 def not_linked_by_wrappers(members: Sequence[Any], links: Sequence[Any], bundled: Mapping[str, Any]) -> list[str]:

@@ -156,7 +156,9 @@ class Settings:
     launcher: bool = _setting(
         True, "Run the compiler calls that need no rewriting (compiles without -march=native, the compiler's "
         "queries) through a small compiled launcher, about 1 ms a call; false starts manywheel's Python wrapper "
-        "for every call (about 10 ms). Links always go through Python.", "false")
+        "for every call (about 10 ms). The launcher links programs too (a configure step's test programs, the "
+        "linker's `--version`); shared objects, and every link of a build with `from-source` libraries, go through "
+        "Python.", "false")
     cache_dir: str = _setting(
         "", "Where generated baselines are cached (default: $XDG_CACHE_HOME/manywheel or ~/.cache/manywheel).",
         '"/tmp/mw-cache"')

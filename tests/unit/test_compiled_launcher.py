@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -64,6 +65,8 @@ class Sides:
         written.update(cc=[str(loggers["log-gcc"])], cxx=[str(loggers["log-g++"])], cuda_host=[str(loggers["log-g++"])])
         written["compile_flags"] = written["compile_flags"] + ["-DMW_COMPILE"]
         written["preprocess_flags"] = written["preprocess_flags"] + ["-DMW_PREPROCESS"]
+        written["link_flags"] = written["link_flags"] + ["-DMW_LINK"]
+        written["link_flags_after"] = written["link_flags_after"] + ["-DMW_LINK_AFTER"]
         written.update(config)
         self.config_path = write_toolchain_config(self.workdir, written)
         self.launcher = compiled_launcher(cache, compilers.environ)
@@ -291,3 +294,62 @@ def test_the_launcher_setting_false_gives_the_python_wrapper_for_every_call(tmp_
                            launcher=False)
     for name in ("cc", "c++", "gcc", "g++", "cuda/g++"):
         assert (chain.wrapper_dir / "bin" / name).read_bytes().startswith(b"#!/bin/sh\n"), name
+
+
+def link_log_of(sides: Sides) -> list[str]:
+    path = Path(linklog.path_in(str(sides.workdir)))
+    lines = path.read_text().splitlines() if path.exists() else []
+    path.unlink(missing_ok=True)
+    return lines
+
+
+def test_programs_link_without_python_as_the_python_wrapper_links_them(sides: Sides) -> None:
+    """A configure step's test programs and the linker's --version: the same compiler command (link
+    flags after the compile flags), output and exit code, and the same line in the link log."""
+    (sides.tmp / "m.c").write_text("int main(void) { return 0; }\n")
+    (sides.tmp / "sub").mkdir()
+    subprocess.run([str(GCC), "-c", "m.c", "-o", "m.o"], cwd=sides.tmp, check=True)
+    subprocess.run([str(GCC), "-c", "e.c", "-o", "sub/e.o"], cwd=sides.tmp, check=True)
+    cmds = [["cc", "m.c", "-o", "prog"], ["c++", "-Wl,--version"], ["cc", "m.o", "./sub/../sub//e.o", "-oprog2"],
+            ["gcc", "m.o", "missing.o", "sub/e.o", "-lm", "-o", str(sides.tmp / "sub" / ".." / "prog3")],
+            ["cc", "sub/e.o", "-o", "no-main"], ["cc", "m.o", "-o"], ["g++", "m.o", "-o", 'q"uote\\d']]
+    sides.use("scripts")
+    python, python_log = [], []
+    for cmd in cmds:
+        python += sides.calls(cmd)
+        python_log.append(link_log_of(sides))
+    sides.use("launcher")
+    launched, launched_log = [], []
+    for cmd in cmds:
+        launched += sides.calls(cmd)
+        launched_log.append(link_log_of(sides))
+    for cmd, ours, theirs in zip(cmds, launched, python):
+        assert sides.by_launcher(ours), (cmd, ours)
+        for result in (ours, theirs):  # collect2 -v names gcc's temporary files
+            result["stderr"] = re.sub(rb"/tmp/cc\w+", b"/tmp/cc", result["stderr"])
+        assert {k: v for k, v in ours.items() if k != "parents"} == {k: v for k, v in theirs.items() if k != "parents"}
+    assert launched_log == python_log
+    program, version, _, _, failed, _, _ = launched
+    assert program["code"] == 0 and version["code"] == 0 and b"GNU ld" in version["stdout"]
+    assert [len(lines) for lines in launched_log] == [1, 0, 1, 1, 1, 0, 1]  # no output named, no line
+    entry = json.loads(launched_log[2][0])
+    assert entry["output"] == str(sides.tmp / "prog2") and entry["cwd"] == str(sides.tmp)
+    assert entry["inputs"] == [str(sides.tmp / "m.o"), str(sides.tmp / "sub" / "e.o")]
+    assert json.loads(launched_log[3][0])["inputs"] == [str(sides.tmp / "m.o"), str(sides.tmp / "sub" / "e.o")]
+    assert failed["code"] == 1 and b"manywheel: error: the compiler exited with code 1: " in failed["stderr"]
+    assert json.loads(launched_log[6][0])["output"] == str(sides.tmp / 'q"uote\\d')
+    argv = program["compiler"][0]["argv"]
+    assert argv[argv.index("-DMW_COMPILE") + 1:argv.index("m.c")] == ["-DMW_LINK"]
+    assert argv[-1] == "-DMW_LINK_AFTER"
+
+
+def test_shared_objects_and_links_with_libraries_from_source_go_to_python(tmp_path: Path, launcher_cache: Path) -> None:
+    (tmp_path / "m.c").write_text("int main(void) { return 0; }\n")
+    (tmp_path / "e.c").write_text("")
+    libs = {"allowed": ["c"], "static": [], "bundle": [], "exclude": [], "provided": {}, "bundle_enabled": True,
+            "search_dirs": [], "openmp": None, "from_source": {"mwtiny": str(tmp_path / "prefix" / "lib")}}
+    sides = Sides(tmp_path, launcher_cache, libs=libs)
+    program, shared = sides.both(["cc", "m.c", "-o", "prog"], ["cc", "-shared", "-fPIC", "e.c", "-o", "libe.so"])
+    assert program["code"] == shared["code"] == 0
+    assert not sides.by_launcher(program) and not sides.by_launcher(shared)
+    assert len(link_log_of(sides)) == 4  # one a link, a side

@@ -130,3 +130,48 @@ def test_the_build_environment_is_mapped_only_when_a_compile_uses_it(tmp_path: P
     assert mapping not in command(f"-I{env_prefix}/include")  # setuptools adds it for every venv; empty
     assert mapping in command(f"-I{headers}")
     assert f"-ffile-prefix-map={tmp_path}={tmp_path.name}" in command()
+
+
+@pytest.mark.parametrize("backend, cached", [("mesonpy", True), ("setuptools.build_meta", False),
+                                             ("scikit_build_core.build", False)])
+def test_a_meson_python_build_keeps_the_compiler_cache_meson_would_have_used(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str, cached: bool) -> None:
+    """meson puts ccache (sccache first) found on PATH in front of a compiler it finds itself; manywheel's
+    CC and CXX would hide that, so the wrappers run the cache in front of the real compiler instead."""
+    from manywheel.build import Context, find_compilers
+    from manywheel.inner.hooks import compiler_cache
+
+    ccache = require_ccache()
+    bindir = tmp_path / "bin"  # ccache (and the compilers) only, so that no sccache on this PATH wins
+    bindir.mkdir()
+    for tool in ("ccache", "gcc", "g++", "cc", "c++"):
+        found = shutil.which(tool)
+        if found:
+            (bindir / tool).symlink_to(found)
+    base = {k: v for k, v in os.environ.items() if k not in ("CC", "CXX")}
+    env = dict(base, PATH=str(bindir))
+    assert compiler_cache(backend, env) == (str(bindir / "ccache") if cached else None)
+    assert compiler_cache(backend, dict(base, PATH=str(tmp_path))) is None  # none on PATH
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(f'[tool.manywheel]\ninner-backend = "{backend}"\n')
+    monkeypatch.chdir(project)
+    ctx = Context.load(None)
+    for given, expect_cc in (({}, cached), ({"CC": "gcc"}, False)):  # a CC of the user's own: meson takes it as it is
+        compilers = find_compilers(Context(project, ctx.settings, dict(env, **given), ctx.arch, ctx.target, None))
+        assert (Path(compilers.cc.command[0]).name == "ccache") == expect_cc, compilers.cc.command
+        assert (Path(compilers.cxx.command[0]).name == "ccache") == cached, compilers.cxx.command
+        assert sum(Path(w).name == "ccache" for w in compilers.cc.command) == expect_cc  # no second cache
+
+
+def test_a_launcher_in_front_of_the_compiler_makes_no_other_baseline() -> None:
+    from manywheel.policy import LibcVersion
+    from manywheel.toolchain.baseline import _cache_key
+
+    ccache, gcc = require_ccache(), shutil.which("gcc")
+    if gcc is None:
+        skip_missing("gcc is not installed", "gcc")
+    plain, launched = Compiler([gcc], os.environ), Compiler([ccache, gcc], os.environ)
+    assert launched.without_launcher == plain.without_launcher == [gcc]
+    assert _cache_key(launched, LibcVersion(2, 17), "x86_64") == _cache_key(plain, LibcVersion(2, 17), "x86_64")

@@ -2,8 +2,10 @@
 each compile starts and ends and prints two diagnostic lines with a pause between them."""
 from __future__ import annotations
 
+import os
 import re
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -322,3 +324,26 @@ def test_threads_and_processes_of_the_project_still_work(tmp_path: Path, events:
             squares = procs.map(abs, [-1, -2, -3])
     assert results == [[f"obj/{s[:-2]}.o"] for s in srcs] and squares == [1, 2, 3]
     assert events.most_at_once() <= 2
+
+
+@pytest.mark.parametrize(("backend", "own_tool"), [
+    ("scikit_build_core.build", True), ("mesonpy", True), ("mesonpy:something", True),
+    ("setuptools.build_meta", False), ("setuptools.build_meta:__legacy__", False), ("flit_core.buildapi", False),
+    ("backend", False)])
+def test_setuptools_is_patched_for_every_backend_but_those_with_a_build_tool_of_their_own(
+        tmp_path: Path, backend: str, own_tool: bool) -> None:
+    """The build patches setuptools (and imports it) only for backends that may compile with its
+    build_ext: scikit-build-core and meson-python never do."""
+    from manywheel.inner.hooks import runs_own_build_tool
+
+    assert runs_own_build_tool(backend) is own_tool
+    probe = ("import sys; from manywheel.inner.parallel import parallel_compile\n"
+             f"with parallel_compile({1 if own_tool else 2}, print): pass\n"
+             "print('setuptools' in sys.modules)")
+    import manywheel
+
+    src = str(Path(manywheel.__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")])))
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [str(not own_tool)]

@@ -11,6 +11,11 @@
  *   of Python: not verbose, and either a query ccwrap passes through untouched (no arguments,
  *   --version, -v, --help, -print-*, -dumpversion/-dumpfullversion/-dumpmachine) or a C or
  *   C++ compile-only call (-c, -S, -E, -M, -MM) that ccwrap.rewrite leaves as it is;
+ * - links of programs too (no -shared), as ccwrap.link does them: a line in the link log, then
+ *   the compiler with the baseline's link flags; unless verbose, for nvcc's host compiler, or
+ *   with libraries built from source (ccwrap checks the output for their host copies), so a
+ *   configure step's test programs and the linker's --version cost no Python start.  Shared
+ *   objects stay Python's (ccwrap.extlibs: libraries linked statically, bundled or refused);
  * - else execs that Python wrapper, with the language and the arguments, as the scripts did.
  *
  * "Exactly" includes what the process around ccwrap did to the compiler's environment:
@@ -40,7 +45,7 @@
 
 extern char **environ;
 
-#define FORMAT "manywheel-launcher 1"
+#define FORMAT "manywheel-launcher 2"
 #define CONFIG_NAME "toolchain.launcher"
 
 struct strings {
@@ -49,14 +54,16 @@ struct strings {
 };
 
 /* toolchain.launcher: NUL-terminated fields, in this order: FORMAT, verbose ("0"/"1"), the
- * wrappers' bin directory, the build environment's prefix, then six lists, each its length
- * then its items: cc, cxx, cuda_host, compile_flags, preprocess_flags, and the Python wrapper's
- * command (to which the language and the arguments are added). */
+ * wrappers' bin directory, the build environment's prefix, the state directory (the link log's),
+ * libraries built from source ("0"/"1"), then eight lists, each its length then its items: cc,
+ * cxx, cuda_host, compile_flags, preprocess_flags, link_flags, link_flags_after, and the Python
+ * wrapper's command (to which the language and the arguments are added). */
 struct config {
-    int verbose;
+    int verbose, from_source;
     char *bindir;
     char *env_prefix;
-    struct strings cc, cxx, cuda_host, compile_flags, preprocess_flags, python;
+    char *state_dir;
+    struct strings cc, cxx, cuda_host, compile_flags, preprocess_flags, link_flags, link_flags_after, python;
 };
 
 static void *xmalloc(size_t size) {
@@ -134,11 +141,15 @@ static int read_config(const char *path, struct config *cfg) {
     char *format = next_field(&r), *verbose = next_field(&r);
     cfg->bindir = next_field(&r);
     cfg->env_prefix = next_field(&r);
-    if (format == NULL || strcmp(format, FORMAT) != 0 || verbose == NULL || cfg->env_prefix == NULL)
+    cfg->state_dir = next_field(&r);
+    char *from_source = next_field(&r);
+    if (format == NULL || strcmp(format, FORMAT) != 0 || verbose == NULL || from_source == NULL)
         return -1;
     cfg->verbose = strcmp(verbose, "0") != 0;
+    cfg->from_source = strcmp(from_source, "0") != 0;
     if (read_list(&r, &cfg->cc) || read_list(&r, &cfg->cxx) || read_list(&r, &cfg->cuda_host)
         || read_list(&r, &cfg->compile_flags) || read_list(&r, &cfg->preprocess_flags)
+        || read_list(&r, &cfg->link_flags) || read_list(&r, &cfg->link_flags_after)
         || read_list(&r, &cfg->python) || cfg->python.n == 0)
         return -1;
     return 0;
@@ -405,6 +416,205 @@ static int exec_python(const struct config *cfg, const char *lang, char **args, 
     return 127;
 }
 
+/* ------------------------------------------------------------------ links */
+
+/* ccwrap.output_of: what -o names, or NULL. */
+static const char *output_of(char **args, int nargs) {
+    for (int i = 0; i < nargs; i++) {
+        if (strcmp(args[i], "-o") == 0 && i + 1 < nargs)
+            return args[i + 1];
+        if (strncmp(args[i], "-o", 2) == 0 && args[i][2] != '\0')
+            return args[i] + 2;
+    }
+    return NULL;
+}
+
+static int ends_with(const char *s, const char *tail) {
+    size_t ls = strlen(s), lt = strlen(tail);
+    return ls >= lt && strcmp(s + ls - lt, tail) == 0;
+}
+
+/* os.path.abspath: joined to cwd when relative, then normpath's rules (".", "..", repeated
+ * slashes; two leading slashes are kept, three or more become one). */
+static char *abspath(const char *path, const char *cwd) {
+    size_t lc = strlen(cwd);
+    char *joined = path[0] == '/' ? concat(path, "", "") : concat(cwd, lc && cwd[lc - 1] == '/' ? "" : "/", path);
+    size_t len = strlen(joined);
+    int lead = joined[0] == '/' ? (joined[1] == '/' && joined[2] != '/' ? 2 : 1) : 0;
+    char **parts = xmalloc((len + 1) * sizeof *parts);
+    size_t n = 0;
+    for (char *p = strtok(joined, "/"); p != NULL; p = strtok(NULL, "/")) {
+        if (strcmp(p, ".") == 0)
+            continue;
+        if (strcmp(p, "..") == 0 && (lead || (n > 0 && strcmp(parts[n - 1], "..") != 0))) {
+            if (n > 0 && strcmp(parts[n - 1], "..") != 0)
+                n--;
+            continue;
+        }
+        parts[n++] = p;
+    }
+    char *out = xmalloc(len + 3), *o = out;
+    for (int i = 0; i < lead; i++)
+        *o++ = '/';
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            *o++ = '/';
+        size_t l = strlen(parts[i]);
+        memcpy(o, parts[i], l);
+        o += l;
+    }
+    if (o == out)
+        *o++ = '.';
+    *o = '\0';
+    free(parts);
+    free(joined);
+    return out;
+}
+
+struct text {
+    char *buf;
+    size_t len, cap;
+};
+
+static void put(struct text *t, const char *s, size_t n) {
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = (t->len + n + 1) * 2;
+        char *buf = xmalloc(cap);
+        if (t->len)
+            memcpy(buf, t->buf, t->len);
+        free(t->buf);
+        t->buf = buf;
+        t->cap = cap;
+    }
+    memcpy(t->buf + t->len, s, n);
+    t->len += n;
+    t->buf[t->len] = '\0';
+}
+
+static void puts_text(struct text *t, const char *s) {
+    put(t, s, strlen(s));
+}
+
+/* A JSON string as json.dumps writes it (ensure_ascii: the text is ASCII here). */
+static void put_json(struct text *t, const char *s) {
+    put(t, "\"", 1);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        char esc[8];
+        const char *short_form = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\n' ? "\\n" : c == '\r' ? "\\r"
+                                 : c == '\t' ? "\\t" : c == '\b' ? "\\b" : c == '\f' ? "\\f" : NULL;
+        if (short_form != NULL) {
+            puts_text(t, short_form);
+        } else if (c < 0x20 || c == 0x7f) {
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+            puts_text(t, esc);
+        } else {
+            put(t, s, 1);
+        }
+    }
+    put(t, "\"", 1);
+}
+
+/* ccwrap.record_link's line of the link log (linklog.append), or NULL when the link writes no
+ * output; *ok is 0 when Python must do it (the current directory unknown, a path not ASCII). */
+static char *link_log_line(char **args, int nargs, int *ok) {
+    const char *output = output_of(args, nargs);
+    *ok = 1;
+    if (output == NULL || *output == '\0')
+        return NULL;
+    char *cwd = getcwd(NULL, 0);
+    if (cwd == NULL || !is_ascii(cwd)) {
+        *ok = 0;
+        free(cwd);
+        return NULL;
+    }
+    struct text t = {NULL, 0, 0};
+    char *path = abspath(output, cwd);
+    puts_text(&t, "{\"output\": ");
+    put_json(&t, path);
+    free(path);
+    puts_text(&t, ", \"inputs\": [");
+    int first = 1;
+    for (int i = 0; i < nargs; i++) {
+        const char *a = args[i];
+        struct stat st;
+        if (a[0] == '-' || !(ends_with(a, ".o") || ends_with(a, ".a") || ends_with(a, ".obj") || ends_with(a, ".lo"))
+            || stat(a, &st) != 0)
+            continue;
+        if (!first)
+            puts_text(&t, ", ");
+        first = 0;
+        path = abspath(a, cwd);
+        put_json(&t, path);
+        free(path);
+    }
+    puts_text(&t, "], \"cwd\": ");
+    put_json(&t, cwd);
+    puts_text(&t, ", \"bundled\": [], \"static\": []}\n");
+    free(cwd);
+    return t.buf;
+}
+
+/* linklog.append: one write, appended. */
+static int append_link_log(const char *state_dir, const char *line) {
+    char *path = concat(state_dir, "/", "links.jsonl");
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+    free(path);
+    if (fd < 0)
+        return -1;
+    size_t len = strlen(line), done = 0;
+    while (done < len) {
+        ssize_t n = write(fd, line + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            close(fd);
+            return -1;
+        }
+        done += (size_t)n;
+    }
+    return close(fd);
+}
+
+/* ccwrap.link for a program (no -shared: no library rules) and no host-copy check: the line in
+ * the link log, then the compiler with the baseline's link flags; -1: Python's work (nothing done). */
+static int link_path(const struct config *cfg, const struct strings *real, char **args, int nargs, char **env) {
+    if (cfg->from_source)
+        return -1;
+    for (int i = 0; i < nargs; i++)
+        if (strcmp(args[i], "-shared") == 0)
+            return -1;
+    char *map = env_prefix_map(cfg->env_prefix, args, nargs);
+    size_t n = real->n + cfg->compile_flags.n + (map ? 1 : 0) + cfg->link_flags.n + (size_t)nargs
+               + cfg->link_flags_after.n, k = 0;
+    char **cmd = xmalloc((n + 1) * sizeof *cmd);
+    for (size_t i = 0; i < real->n; i++)
+        cmd[k++] = real->items[i];
+    for (size_t i = 0; i < cfg->compile_flags.n; i++)
+        cmd[k++] = cfg->compile_flags.items[i];
+    if (map)
+        cmd[k++] = map;
+    for (size_t i = 0; i < cfg->link_flags.n; i++)
+        cmd[k++] = cfg->link_flags.items[i];
+    for (int i = 0; i < nargs; i++)
+        cmd[k++] = args[i];
+    for (size_t i = 0; i < cfg->link_flags_after.n; i++)
+        cmd[k++] = cfg->link_flags_after.items[i];
+    cmd[k] = NULL;
+    /* What run would hand back to Python must be known before the link log is written. */
+    for (char **c = cmd; *c != NULL; c++)
+        if (!is_ascii(*c))
+            return -1;
+    if (access(cmd[0], X_OK) != 0)
+        return -1;
+    int ok;
+    char *line = link_log_line(args, nargs, &ok);
+    if (!ok || (line != NULL && append_link_log(cfg->state_dir, line) != 0))
+        return -1;
+    free(line);
+    return run(cmd, compiler_environ(env, cfg->bindir));
+}
+
 /* The call's answer from the compiler itself, or -1: Python's work. */
 static int fast_path(const struct config *cfg, const char *lang, char **args, int nargs, char **env) {
     const struct strings *real = strcmp(lang, "c++") == 0 ? &cfg->cxx
@@ -426,7 +636,7 @@ static int fast_path(const struct config *cfg, const char *lang, char **args, in
         compile = compile || in(args[i], compile_only);
     }
     if (!compile)
-        return -1; /* a link */
+        return link_path(cfg, real, args, nargs, env);
     char *map = env_prefix_map(cfg->env_prefix, args, nargs);
     return run(command(real, preprocess ? &cfg->preprocess_flags : &cfg->compile_flags, map, args, nargs),
                compiler_environ(env, cfg->bindir));

@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib
 import re
 import shlex
+import shutil
 import sys
 import traceback
 from dataclasses import dataclass
@@ -109,6 +110,13 @@ class InnerOptions:
     note: str  # for the build log; "" when nothing was added
 
 
+def runs_own_build_tool(backend: str) -> bool:
+    """Whether the inner backend compiles with a build tool of its own (scikit-build-core: CMake;
+    meson-python: meson and ninja), never with setuptools' build_ext: then manywheel's parallel
+    compile inside setuptools (``inner.parallel``) has nothing to do, and setuptools is not imported."""
+    return backend.partition(":")[0].split(".")[0] in ("scikit_build_core", "mesonpy")
+
+
 def inner_options(backend: str, jobs: int, config_settings: Mapping[str, Any] | None,
                   environ: Mapping[str, str], project: Path, *, cross_file: Path | None = None) -> InnerOptions:
     """Pass ``jobs`` (parallel compiles, already resolved: never 0) to a backend that runs its own build tool.
@@ -159,3 +167,28 @@ def _meson_python_compile_args(project: Path) -> list[str]:
     except (OSError, tomllib.TOMLDecodeError):
         return []  # settings.py has already reported an unreadable pyproject.toml
     return _as_list(table.get("compile")) if isinstance(table, dict) else []
+
+
+def compiler_cache(backend: str, environ: Mapping[str, str]) -> str | None:
+    """The compiler cache the inner backend's build system would put in front of a compiler it
+    finds itself, else None: meson (meson-python) takes sccache, else ccache, from PATH for a
+    native build whose CC or CXX is unset.  manywheel sets CC and CXX to its wrappers, which
+    hides the compiler from meson's search, so the wrappers run the cache in front of the real
+    compiler instead, as meson would have.  Meson checks the cache runs; so does ``--version`` here."""
+    if backend.partition(":")[0].split(".")[0] != "mesonpy":
+        return None
+    for name in ("sccache", "ccache"):
+        path = shutil.which(name, path=environ.get("PATH"))
+        if path is not None and _runs(path, environ):
+            return path
+    return None
+
+
+def _runs(path: str, environ: Mapping[str, str]) -> bool:
+    import subprocess
+
+    try:
+        return subprocess.run([path, "--version"], env=dict(environ), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False

@@ -112,9 +112,10 @@ def prepare_baseline(target: Policy | None, compilers: Compilers, settings: Sett
 
 
 def _cache_key(cc: Compiler, target: LibcVersion, arch: str) -> str:
-    """Content key: host libc, compiler, ABI data, shim sources, target, arch, manywheel version."""
+    """Content key: host libc, compiler, ABI data, shim sources, target, arch, manywheel version.  A
+    launcher in front of the compiler (ccache) makes no other baseline: it is left out."""
     h = hashlib.sha256()
-    h.update(f"{FORMAT}|{__version__}|{arch}|{target.major}.{target.minor}|{cc.display}".encode())
+    h.update(f"{FORMAT}|{__version__}|{arch}|{target.major}.{target.minor}|{' '.join(cc.without_launcher)}".encode())
     for name in ("libc.so.6", "libc_nonshared.a"):
         path = cc.print_file_name(name)
         h.update(path.encode())

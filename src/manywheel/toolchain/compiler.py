@@ -45,6 +45,20 @@ class Compiler:
     def display(self) -> str:
         return " ".join(self.command)
 
+    @property
+    def without_launcher(self) -> list[str]:
+        """The command with the launchers in front of the compiler (ccache, sccache...) left out."""
+        words = list(self.command)
+        while len(words) > 1 and Path(words[0]).name in _LAUNCHERS:
+            words.pop(0)
+        return words
+
+    def behind(self, launcher: str) -> Compiler:
+        """This compiler with ``launcher`` (ccache, sccache) in front; itself when it has one already."""
+        if Path(self.command[0]).name in _LAUNCHERS:
+            return self
+        return Compiler([launcher, *self.command], self.environ, self.var)
+
     # ------------------------------------------------------------------ finding one
 
     @classmethod

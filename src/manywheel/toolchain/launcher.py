@@ -23,7 +23,7 @@ from .compiler import Compiler
 
 SOURCE = Path(__file__).resolve().parents[1] / "_wrapper" / "launcher.c"
 CONFIG_NAME = "toolchain.launcher"  # beside toolchain.marshal; launcher.c's CONFIG_NAME
-FORMAT = "manywheel-launcher 1"  # the configuration's first field; launcher.c's FORMAT
+FORMAT = "manywheel-launcher 2"  # the configuration's first field; launcher.c's FORMAT
 FLAGS = ("-O2", "-x", "c")
 _TIMEOUT = 120
 

@@ -136,9 +136,11 @@ def write_toolchain_config(workdir: Path, config: WrapperConfig) -> Path:
     path = workdir / "toolchain.marshal"
     with replace_atomically(path) as f:
         f.write(marshal.dumps(dict(config)))
-    fields = ["1" if config["verbose"] else "0", os.path.join(config["state_dir"], "bin"), config["env_prefix"]]
+    libs = config["libs"]
+    fields = ["1" if config["verbose"] else "0", os.path.join(config["state_dir"], "bin"), config["env_prefix"],
+              config["state_dir"], "1" if libs and libs["from_source"] else "0"]
     lists = [config["cc"], config["cxx"], config["cuda_host"], config["compile_flags"], config["preprocess_flags"],
-             python_wrapper_command(path)]
+             config["link_flags"], config["link_flags_after"], python_wrapper_command(path)]
     with replace_atomically(workdir / CONFIG_NAME) as f:
         f.write(launcher_config(fields, lists))
     return path
