@@ -158,16 +158,16 @@ def build_wheel(cell: Cell, sdist: Path, work: Path, out: Path, environ: Mapping
     dist = work / "wheels" / name
     prefix = f"MANYWHEEL_ARCH={cell.ident.arch} " if cell.ident.arch != host_arch() else ""
     env, cwd = _build_env(environ, cell.ident.arch), _empty_dir(work, f"cwd/{name}")
-    if envs is None:
+    python = envs.python(cell.interpreter, source, log) if envs is not None else None
+    if python is None:
+        if envs is not None:
+            log.write("making the shared build environment failed (above): this wheel is built in an isolated "
+                      "one of its own\n")
         log.write(f"--- {name}: {prefix}python -m build --wheel\n")
         argv = [cell.interpreter.path, "-m", "build", "--wheel", "--outdir", str(dist), str(source)]
         if run_logged(argv, log, env=env, cwd=cwd) != 0:
             return None
     else:
-        python = envs.python(cell.interpreter, source, log)
-        if python is None:
-            log.write("making the build environment failed (above)\n")
-            return None
         log.write(f"--- {name}: {prefix}pypa/build in {python.parent.parent}, without isolation\n")
         missing_file = work / "wheels" / f"{name}.missing.json"
         argv = [str(python), "-c", _BUILD_IN_ENV, str(source), str(dist), str(missing_file)]
@@ -175,7 +175,7 @@ def build_wheel(cell: Cell, sdist: Path, work: Path, out: Path, environ: Mapping
         if code == _MISSING:
             missing = json.loads(missing_file.read_text())
             log.write(f"the build environment lacks {', '.join(missing)}: installing\n")
-            if not envs.install(cell.interpreter, python, missing, log):
+            if envs is None or not envs.install(cell.interpreter, python, missing, log):
                 return None
             code = run_logged(argv, log, env=env, cwd=cwd)
         if code != 0:
