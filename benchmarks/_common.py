@@ -85,9 +85,20 @@ def zstandard_source(work: Path) -> Path:
         run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", "zstandard",
              "--disable-pip-version-check", "-d", cache, ZSTANDARD])
         sdists = sorted(cache.glob("zstandard-0.25.0.tar.gz"))
-    with tarfile.open(sdists[0]) as tar:
-        tar.extractall(work, filter="data") if sys.version_info >= (3, 12) else tar.extractall(work)
+    unpack_sdist(sdists[0], work)
     return work / "zstandard-0.25.0"
+
+
+def unpack_sdist(sdist: Path, dest: Path) -> Path:
+    """The sdist unpacked into ``dest``; returns its top directory."""
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(sdist) as tar:
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(dest, filter="data")
+        else:
+            tar.extractall(dest)
+        top = tar.getnames()[0].split("/")[0]
+    return dest / top
 
 
 def peer_setup(work: Path) -> tuple[Path, dict[str, str]]:

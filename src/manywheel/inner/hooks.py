@@ -110,11 +110,17 @@ class InnerOptions:
     note: str  # for the build log; "" when nothing was added
 
 
+def _backend_package(backend: str) -> str:
+    """The top-level package of a backend's name: ``mesonpy`` of ``mesonpy``, ``scikit_build_core``
+    of ``scikit_build_core.build``."""
+    return backend.partition(":")[0].split(".")[0]
+
+
 def runs_own_build_tool(backend: str) -> bool:
     """Whether the inner backend compiles with a build tool of its own (scikit-build-core: CMake;
     meson-python: meson and ninja), never with setuptools' build_ext: then manywheel's parallel
     compile inside setuptools (``inner.parallel``) has nothing to do, and setuptools is not imported."""
-    return backend.partition(":")[0].split(".")[0] in ("scikit_build_core", "mesonpy")
+    return _backend_package(backend) in ("scikit_build_core", "mesonpy")
 
 
 def inner_options(backend: str, jobs: int, config_settings: Mapping[str, Any] | None,
@@ -129,7 +135,7 @@ def inner_options(backend: str, jobs: int, config_settings: Mapping[str, Any] | 
     cross-building, meson's cross file, added to meson-python's ``setup-args``.
     """
     settings = dict(config_settings) if config_settings is not None else None
-    top = backend.partition(":")[0].split(".")[0]
+    top = _backend_package(backend)
     if top == "scikit_build_core":
         if environ.get("CMAKE_BUILD_PARALLEL_LEVEL"):
             return InnerOptions({}, settings, f"CMAKE_BUILD_PARALLEL_LEVEL={environ['CMAKE_BUILD_PARALLEL_LEVEL']} "
@@ -175,7 +181,7 @@ def compiler_cache(backend: str, environ: Mapping[str, str]) -> str | None:
     native build whose CC or CXX is unset.  manywheel sets CC and CXX to its wrappers, which
     hides the compiler from meson's search, so the wrappers run the cache in front of the real
     compiler instead, as meson would have.  Meson checks the cache runs; so does ``--version`` here."""
-    if backend.partition(":")[0].split(".")[0] != "mesonpy":
+    if _backend_package(backend) != "mesonpy":
         return None
     for name in ("sccache", "ccache"):
         path = shutil.which(name, path=environ.get("PATH"))

@@ -106,15 +106,15 @@ class BuildEnvironments:
         self._made: dict[str, Path | None] = {}
         self._guard = threading.Lock()
 
-    def _lock(self, interpreter: Interpreter) -> threading.Lock:
+    def _lock(self, key: str) -> threading.Lock:
         with self._guard:
-            return self._locks.setdefault(os.path.realpath(interpreter.path), threading.Lock())
+            return self._locks.setdefault(key, threading.Lock())
 
     def python(self, interpreter: Interpreter, source: Path, log: TextIO) -> Path | None:
         """The environment's Python, made now if it is the first wheel of this interpreter (python3
         and python3.11 of one installation are one); None when making it failed (the log says why)."""
         key = os.path.realpath(interpreter.path)
-        with self._lock(interpreter):
+        with self._lock(key):
             if key not in self._made:
                 self._made[key] = self._make(interpreter, source, log, key)
             return self._made[key]
@@ -131,7 +131,7 @@ class BuildEnvironments:
         return python
 
     def install(self, interpreter: Interpreter, python: Path, requirements: list[str], log: TextIO) -> bool:
-        with self._lock(interpreter):
+        with self._lock(os.path.realpath(interpreter.path)):
             return self._pip(interpreter, python, requirements, log) == 0
 
     def _pip(self, interpreter: Interpreter, python: Path, requirements: list[str], log: TextIO) -> int:
