@@ -58,7 +58,7 @@ class Project:
 
 def example_project() -> Project:
     text = (EXAMPLE / "pyproject.toml").read_text()
-    standard = _replace(text, 'requires = ["manywheel"]', 'requires = ["setuptools>=64"]')
+    standard = _replace(text, 'requires = ["manywheel", "setuptools>=64"]', 'requires = ["setuptools>=64"]')
     standard = _replace(standard, 'build-backend = "manywheel.backend"', 'build-backend = "setuptools.build_meta"')
     return Project("example_project", EXAMPLE, standard, text)
 

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 from . import __version__
-from .errors import ComplianceError, PolicyError, WheelError
+from .errors import ComplianceError, InnerBackendError, PolicyError, WheelError
 from .files import replace_atomically
 from .inner.hooks import call_hook, inner_options, load_inner_backend, runs_own_build_tool
+from .inner.requires import SETUPTOOLS, known_requires, lacks_setuptools, missing_setuptools
 from .inner.setuptools_dirs import setuptools_build_dirs
 from .arches import host_arch
 from .policy import Policy, excludes, find_policy, load_policies, policy_names, provided_key
@@ -612,8 +613,22 @@ def build_sdist(sdist_directory: str, config_settings: Mapping[str, Any] | None)
 
 def get_requires(hook: str, config_settings: Mapping[str, Any] | None) -> list[str]:
     ctx = Context.load(config_settings)
+    known = known_requires(ctx.settings.inner_backend, ctx.settings.inner_backend_path, ctx.project)
+    if known is not None:
+        requires, why = known
+        if ctx.settings.verbose or requires:
+            log(f"{hook}: {requires or 'nothing'} ({why})")
+        return requires
+    try:
+        backend = ctx.inner()
+    except InnerBackendError as e:
+        if not lacks_setuptools(e.__cause__):
+            raise
+        # An in-tree backend built on setuptools, which the project's requires do not list.
+        log(f"{hook}: {[SETUPTOOLS]} ({missing_setuptools(ctx.settings.inner_backend)})")
+        return [SETUPTOOLS]
     with _scratch_build_dirs(ctx, libraries=hook != "get_requires_for_build_sdist"):
-        requires = call_hook(ctx.inner(), hook, ctx.config_settings)
+        requires = call_hook(backend, hook, ctx.config_settings)
     return list(requires or [])
 
 

@@ -29,7 +29,7 @@ def plain_setuptools_copy(project: Path, dest: Path) -> Path:
     pyproject = copy / "pyproject.toml"
     text = pyproject.read_text()
     text = text.replace('build-backend = "manywheel.backend"', 'build-backend = "setuptools.build_meta"')
-    text = re.sub(r'requires = \["manywheel"', 'requires = ["setuptools>=64"', text)
+    text = re.sub(r'requires = \["manywheel"(, "setuptools>=64")?', 'requires = ["setuptools>=64"', text)
     pyproject.write_text(text)
     return copy
 
