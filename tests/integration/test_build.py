@@ -37,6 +37,33 @@ def test_example_project_is_a_verified_manylinux_2_17_wheel(tmp_path: Path, buil
                 assert tuple(int(x) for x in ref.version[6:].split(".")[:2]) <= (2, 17)
 
 
+def test_setuptools_is_asked_for_only_when_needed(tmp_path: Path, build_env: dict[str, str]) -> None:
+    """setuptools is not a dependency of manywheel. A project that lists it (example_project) gets
+    get_requires_for_build_wheel's answer without setuptools running setup.py; one that does not
+    (c_simple) is told to install it; one whose setup.py passes setup_requires gets setuptools' own answer."""
+    listed = python_build(copy_project(EXAMPLE, tmp_path / "listed"), tmp_path / "d1", build_env,
+                          "-C", "manywheel.verbose=true")
+    assert "get_requires_for_build_wheel: nothing (no setup_requires in setup.py, setup.cfg" in listed.stderr
+    assert listed.stdout.count("Installing packages in isolated environment") == 1
+
+    unlisted = python_build(copy_project(PROJECTS / "c_simple", tmp_path / "unlisted"), tmp_path / "d2", build_env)
+    assert "get_requires_for_build_wheel: ['setuptools>=64'] (the inner backend setuptools.build_meta needs " \
+           "setuptools, which this build environment lacks" in unlisted.stderr
+    assert unlisted.stdout.count("Installing packages in isolated environment") == 2
+    assert platform_tag(only_wheel(tmp_path / "d2")) == TAG_2_17
+
+    project = copy_project(PROJECTS / "c_simple", tmp_path / "setup_requires")
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('requires = ["manywheel"]',
+                                                       'requires = ["manywheel", "setuptools>=70.1"]'))
+    setup_py = project / "setup.py"
+    setup_py.write_text(setup_py.read_text().replace("setup(ext_modules", 'setup(setup_requires=["tomli"], ext_modules'))
+    asked = python_build(project, tmp_path / "d3", build_env, "-C", "manywheel.verbose=true")
+    assert "get_requires_for_build_wheel:" not in asked.stderr
+    assert asked.stdout.count("Installing packages in isolated environment") == 2
+    assert "- tomli" in asked.stdout
+
+
 def test_unmet_target_lists_every_symbol_and_writes_nothing(tmp_path: Path, build_env: dict[str, str]) -> None:
     out = tmp_path / "dist"
     proc = python_build(copy_project(EXAMPLE, tmp_path), out, build_env, "-C", "manywheel.pin=false", check=False)
