@@ -131,13 +131,14 @@ def _requires_python(pyproject: Mapping[str, Any], chosen: list[Identifier]) -> 
     spec = project.get("requires-python") if isinstance(project, dict) else None
     if not spec:
         return chosen, []
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    if not isinstance(spec, str):
+        return chosen, [f"requires-python {spec!r} is not a string: not applied"]
+    from .specifier import python_allowed
 
     try:
-        allowed = SpecifierSet(spec)
-    except InvalidSpecifier:
-        return chosen, [f"requires-python {spec!r} is not a version specifier: not applied"]
-    kept = [i for i in chosen if allowed.contains(f"{i.python.major}.{i.python.minor}", prereleases=True)]
+        kept = [i for i in chosen if python_allowed(spec, i.python.major, i.python.minor)]
+    except ValueError as e:
+        return chosen, [f"requires-python {spec!r} is not a version specifier ({e}): not applied"]
     dropped = sorted({i.python.tag for i in chosen if i not in kept})
     return kept, ([f"left out by requires-python {spec!r}: {', '.join(dropped)}"] if dropped else [])
 
