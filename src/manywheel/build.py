@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .repair.provided import ProvidedLibrary
     from .toolchain.compiler import Compiler, Compilers
     from .toolchain.wrappers import BaselineFlags, LibraryRules
-    from .toolchain.fromsource import Prefixes
+    from .toolchain.prefixes import Prefixes
 
 # The modules only a wheel build needs (toolchain, ELF reading, verification, reports) are
 # imported by the steps that use them: the other hooks (get_requires_*, prepare_metadata_*,
@@ -263,11 +263,12 @@ def prepare_tools(ctx: Context, work: Path, editable: bool, provided: Sequence[P
 def build_from_source(ctx: Context, compilers: Compilers, baseline: BaselineFlags | None) -> Prefixes:
     """The libraries of ``from-source``, each built (or taken from the cache) for the target, in the order
     they need; nothing when the setting is empty."""
-    from .toolchain.fromsource import Prefixes, build_libraries, check_needs, resolve
+    from .toolchain.prefixes import Prefixes
 
     s = ctx.settings
     if not s.from_source:
         return Prefixes()
+    from .toolchain.fromsource import build_libraries, check_needs, resolve
     from .toolchain.aptsource import PrivateApt
 
     cache = ctx.cache_dir
@@ -299,7 +300,6 @@ def _allowed_link_names(ctx: Context) -> frozenset[str]:
 def run_inner_build(ctx: Context, backend: Any, work: Path, tools: Tools, editable: bool,
                     metadata_directory: str | None) -> Path:
     """The inner backend's build_wheel (or build_editable) under the wrappers; the wheel it wrote."""
-    from .inner.parallel import parallel_compile
     from .toolchain.cross import target_python_applied
 
     hook = "build_editable" if editable else "build_wheel"
@@ -311,8 +311,13 @@ def run_inner_build(ctx: Context, backend: Any, work: Path, tools: Tools, editab
     inner_out.mkdir()
     env = dict(tools.toolchain.env, **setuptools_build_dirs(work, ctx.environ), **options.env)
     # Only a build through setuptools' build_ext needs setuptools patched, or imported at all.
-    patched_jobs = 1 if runs_own_build_tool(ctx.settings.inner_backend) else jobs
-    with patched_environ(env), target_python_applied(tools.target_python), parallel_compile(patched_jobs, log):
+    if runs_own_build_tool(ctx.settings.inner_backend) or jobs < 2:
+        parallel: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+    else:
+        from .inner.parallel import parallel_compile
+
+        parallel = parallel_compile(jobs, log)
+    with patched_environ(env), target_python_applied(tools.target_python), parallel:
         name = call_hook(backend, hook, str(inner_out), options.config_settings, metadata_directory)
     if not isinstance(name, str) or not (inner_out / name).is_file():
         raise WheelError(f"the inner backend's {hook} returned {name!r}, which is not a wheel it wrote")
@@ -451,13 +456,14 @@ def verify_python_abi(facts: Sequence[ElfFacts], wheel_name: str, link_log: Path
     from ._wrapper import linklog
     from .check.pyabi import abi_hint, judge_python_abi, render_abi_violations, render_python_abi
     from .check.stable_abi import load_stable_abi
-    from .explain import find_origins
 
     abi = judge_python_abi(facts, wheel_name, load_stable_abi())
     for line in render_python_abi(abi).splitlines():
         log(line[2:])
     if abi.ok:
         return None
+    from .explain import find_origins
+
     origins = find_origins(abi.violations, linklog.read(link_log), aliases)
     return ComplianceError(render_abi_violations(abi, origins), hint=abi_hint(abi))
 

@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Sequence
 
 from ..errors import BaselineError
 from ..files import locked
-from .aptsource import AptSourceError, PrivateApt
 from .compiler import Compiler
 
 if TYPE_CHECKING:
@@ -227,6 +226,8 @@ def fetch_debian_source(major: str, cache: Path) -> Path:
     hint = (f"download GCC {major}'s source (https://gcc.gnu.org/releases.html) and name it in "
             "openmp-source (MANYWHEEL_OPENMP_SOURCE), or list gomp in [tool.manywheel] exclude to leave "
             "the OpenMP runtime to the system")
+    from .aptsource import AptSourceError, PrivateApt  # only when the runtime is built: a build's link asks
+
     apt = PrivateApt(cache / "sources" / "apt", say)
     package = f"gcc-{major}"
     try:
