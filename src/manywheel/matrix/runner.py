@@ -50,15 +50,33 @@ def build_sdist(plan: Plan, python: Interpreter, work: Path, environ: Mapping[st
     project = str(plan.project.resolve())
     cwd = _empty_dir(work, "sdist-cwd")
     shared = envs.python(python, plan.project.resolve(), log) if envs is not None else None
-    tail = ["--sdist", "--outdir", str(out), project]
-    if shared is None or run_logged([str(shared), "-m", "build", "--no-isolation", *tail], log, env=dict(environ),
-                                    cwd=cwd) != 0:
+    if shared is None or build_in_env(envs, python, shared, "sdist", Path(project), out, work / "sdist.missing.json",
+                                      log, dict(environ), cwd) != 0:
         if shared is not None:
             log.write("building the sdist in the shared build environment failed: again, isolated\n")
-        if run_logged([python.path, "-m", "build", *tail], log, env=dict(environ), cwd=cwd) != 0:
+        if run_logged([python.path, "-m", "build", "--sdist", "--outdir", str(out), project], log, env=dict(environ),
+                      cwd=cwd) != 0:
             return None
     found = sorted(out.glob("*.tar.gz"))
     return found[0] if len(found) == 1 else None
+
+
+def build_in_env(envs: BuildEnvironments | None, interpreter: Interpreter, python: Path, distribution: str,
+                 source: Path, outdir: Path, missing_file: Path, log: TextIO, env: Mapping[str, str],
+                 cwd: Path) -> int:
+    """pypa/build's ``distribution`` ("wheel" or "sdist") of ``source`` in a shared build environment,
+    without isolation; what the build backend's get_requires adds that the environment lacks is
+    installed first (under the environment's lock). The exit status."""
+    missing_file.parent.mkdir(parents=True, exist_ok=True)
+    argv = [str(python), "-c", _BUILD_IN_ENV, str(source), str(outdir), str(missing_file), distribution]
+    code = run_logged(argv, log, env=env, cwd=cwd)
+    if code == _MISSING:
+        missing = json.loads(missing_file.read_text())
+        log.write(f"the build environment lacks {', '.join(missing)}: installing\n")
+        if envs is None or not envs.install(interpreter, python, missing, log):
+            return 1
+        code = run_logged(argv, log, env=env, cwd=cwd)
+    return code
 
 
 def _empty_dir(work: Path, name: str) -> Path:
@@ -83,14 +101,14 @@ def _unpack(sdist: Path, dest: Path) -> Path:
 _BUILD_IN_ENV = """
 import json, sys
 import build
-source, outdir, missing_file = sys.argv[1:4]
+source, outdir, missing_file, distribution = sys.argv[1:5]
 builder = build.ProjectBuilder(source)
-missing = sorted({chain[0] for chain in builder.check_dependencies("wheel")})
+missing = sorted({chain[0] for chain in builder.check_dependencies(distribution)})
 if missing:
     with open(missing_file, "w") as f:
         json.dump(missing, f)
     sys.exit(75)
-print("built", builder.build("wheel", outdir))
+print("built", builder.build(distribution, outdir))
 """
 _MISSING = 75
 
@@ -169,16 +187,8 @@ def build_wheel(cell: Cell, sdist: Path, work: Path, out: Path, environ: Mapping
             return None
     else:
         log.write(f"--- {name}: {prefix}pypa/build in {python.parent.parent}, without isolation\n")
-        missing_file = work / "wheels" / f"{name}.missing.json"
-        argv = [str(python), "-c", _BUILD_IN_ENV, str(source), str(dist), str(missing_file)]
-        code = run_logged(argv, log, env=env, cwd=cwd)
-        if code == _MISSING:
-            missing = json.loads(missing_file.read_text())
-            log.write(f"the build environment lacks {', '.join(missing)}: installing\n")
-            if envs is None or not envs.install(cell.interpreter, python, missing, log):
-                return None
-            code = run_logged(argv, log, env=env, cwd=cwd)
-        if code != 0:
+        if build_in_env(envs, cell.interpreter, python, "wheel", source, dist, work / "wheels" / f"{name}.missing.json",
+                        log, env, cwd) != 0:
             return None
     wheels = sorted(dist.glob("*.whl"))
     if len(wheels) != 1:
