@@ -249,3 +249,45 @@ def test_a_wheel_is_read_as_streams_and_gives_the_same_facts(tmp_path: Path) -> 
     for facts, path in zip(scan.facts, chosen):
         assert facts == read_elf_file(path, facts.path)
     assert scan.members == len(chosen) and 0 < scan.read <= scan.size
+
+
+def test_no_module_needs_pyelftools(shared: dict[str, bytes], objects: dict[str, bytes], tmp_path: Path) -> None:
+    """Every manywheel module imports, and ELF files and object references read, where pyelftools
+    cannot be imported (it is not a dependency: an isolated build environment lacks it)."""
+    (tmp_path / "x.so").write_bytes(_rename_tags(shared["gnu"], {"DT_GNU_HASH"}))
+    (tmp_path / "x.o").write_bytes(objects["plain"])
+    code = (
+        "import importlib, pkgutil, sys\n"
+        "sys.modules['elftools'] = None  # any import of it raises ImportError\n"
+        "import manywheel\n"
+        "for m in pkgutil.walk_packages(manywheel.__path__, 'manywheel.'):\n"
+        "    if not m.name.endswith('.__main__'):\n"
+        "        importlib.import_module(m.name)\n"
+        "from manywheel.check.elf import read_elf_file, read_object_refs\n"
+        f"print(sorted(read_elf_file({str(tmp_path / 'x.so')!r}).exported), read_elf_file({str(tmp_path / 'x.o')!r}).machine,"
+        f" sorted(read_object_refs({str(tmp_path / 'x.o')!r})[0].undefined))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["['f',", "'g']", fast(objects["plain"]).machine, "['_GLOBAL_OFFSET_TABLE_',", "'exp',",
+                           "'getrandom',", "'maybe']"]
+
+
+def test_object_references_are_pyelftools(objects: dict[str, bytes], tmp_path: Path) -> None:
+    """read_object_refs (the .symtab of objects and archive members) against pyelftools' reading."""
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.sections import SymbolTableSection
+
+    from manywheel.check.elf import read_object_refs
+
+    for name, data in objects.items():
+        (tmp_path / f"{name}.o").write_bytes(data)
+    subprocess.run(["ar", "rcs", str(tmp_path / "libx.a"), *(str(tmp_path / f"{n}.o") for n in objects)], check=True)
+    found = read_object_refs(tmp_path / "libx.a")
+    assert [r.path for r in found] == [f"{tmp_path / 'libx.a'}({n}.o)" for n in objects]
+    for refs, data in zip(found, objects.values()):
+        symtab = ELFFile(io.BytesIO(data)).get_section_by_name(".symtab")
+        assert isinstance(symtab, SymbolTableSection)
+        symbols = list(symtab.iter_symbols())
+        assert refs.source == next(s.name for s in symbols if s["st_info"]["type"] == "STT_FILE") == "a.c"
+        assert refs.undefined == {s.name for s in symbols if s["st_shndx"] == "SHN_UNDEF" and s.name
+                                  and s["st_info"]["bind"] != "STB_LOCAL"}
+        assert {"getrandom", "exp", "maybe"} <= refs.undefined
