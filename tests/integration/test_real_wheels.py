@@ -8,12 +8,11 @@ machine's local wheel folder. For each wheel:
 - manywheel's tag is the recorded one, and so is auditwheel's (run now, not remembered);
 - where they differ, the record names the kinds of fact manywheel counts and auditwheel
   ignores, and without those facts manywheel gives exactly auditwheel's tag;
-- the fast reader and the full (pyelftools) one give the same facts for every ELF member.
+- manywheel's reader and pyelftools (tests/elf_full.py) give the same facts for every ELF member.
 """
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import subprocess
@@ -30,6 +29,8 @@ from manywheel.check import elf
 from manywheel.policy import load_policies
 from manywheel.check.scan import scan_path
 from manywheel.check.verify import judge
+
+from tests.elf_full import read_full
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = json.loads((REPO / "tests" / "data" / "real-wheels.json").read_text())
@@ -135,7 +136,7 @@ def test_manywheel_agrees_with_auditwheel_or_says_why(entry: dict[str, Any]) -> 
 
 
 @pytest.mark.parametrize("entry", WHEELS, ids=[e["file"].split("-cp")[0] + "-" + e["arch"] + "-" + e["family"][:4] for e in WHEELS])
-def test_fast_and_full_readers_agree_on_every_member(entry: dict[str, Any]) -> None:
+def test_reader_and_pyelftools_agree_on_every_member(entry: dict[str, Any]) -> None:
     wheel = _download(entry)
     scan = scan_path(wheel)
     assert scan.facts
@@ -143,7 +144,7 @@ def test_fast_and_full_readers_agree_on_every_member(entry: dict[str, Any]) -> N
         for facts in scan.facts:
             data = zf.read(facts.path)
             assert elf._FastReader(elf.BytesSource(data), facts.path).facts() == facts
-            assert elf._read_full(io.BytesIO(data), facts.path) == facts
+            assert read_full(data, facts.path) == facts
 
 
 def _torch() -> Path:
@@ -168,12 +169,12 @@ def test_torch_cpu_wheel() -> None:
 
 
 def test_torch_members_read_alike() -> None:
-    """The fast reader on each ELF member (streamed, as check reads it) against pyelftools; the two
-    largest libraries are compared on their dynamic facts only, the full reader being slow on them."""
+    """manywheel's reader on each ELF member (streamed, as check reads it) against pyelftools; the
+    members over 20 MB are left out, pyelftools being slow on them."""
     wheel = _torch()
     scan = scan_path(wheel)
     with zipfile.ZipFile(wheel) as zf:
         for facts in scan.facts:
             if zf.getinfo(facts.path).file_size > 20_000_000:
                 continue
-            assert elf._read_full(io.BytesIO(zf.read(facts.path)), facts.path) == facts
+            assert read_full(zf.read(facts.path), facts.path) == facts

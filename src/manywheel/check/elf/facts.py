@@ -2,7 +2,8 @@
 
 A fact is what the policy checks need to know about one ELF file (:class:`ElfFacts`);
 how a raw field becomes a fact (the ARM float ABI, the default executable stack, a
-colon-separated search path) is decided here once, for the fast and the full reader alike.
+colon-separated search path) is decided here once, for the reader and for the tests'
+pyelftools judge (tests/elf_full.py) alike.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 
 ELF_MAGIC = b"\x7fELF"
 
-# Shared by the two readers.
+# Shared with the tests' pyelftools judge.
 _X86_ISA_NEEDED_RAW = 0xC0008002
 _EF_ARM_ABI_FLOAT_HARD = 0x400
 _EF_ARM_ABI_FLOAT_SOFT = 0x200

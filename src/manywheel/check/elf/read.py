@@ -1,19 +1,13 @@
-"""The entry points: the facts of one ELF file held in memory, in a file, or in a forward stream.
-
-Each tries the fast reader first and falls back to the full reader where the fast one
-cannot decide.
-"""
+"""The entry points: the facts of one ELF file held in memory, in a file, or in a forward stream."""
 from __future__ import annotations
 
-import io
 import tempfile
 from pathlib import Path
 from typing import IO, Callable
 
 from ...errors import ElfError
 from .facts import ELF_MAGIC, ElfFacts
-from .fast import _FastReader, _Undecided
-from .full import _read_full
+from .fast import _FastReader
 from .sources import (BytesSource, ByteStream, SeekableSource, StreamSource, TruncatedData, _NotKept, _Truncated,
                       copy_stream)
 
@@ -32,10 +26,7 @@ def read_elf_bytes(data: bytes, display_name: str) -> ElfFacts:
     """Read the facts of an ELF file held in memory."""
     if data[:4] != ELF_MAGIC:
         raise ElfError(display_name, f"not an ELF file (starts with {bytes(data[:4])!r})")
-    try:
-        return _FastReader(BytesSource(data), display_name).facts()
-    except _Undecided:
-        return _read_full(io.BytesIO(data), display_name)
+    return _FastReader(BytesSource(data), display_name).facts()
 
 
 def read_elf_stream(stream: IO[bytes], display_name: str) -> ElfFacts:
@@ -44,11 +35,7 @@ def read_elf_stream(stream: IO[bytes], display_name: str) -> ElfFacts:
     stream.seek(0)
     if magic != ELF_MAGIC:
         raise ElfError(display_name, f"not an ELF file (starts with {magic!r})")
-    try:
-        return _FastReader(SeekableSource(stream), display_name).facts()
-    except _Undecided:
-        stream.seek(0)
-        return _read_full(stream, display_name)
+    return _FastReader(SeekableSource(stream), display_name).facts()
 
 
 def read_elf_streamed(open_stream: Callable[[], ByteStream], size: int, display_name: str,
@@ -58,8 +45,7 @@ def read_elf_streamed(open_stream: Callable[[], ByteStream], size: int, display_
     ``open_stream()`` returns a :class:`ByteStream` of the file from its start; ``size``
     is the file's size. The stream is read only as far as the facts need and at most
     ``keep`` bytes of it are held in memory. When the layout needs bytes the first pass
-    did not keep (or only the full reader can decide), the file is read again, whole,
-    into a temporary file.
+    did not keep, the file is read again, whole, into a temporary file.
     """
     try:
         source = StreamSource(open_stream(), size, keep)
@@ -68,7 +54,7 @@ def read_elf_streamed(open_stream: Callable[[], ByteStream], size: int, display_
             raise ElfError(display_name, f"not an ELF file (starts with {magic!r})")
         try:
             return _FastReader(source, display_name).facts()
-        except (_NotKept, _Undecided):
+        except _NotKept:
             pass
         with tempfile.TemporaryFile(prefix="manywheel-elf-") as spool:
             copy_stream(open_stream(), size, spool)

@@ -4,14 +4,18 @@ Only ``explain`` uses them, to say which source file a reference comes from.
 """
 from __future__ import annotations
 
-import io
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 from ...errors import ElfError
 from .facts import ELF_MAGIC
-from .full import _parse_errors
+from .fast import _FastReader
+from .sections import SYMBOL_TABLES
+from .sources import BytesSource
+
+_STB_LOCAL, _STT_FILE = 0, 4
 
 
 @dataclass(frozen=True)
@@ -37,24 +41,40 @@ def read_object_refs(path: str | Path) -> list[ObjectRefs]:
 
 
 def _object_refs(data: bytes, name: str) -> ObjectRefs | None:
-    from elftools.elf.elffile import ELFFile
-    from elftools.elf.sections import SymbolTableSection
-
+    """The object's ``.symtab`` (the section of that name, as pyelftools finds it); None when it has none
+    or cannot be read."""
     try:
-        elf = ELFFile(io.BytesIO(data))
-        symtab = elf.get_section_by_name(".symtab")
-        if not isinstance(symtab, SymbolTableSection):
-            return None
-        source = None
-        undefined = set()
-        for sym in symtab.iter_symbols():
-            if sym["st_info"]["type"] == "STT_FILE" and source is None:
-                source = str(sym.name)
-            elif sym["st_shndx"] == "SHN_UNDEF" and sym.name and sym["st_info"]["bind"] != "STB_LOCAL":
-                undefined.add(str(sym.name).split("@", 1)[0])
-        return ObjectRefs(name, source, frozenset(undefined))
-    except _parse_errors():
+        return _read_object_refs(_FastReader(BytesSource(data), name), name)
+    except (ElfError, struct.error):
         return None
+
+
+def _read_object_refs(reader: _FastReader, name: str) -> ObjectRefs | None:
+    reader.read_header()
+    table = reader.sections
+    symtab = table.named(".symtab", SYMBOL_TABLES)
+    if symtab is None:
+        return None
+    entry = 24 if reader.bits == 64 else 16
+    if symtab.entsize != entry:
+        raise reader.fail(f".symtab has entries of {symtab.entsize} bytes, a {reader.bits}-bit file's have {entry}")
+    strings = reader.linked(symtab, "the string table of .symtab")
+    rows = reader.section_data(symtab, ".symtab")
+    layout = reader.order + ("IBBH16x" if reader.bits == 64 else "I8xBBH")  # st_name, st_info, st_other, st_shndx
+    source = None
+    undefined = set()
+    for name_at, info, _, shndx in struct.iter_unpack(layout, rows[:len(rows) - len(rows) % entry]):
+        symbol = _string(strings, name_at)
+        if info & 0xF == _STT_FILE and source is None:
+            source = symbol
+        elif shndx == 0 and symbol and info >> 4 != _STB_LOCAL:
+            undefined.add(symbol.split("@", 1)[0])
+    return ObjectRefs(name, source, frozenset(undefined))
+
+
+def _string(strings: bytes, offset: int) -> str:
+    end = strings.find(b"\0", offset)
+    return strings[offset:end if end >= 0 else len(strings)].decode("utf-8", "replace")
 
 
 def _ar_members(data: bytes) -> Iterator[tuple[str, bytes]]:

@@ -1,17 +1,20 @@
-"""The full reader: pyelftools, section by section.
+"""The tests' independent judge: ELF facts as pyelftools reads them, section by section.
 
-It decides the files the fast reader cannot (no hash table, extended numbering, relocatable
-objects). pyelftools is imported only when it runs; its objects never leave this module.
+manywheel's own reader (manywheel.check.elf) is compared with this one on the same bytes
+(tests/unit/test_check_readers.py, tests/integration/test_real_wheels.py). It was manywheel's
+"full reader" until manywheel read the section headers itself; pyelftools is a test requirement
+only (tests/requirements.txt). Its objects never leave this module.
 """
 from __future__ import annotations
 
+import io
 import os
 import struct
 from typing import IO, TYPE_CHECKING, Any, Iterator, cast
 
-from ...errors import ElfError
-from .facts import (_EXEC_STACK_BY_DEFAULT, _PF_X, _X86_ISA_NEEDED_RAW, ElfFacts, UnversionedRef, VersionedRef,
-                    _float_abi, _split_paths)
+from manywheel.check.elf.facts import (_EXEC_STACK_BY_DEFAULT, _PF_X, _X86_ISA_NEEDED_RAW, ElfFacts, UnversionedRef,
+                                       VersionedRef, _float_abi, _split_paths)
+from manywheel.errors import ElfError
 
 if TYPE_CHECKING:
     from elftools.elf.elffile import ELFFile
@@ -77,9 +80,11 @@ class _PastEndReadsEmpty:
         return data
 
 
-def _read_full(stream: IO[bytes], display_name: str) -> ElfFacts:
+def read_full(data: bytes | IO[bytes], display_name: str) -> ElfFacts:
+    """The facts pyelftools reads from ``data`` (bytes, or a seekable binary stream)."""
     from elftools.elf.elffile import ELFFile
 
+    stream = io.BytesIO(data) if isinstance(data, bytes) else data
     try:
         # pyelftools only seeks, tells and reads its stream
         return _read(ELFFile(cast("IO[bytes]", _PastEndReadsEmpty(stream))), display_name)
