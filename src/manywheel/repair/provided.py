@@ -11,7 +11,6 @@ neither linked statically nor bundled.  Three things make that honest:
 """
 from __future__ import annotations
 
-import importlib.metadata
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +45,10 @@ def find_provided(table: Mapping[str, str]) -> list[ProvidedLibrary]:
     the build environment); every problem is reported together."""
     found: list[ProvidedLibrary] = []
     errors: list[SettingsError] = []
+    if not table:
+        return found
+    import importlib.metadata  # only with provided-by: a build without it does not pay for the import
+
     for key, dist in table.items():
         where = f"tool.manywheel.provided-by.{key}"
         try:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import importlib.metadata
 import json
 import os
 import posixpath
@@ -219,6 +218,8 @@ def find_python_owners(paths: Iterable[str]) -> dict[str, PythonDistribution]:
     found: dict[str, PythonDistribution] = {}
     if not wanted:
         return found
+    import importlib.metadata  # only when files came from outside the project
+
     for dist in importlib.metadata.distributions():
         for f in dist.files or ():
             if not str(f).endswith((".a", ".so")) and ".so." not in str(f):
