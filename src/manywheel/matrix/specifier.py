@@ -58,13 +58,12 @@ def _admits(clause: str, major: int, minor: int) -> bool:
         raise ValueError(f"{clause!r}: a local version (+...) is allowed only with == and !=")
     candidate: Key = (0, _trimmed((major, minor)), (_INF, 0), -_INF, _INF)
     if wildcard or op == "~=":
-        release = tuple(int(n) for n in v.group("release").split("."))
+        release, epoch = _release(v), int(v.group("epoch") or 0)
         if op == "~=":
             if len(release) < 2:
                 raise ValueError(f"{clause!r}: ~= needs a version with at least two release numbers")
-            return candidate >= _key(v) and _prefix_matches((major, minor), int(v.group("epoch") or 0), release[:-1])
-        release = tuple(int(n) for n in v.group("release").split("."))
-        matched = _prefix_matches((major, minor), int(v.group("epoch") or 0), release)
+            return candidate >= _key(v) and _prefix_matches((major, minor), epoch, release[:-1])
+        matched = _prefix_matches((major, minor), epoch, release)
         return matched if op == "==" else not matched
     if op in ("==", "!="):
         equal = not v.group("local") and candidate == _key(v)
@@ -81,6 +80,10 @@ def _prefix_matches(candidate: tuple[int, int], epoch: int, prefix: tuple[int, .
     return padded[:len(prefix)] == prefix
 
 
+def _release(v: re.Match[str]) -> tuple[int, ...]:
+    return tuple(int(n) for n in v.group("release").split("."))
+
+
 def _trimmed(release: tuple[int, ...]) -> tuple[int, ...]:
     """Trailing zeros do not count: 3.9 == 3.9.0."""
     end = len(release)
@@ -91,7 +94,7 @@ def _trimmed(release: tuple[int, ...]) -> tuple[int, ...]:
 
 def _key(v: re.Match[str]) -> Key:
     """PEP 440's order: epoch, release, then .devN < aN < bN < rcN < final < .postN."""
-    release = _trimmed(tuple(int(n) for n in v.group("release").split(".")))
+    release = _trimmed(_release(v))
     pre_name, dev = v.group("pre"), v.group("dev")
     post_number = v.group("post_implicit") or (v.group("post_n") or "0" if v.group("post") else None)
     if pre_name:

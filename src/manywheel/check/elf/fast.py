@@ -21,7 +21,8 @@ from ...errors import ElfError
 from .facts import (_EXEC_STACK_BY_DEFAULT, _PF_X, _X86_ISA_NEEDED_RAW, ElfFacts, UnversionedRef, VersionedRef,
                     _float_abi, _split_paths)
 from .sections import (SHT_DYNAMIC, SHT_DYNSYM, SHT_GNU_VERDEF, SHT_GNU_VERNEED, SHT_GNU_VERSYM, SHT_NOBITS, SHT_NOTE,
-                       SYMBOL_TABLES, Section, SectionHeaders, SectionTable, linked_data, section_data)
+                       SYMBOL_TABLES, Section, SectionHeaders, SectionTable, header_format, linked_data,
+                       section_data)
 from .sources import Source, StreamSource
 
 _ET_REL = 1
@@ -286,7 +287,7 @@ class _FastReader:
     def _check_sections(self, shoff: int, shentsize: int, shnum: int, symbols: int | None) -> None:
         """The section headers must describe bytes inside the file and agree with the dynamic tables."""
         table = self.take(shoff, shnum * shentsize, "the section header table")
-        fmt = self.order + ("IIQQQQIIQQ" if self.bits == 64 else "10I")
+        fmt = header_format(self)
         for i, entry in enumerate(struct.iter_unpack(fmt, table)):
             sh_type, offset, size, entsize = entry[1], entry[4], entry[5], entry[9]
             if sh_type in (0, SHT_NOBITS):

@@ -66,7 +66,7 @@ class SectionHeaders:
     shstrndx: int
 
     def _entry(self, r: _FastReader, index: int) -> tuple[int, ...]:
-        fmt = _format(r)
+        fmt = header_format(r)
         expected = struct.calcsize(fmt)
         if self.shentsize != expected:
             raise r.fail(f"section header entries of {self.shentsize} bytes (a {r.bits}-bit file has {expected})")
@@ -93,7 +93,7 @@ class SectionHeaders:
         if self.shoff + count * self.shentsize > r.src.size:
             raise r.fail(f"the section header table at {self.shoff:#x} ({count} entries of {self.shentsize} bytes) "
                          f"runs past the end of the file ({r.src.size} bytes)")
-        rows = list(struct.iter_unpack(_format(r), r.take(self.shoff, count * self.shentsize,
+        rows = list(struct.iter_unpack(header_format(r), r.take(self.shoff, count * self.shentsize,
                                                           "the section header table")))
         if names_at >= count:
             raise r.fail(f"the section name table is section {names_at}, the file has {count} sections")
@@ -119,7 +119,8 @@ def linked_data(r: _FastReader, table: SectionTable, section: Section, what: str
     return section_data(r, table.sections[section.link], what)
 
 
-def _format(r: _FastReader) -> str:
+def header_format(r: _FastReader) -> str:
+    """The struct format of one section header of the file ``r`` reads."""
     return r.order + ("IIQQQQIIQQ" if r.bits == 64 else "10I")
 
 
