@@ -13,10 +13,10 @@ shared with tests/realworld), each round times, on fresh copies of the same sour
 - manywheel: `python -m build --wheel` with build-backend manywheel.backend (the project's
   other build requirements kept), default jobs (one per core).
 
-Both sides build in isolated environments from the same warm pip cache (an untimed build of
-example_project on each side, and a pip download of zstandard's build requirements, warm it);
-manywheel's baseline is generated in that warm-up (its time is printed), as it is once per
-machine. Takes about 8 minutes with the default 3 rounds on 2 cores. The medians, the
+Both sides build in isolated environments from the same warm pip cache: an untimed build of
+each project on each side warms it, and fills what manywheel caches once per machine: the
+baseline and the build tools' bytecode (the time of each is printed). Takes about 10 minutes
+with the default 3 rounds on 2 cores. The medians, the
 ratio manywheel / standard and the tags each side wrote are printed; `auditwheel show`
 judges manywheel's wheel. CC/CXX/CFLAGS and MANYWHEEL_* variables are cleared for both.
 With --ccache, each project is then built twice more by manywheel with CC="ccache gcc" and an
@@ -127,15 +127,22 @@ def manywheel_round(py: Path, project: Project, work: Path, env: dict[str, str])
 
 
 def warm_up(py: Path, projects: list[Project], work: Path, env: dict[str, str]) -> None:
-    example = example_project()
-    log, _ = manywheel_round(py, example, work, env)
-    standard_round(py, example, work, env)
-    generated = re.search(r"baseline (\S+) generated in ([0-9.]+) s", log)
-    if generated:
-        say(f"manywheel's baseline {generated.group(1)} generated once, in {generated.group(2)} s (not in the rounds)")
-    if any(p.name.startswith("zstandard") for p in projects):
-        run([py, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "-d", work / "warm",
-             "cffi~=1.17", "packaging", "setuptools>=77"], env)
+    """One untimed build of each project on each side: pip's cache, ccache, and manywheel's caches
+    that a machine fills once (the baseline; the build tools' bytecode, manywheel.inner.bytecode)."""
+    for project in projects:
+        log, _ = manywheel_round(py, project, work, env)
+        standard_round(py, project, work, env)
+        for times in project.times.values():
+            times.pop()
+        for step in project.steps.values():
+            step.pop()
+        generated = re.search(r"baseline (\S+) generated in ([0-9.]+) s", log)
+        if generated:
+            say(f"manywheel's baseline {generated.group(1)} generated once, in {generated.group(2)} s (not in the rounds)")
+        for count, seconds in re.findall(r"bytecode: compiled (\d+) modules of the build environment once, in "
+                                         r"([0-9.]+) s", log):
+            say(f"{project.name}: manywheel compiled {count} modules of its build environment once, in {seconds} s "
+                "(not in the rounds; later builds reuse them)")
 
 
 def ccache_rebuild(py: Path, project: Project, work: Path, env: dict[str, str]) -> None:
@@ -201,7 +208,7 @@ def main() -> int:
             say("manywheel with launcher = false: every compiler call starts the Python wrapper")
         projects = [example_project() if name == "example_project" else zstandard(work) if name == "zstandard"
                     else inner_backend_project(name) for name in chosen]
-        say("warming up (untimed): pip's cache and manywheel's baseline ...")
+        say("warming up (untimed): one build of each project on each side ...")
         warm_up(py, projects, work, env)
         for project in projects:
             say(f"timing {project.name} ({args.rounds} round{'s' if args.rounds != 1 else ''}) ...")

@@ -24,6 +24,7 @@ from .settings import Settings, inner_config_settings, read_settings
 from .wheel import source_date_epoch
 
 if TYPE_CHECKING:
+    from .inner.bytecode import BytecodeCache
     from ._wrapper.linklog import LinkEntry
     from .check.elf import ElfFacts
     from .repair.bundle import BundledLibrary
@@ -148,6 +149,7 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
     clock = StepClock()
     ctx = Context.load(config_settings)
     _check_editable(ctx, editable)
+    bytecode = _bytecode(ctx)
     backend = ctx.inner()
     clock.lap("settings and inner backend")
     started = time.time()
@@ -165,7 +167,9 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
         clock.lap("ELF facts")
         if not facts and contents.filename.endswith("-any.whl"):
             log("no ELF files: a pure-Python wheel, passed through as it is")
-            return _pass_through(inner_wheel, Path(wheel_directory))
+            passed = _pass_through(inner_wheel, Path(wheel_directory))
+            bytecode.fill()
+            return passed
         if ctx.settings.provided_by:
             report_provided(facts, ctx.settings.provided_by, provided,
                             requires_dist_of(contents.member(f"{contents.dist_info}/METADATA").data), log)
@@ -189,7 +193,17 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
         clock.lap("wheel written")
         log(f"wrote {out.name}: {_reason(verdict, policy)}")
         log(clock.summary())
-        return out.name
+    bytecode.fill()
+    return out.name
+
+
+def _bytecode(ctx: Context) -> BytecodeCache:
+    """The build environment's bytecode from the cache, before manywheel's and the inner backend's
+    modules are imported (``manywheel.inner.bytecode``)."""
+    from .inner.bytecode import BytecodeCache
+
+    modules = ["manywheel"] + ([] if ctx.settings.inner_backend_path else [ctx.settings.inner_backend])
+    return BytecodeCache(ctx.settings.bytecode_cache, ctx.cache_dir, modules, log, ctx.settings.verbose)
 
 
 class StepClock:
@@ -619,6 +633,13 @@ def build_sdist(sdist_directory: str, config_settings: Mapping[str, Any] | None)
 
 def get_requires(hook: str, config_settings: Mapping[str, Any] | None) -> list[str]:
     ctx = Context.load(config_settings)
+    bytecode = _bytecode(ctx)
+    requires = _get_requires(ctx, hook)
+    bytecode.fill()
+    return requires
+
+
+def _get_requires(ctx: Context, hook: str) -> list[str]:
     known = known_requires(ctx.settings.inner_backend, ctx.settings.inner_backend_path, ctx.project)
     if known is not None:
         requires, why = known

@@ -160,8 +160,14 @@ class Settings:
         "linker's `--version`); shared objects, and every link of a build with `from-source` libraries, go through "
         "Python.", "false")
     cache_dir: str = _setting(
-        "", "Where generated baselines are cached (default: $XDG_CACHE_HOME/manywheel or ~/.cache/manywheel).",
+        "", "Where generated baselines, libraries built from source and the build tools' bytecode are cached "
+        "(default: $XDG_CACHE_HOME/manywheel or ~/.cache/manywheel).",
         '"/tmp/mw-cache"')
+    bytecode_cache: bool = _setting(
+        True, "Give the build environment's packages installed without bytecode (an isolated environment's "
+        "meson, setuptools, ...) the bytecode compiled in an earlier build, as checked-hash .pyc files, so "
+        "they are not compiled from source in every build; what is not cached yet is compiled once, after "
+        "the build. false leaves the environment as it is.", "false")
     openmp_source: str = _setting(
         "", "GCC's source (a source tree, or a release tarball such as gcc-12.2.0.tar.xz) to build the OpenMP "
         "runtime for the baseline from, for projects that use OpenMP. Default: the compiler's Debian/Ubuntu "
