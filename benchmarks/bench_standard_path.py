@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """manywheel against the standard path to a compliant wheel on this host: plain setuptools, then auditwheel repair.
 
-Usage: python benchmarks/bench_standard_path.py [--rounds N] [--project NAME ...] [--ccache]
+Usage: python benchmarks/bench_standard_path.py [--rounds N] [--project NAME ...] [--write-bytecode] [--ccache]
 
 For example_project, tests/projects/skbuild_pybind11 (scikit-build-core), tests/projects/meson_mixed
 (meson-python) and zstandard 0.25.0 (sdist from PyPI, cached in ~/.cache/manywheel/realworld/sdists,
@@ -195,6 +195,9 @@ def main() -> int:
     parser.add_argument("--no-launcher", action="store_true",
                         help="manywheel with launcher = false (every compiler call starts its Python wrapper): "
                              "the figures before the compiled launcher")
+    parser.add_argument("--write-bytecode", action="store_true",
+                        help="unset PYTHONDONTWRITEBYTECODE for both sides, as on most machines: each process "
+                             "of a build then reuses the bytecode an earlier one wrote into the environment")
     parser.add_argument("--ccache", action="store_true",
                         help="then build each project twice more with CC='ccache gcc' and show ccache's counters")
     args = parser.parse_args()
@@ -203,6 +206,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="mw-bench-std-") as tmp:
         work = Path(tmp)
         py, env = peer_setup(work)
+        if args.write_bytecode:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+        say("PYTHONDONTWRITEBYTECODE is " + (f"set ({env['PYTHONDONTWRITEBYTECODE']!r}): every process of a build "
+                                             "compiles the modules it imports" if env.get("PYTHONDONTWRITEBYTECODE")
+                                             else "unset: a build's first import of a module writes its bytecode"))
         if args.no_launcher:
             env["MANYWHEEL_LAUNCHER"] = "false"
             say("manywheel with launcher = false: every compiler call starts the Python wrapper")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -111,17 +112,22 @@ def test_pure_python_passes_through(tmp_path: Path, build_env: dict[str, str]) -
     assert only_wheel(out).name.endswith("-py3-none-any.whl")
 
 
-# A cross build too: the target's Python headers live in each build's temporary directory.
+# A cross build too: the target's Python headers live in each build's temporary directory.  The
+# second build's isolated environment gets the bytecode the first compiled (manywheel.inner.bytecode),
+# and that changes nothing in the wheel.
 @pytest.mark.parametrize("args", [[], ["-C", "manywheel.arch=aarch64"]], ids=["native", "cross-aarch64"])
 def test_source_date_epoch_gives_identical_wheels(tmp_path: Path, build_env: dict[str, str], args: list[str]) -> None:
-    env = dict(build_env, SOURCE_DATE_EPOCH="1700000000")
-    digests = []
+    env = dict(build_env, SOURCE_DATE_EPOCH="1700000000", MANYWHEEL_VERBOSE="true")
+    digests, logs = [], []
     for name in ("one", "two"):
         (tmp_path / name).mkdir()
         project = copy_project(EXAMPLE, tmp_path / name)
-        python_build(project, tmp_path / name / "dist", env, *args)
+        proc = python_build(project, tmp_path / name / "dist", env, *args)
+        logs.append(proc.stdout + proc.stderr)
         digests.append(hashlib.sha256(only_wheel(tmp_path / name / "dist").read_bytes()).hexdigest())
     assert digests[0] == digests[1]
+    assert re.search(r"bytecode: compiled \d+ modules of the build environment once", logs[0])
+    assert re.search(r"bytecode: \d+ modules of manywheel-\S+, setuptools-\S+ from the cache", logs[1])
 
 
 @pytest.mark.parametrize("table, messages", [

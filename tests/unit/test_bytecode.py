@@ -1,0 +1,128 @@
+"""The build environment's bytecode cache (manywheel.inner.bytecode): a distribution installed
+without bytecode, as a frontend's isolated environment installs them, gets checked-hash .pyc files
+compiled once and reused by the next environment; Python itself judges them: each case imports
+the module in a fresh interpreter (``-v`` says where its code object came from)."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from manywheel.inner.bytecode import BytecodeCache, fill, prime
+
+MODULES = {
+    "demo_pkg/__init__.py": "from .mod import VALUE\n",
+    "demo_pkg/mod.py": "VALUE = 1\n",
+    "demo_pkg/broken.py": "def f(:\n",  # does not compile: left to Python, which never imports it here
+}
+
+
+def install(site: Path, *, with_bytecode: bool = False, modules: dict[str, str] = MODULES) -> Path:
+    """demo_pkg 1.0 as an installer writes it: the files and a RECORD with their sha256."""
+    lines = []
+    for rel, text in modules.items():
+        path = site / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        lines.append(f"{rel},sha256={digest},{len(text)}")
+        if with_bytecode:
+            lines.append(f"{Path(importlib.util.cache_from_source(rel)).as_posix()},,")
+    info = site / "demo_pkg-1.0.dist-info"
+    info.mkdir()
+    lines.append("demo_pkg-1.0.dist-info/RECORD,,")
+    (info / "RECORD").write_text("\n".join(lines) + "\n")
+    return site
+
+
+def import_value(site: Path) -> tuple[str, str]:
+    """demo_pkg.VALUE as a fresh interpreter imports it from ``site``, and its -v trace."""
+    env = dict(os.environ, PYTHONPATH=str(site), PYTHONDONTWRITEBYTECODE="1")
+    proc = subprocess.run([sys.executable, "-v", "-c", "import demo_pkg; print(demo_pkg.VALUE)"],
+                          env=env, capture_output=True, text=True, check=True)
+    return proc.stdout.strip(), proc.stderr
+
+
+def pyc(site: Path, rel: str) -> Path:
+    return Path(importlib.util.cache_from_source(str(site / rel)))
+
+
+def test_compiled_once_then_the_next_environment_imports_the_cached_bytecode(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first = install(tmp_path / "one")
+    primed = prime([first], cache)
+    assert (primed.written, len(primed.missing), primed.distributions) == (0, 3, ["demo_pkg-1.0"])
+    assert primed.cache is not None
+    assert fill(primed.missing, primed.cache)[0] == 2  # broken.py does not compile
+    assert pyc(first, "demo_pkg/mod.py").is_file() and not pyc(first, "demo_pkg/broken.py").exists()
+
+    second = install(tmp_path / "two")
+    primed = prime([second], cache)
+    assert (primed.written, [m.source.name for m in primed.missing]) == (2, ["broken.py"])
+    data = pyc(second, "demo_pkg/mod.py").read_bytes()
+    assert data[:4] == importlib.util.MAGIC_NUMBER
+    assert int.from_bytes(data[4:8], "little") == 0b11  # PEP 552: hash-based, checked against the source
+    value, trace = import_value(second)
+    assert value == "1"
+    assert f"code object from '{pyc(second, 'demo_pkg/mod.py')}'" in trace
+    assert prime([second], cache).written == 0  # it has bytecode now: left alone
+
+
+def test_a_source_changed_after_the_bytecode_was_written_is_compiled_anew(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    primed = prime([install(tmp_path / "one")], cache)
+    assert primed.cache is not None
+    fill(primed.missing, primed.cache)
+    site = install(tmp_path / "two")
+    assert prime([site], cache).written == 2
+    (site / "demo_pkg/mod.py").write_text("VALUE = 2\n")  # same size, other content
+    value, trace = import_value(site)
+    assert value == "2"
+    assert f"code object from '{pyc(site, 'demo_pkg/mod.py')}'" not in trace
+
+
+def test_a_file_that_no_longer_matches_its_record_is_not_cached(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    site = install(tmp_path / "one")
+    primed = prime([site], cache)
+    (site / "demo_pkg/mod.py").write_text("VALUE = 3\n")
+    assert primed.cache is not None
+    assert fill(primed.missing, primed.cache)[0] == 1  # __init__.py only
+    assert not pyc(site, "demo_pkg/mod.py").exists()
+    assert prime([install(tmp_path / "two")], cache).written == 1
+
+
+def test_distributions_installed_with_bytecode_are_left_as_they_are(tmp_path: Path) -> None:
+    site = install(tmp_path / "site", with_bytecode=True)
+    primed = prime([site], tmp_path / "cache")
+    assert (primed.written, primed.missing, primed.distributions) == (0, [], [])
+    assert not (site / "demo_pkg" / "__pycache__").exists()
+
+
+def test_turned_off_it_writes_nothing_and_logs_nothing(tmp_path: Path) -> None:
+    site = install(tmp_path / "site")
+    lines: list[str] = []
+    cache = BytecodeCache(False, tmp_path / "cache", ["demo_pkg"], lines.append, verbose=True)
+    cache.fill()
+    assert lines == [] and not (tmp_path / "cache").exists()
+    assert not (site / "demo_pkg" / "__pycache__").exists()
+
+
+def test_it_finds_the_environment_of_the_named_modules_and_says_what_it_did(tmp_path: Path,
+                                                                             monkeypatch) -> None:
+    cache = tmp_path / "cache"
+    monkeypatch.syspath_prepend(str(install(tmp_path / "one")))
+    lines: list[str] = []
+    first = BytecodeCache(True, cache, ["demo_pkg"], lines.append, verbose=True)
+    first.fill()
+    assert len(lines) == 1 and lines[0].startswith("bytecode: compiled 2 modules of the build environment once")
+    shutil.rmtree(tmp_path / "one")
+    monkeypatch.syspath_prepend(str(install(tmp_path / "two")))
+    lines.clear()
+    BytecodeCache(True, cache, ["demo_pkg:backend"], lines.append, verbose=True).fill()
+    assert len(lines) == 1 and lines[0].startswith("bytecode: 2 modules of demo_pkg-1.0 from the cache in ")
