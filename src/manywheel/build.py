@@ -20,7 +20,7 @@ from .inner.requires import SETUPTOOLS, known_requires, lacks_setuptools, missin
 from .inner.setuptools_dirs import setuptools_build_dirs
 from .arches import host_arch
 from .policy import Policy, excludes, find_policy, load_policies, policy_names, provided_key
-from .settings import Settings, inner_config_settings, read_settings
+from .settings import Settings, inner_config_settings, read_pyproject, read_settings
 from .wheel import source_date_epoch
 
 if TYPE_CHECKING:
@@ -203,7 +203,11 @@ def _bytecode(ctx: Context) -> BytecodeCache:
     from .inner.bytecode import BytecodeCache
 
     modules = ["manywheel"] + ([] if ctx.settings.inner_backend_path else [ctx.settings.inner_backend])
-    return BytecodeCache(ctx.settings.bytecode_cache, ctx.cache_dir, modules, log, ctx.settings.verbose)
+    system = read_pyproject(ctx.project).get("build-system")
+    requires = system.get("requires") if isinstance(system, dict) else None
+    requires = [r for r in requires if isinstance(r, str)] if isinstance(requires, list) else []
+    return BytecodeCache(ctx.settings.bytecode_cache, ctx.cache_dir, modules, ["manywheel", *requires], log,
+                         ctx.settings.verbose)
 
 
 class StepClock:

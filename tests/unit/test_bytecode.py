@@ -15,6 +15,7 @@ from pathlib import Path
 
 from manywheel.inner.bytecode import BytecodeCache, fill, prime
 
+ROOTS = ["demo-pkg"]
 MODULES = {
     "demo_pkg/__init__.py": "from .mod import VALUE\n",
     "demo_pkg/mod.py": "VALUE = 1\n",
@@ -22,8 +23,9 @@ MODULES = {
 }
 
 
-def install(site: Path, *, with_bytecode: bool = False, modules: dict[str, str] = MODULES) -> Path:
-    """demo_pkg 1.0 as an installer writes it: the files and a RECORD with their sha256."""
+def install(site: Path, *, with_bytecode: bool = False, modules: dict[str, str] = MODULES, name: str = "demo_pkg",
+            requires: tuple[str, ...] = ()) -> Path:
+    """``name`` 1.0 as an installer writes it: the files, METADATA and a RECORD with their sha256."""
     lines = []
     for rel, text in modules.items():
         path = site / rel
@@ -33,9 +35,11 @@ def install(site: Path, *, with_bytecode: bool = False, modules: dict[str, str] 
         lines.append(f"{rel},sha256={digest},{len(text)}")
         if with_bytecode:
             lines.append(f"{Path(importlib.util.cache_from_source(rel)).as_posix()},,")
-    info = site / "demo_pkg-1.0.dist-info"
+    info = site / f"{name}-1.0.dist-info"
     info.mkdir()
-    lines.append("demo_pkg-1.0.dist-info/RECORD,,")
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n"
+                                   + "".join(f"Requires-Dist: {r}\n" for r in requires) + "\nRequires-Dist: body\n")
+    lines.append(f"{name}-1.0.dist-info/RECORD,,")
     (info / "RECORD").write_text("\n".join(lines) + "\n")
     return site
 
@@ -55,14 +59,14 @@ def pyc(site: Path, rel: str) -> Path:
 def test_compiled_once_then_the_next_environment_imports_the_cached_bytecode(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     first = install(tmp_path / "one")
-    primed = prime([first], cache)
+    primed = prime([first], cache, ROOTS)
     assert (primed.written, len(primed.missing), primed.distributions) == (0, 3, ["demo_pkg-1.0"])
     assert primed.cache is not None
     assert fill(primed.missing, primed.cache)[0] == 2  # broken.py does not compile
     assert pyc(first, "demo_pkg/mod.py").is_file() and not pyc(first, "demo_pkg/broken.py").exists()
 
     second = install(tmp_path / "two")
-    primed = prime([second], cache)
+    primed = prime([second], cache, ROOTS)
     assert (primed.written, [m.source.name for m in primed.missing]) == (2, ["broken.py"])
     data = pyc(second, "demo_pkg/mod.py").read_bytes()
     assert data[:4] == importlib.util.MAGIC_NUMBER
@@ -70,16 +74,16 @@ def test_compiled_once_then_the_next_environment_imports_the_cached_bytecode(tmp
     value, trace = import_value(second)
     assert value == "1"
     assert f"code object from '{pyc(second, 'demo_pkg/mod.py')}'" in trace
-    assert prime([second], cache).written == 0  # it has bytecode now: left alone
+    assert prime([second], cache, ROOTS).written == 0  # it has bytecode now: left alone
 
 
 def test_a_source_changed_after_the_bytecode_was_written_is_compiled_anew(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    primed = prime([install(tmp_path / "one")], cache)
+    primed = prime([install(tmp_path / "one")], cache, ROOTS)
     assert primed.cache is not None
     fill(primed.missing, primed.cache)
     site = install(tmp_path / "two")
-    assert prime([site], cache).written == 2
+    assert prime([site], cache, ROOTS).written == 2
     (site / "demo_pkg/mod.py").write_text("VALUE = 2\n")  # same size, other content
     value, trace = import_value(site)
     assert value == "2"
@@ -89,17 +93,17 @@ def test_a_source_changed_after_the_bytecode_was_written_is_compiled_anew(tmp_pa
 def test_a_file_that_no_longer_matches_its_record_is_not_cached(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     site = install(tmp_path / "one")
-    primed = prime([site], cache)
+    primed = prime([site], cache, ROOTS)
     (site / "demo_pkg/mod.py").write_text("VALUE = 3\n")
     assert primed.cache is not None
     assert fill(primed.missing, primed.cache)[0] == 1  # __init__.py only
     assert not pyc(site, "demo_pkg/mod.py").exists()
-    assert prime([install(tmp_path / "two")], cache).written == 1
+    assert prime([install(tmp_path / "two")], cache, ROOTS).written == 1
 
 
 def test_distributions_installed_with_bytecode_are_left_as_they_are(tmp_path: Path) -> None:
     site = install(tmp_path / "site", with_bytecode=True)
-    primed = prime([site], tmp_path / "cache")
+    primed = prime([site], tmp_path / "cache", ROOTS)
     assert (primed.written, primed.missing, primed.distributions) == (0, [], [])
     assert not (site / "demo_pkg" / "__pycache__").exists()
 
@@ -107,7 +111,7 @@ def test_distributions_installed_with_bytecode_are_left_as_they_are(tmp_path: Pa
 def test_turned_off_it_writes_nothing_and_logs_nothing(tmp_path: Path) -> None:
     site = install(tmp_path / "site")
     lines: list[str] = []
-    cache = BytecodeCache(False, tmp_path / "cache", ["demo_pkg"], lines.append, verbose=True)
+    cache = BytecodeCache(False, tmp_path / "cache", ["demo_pkg"], ["demo-pkg"], lines.append, verbose=True)
     cache.fill()
     assert lines == [] and not (tmp_path / "cache").exists()
     assert not (site / "demo_pkg" / "__pycache__").exists()
@@ -118,11 +122,22 @@ def test_it_finds_the_environment_of_the_named_modules_and_says_what_it_did(tmp_
     cache = tmp_path / "cache"
     monkeypatch.syspath_prepend(str(install(tmp_path / "one")))
     lines: list[str] = []
-    first = BytecodeCache(True, cache, ["demo_pkg"], lines.append, verbose=True)
+    first = BytecodeCache(True, cache, ["demo_pkg"], ["demo_pkg>=1"], lines.append, verbose=True)
     first.fill()
     assert len(lines) == 1 and lines[0].startswith("bytecode: compiled 2 modules of the build environment once")
     shutil.rmtree(tmp_path / "one")
     monkeypatch.syspath_prepend(str(install(tmp_path / "two")))
     lines.clear()
-    BytecodeCache(True, cache, ["demo_pkg:backend"], lines.append, verbose=True).fill()
+    BytecodeCache(True, cache, ["demo_pkg:backend"], ["Demo.Pkg ; python_version>'3'"], lines.append, verbose=True).fill()
     assert len(lines) == 1 and lines[0].startswith("bytecode: 2 modules of demo_pkg-1.0 from the cache in ")
+
+
+def test_only_the_build_requirements_and_what_they_require_are_touched(tmp_path: Path) -> None:
+    site = install(tmp_path / "site", name="builder", modules={"builder/__init__.py": "X = 1\n"},
+                   requires=("demo-pkg>=1; python_version >= '3'", "absent_dist"))
+    install(site)
+    install(site, name="other", modules={"other/__init__.py": "Y = 1\n"})
+    install(site, name="body", modules={"body/__init__.py": "Z = 1\n"})  # named only in builder's description
+    primed = prime([site], tmp_path / "cache", ["Builder"])
+    assert primed.distributions == ["builder-1.0", "demo_pkg-1.0"]
+    assert sorted(m.source.name for m in primed.missing) == ["__init__.py", "__init__.py", "broken.py", "mod.py"]

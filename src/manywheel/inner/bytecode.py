@@ -14,9 +14,10 @@ by the SHA-256 each distribution's RECORD gives for the file and by the interpre
 magic number: ``<cache-dir>/bytecode/<cache tag>-<magic>/``.  What is not cached yet is compiled
 once, after the hook that found it missing, and cached for the next build.
 
-Only distributions in the directories of manywheel and of the inner backend are touched, and only
-those installed without bytecode (their RECORD lists no .pyc and the first module has none).
-``bytecode-cache = false`` turns this off.
+Only the build requirements are touched: manywheel, the project's ``[build-system] requires`` and
+what they require in turn (by each METADATA's Requires-Dist), found in the directories manywheel and
+the inner backend are imported from, and of those only the ones installed without bytecode (their
+RECORD lists no .pyc and their first module has none).  ``bytecode-cache = false`` turns this off.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ import hashlib
 import importlib.util
 import marshal
 import os
+import re
 import sys
 import time
 import warnings
@@ -34,6 +36,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 _CHECKED_HASH = (0b11).to_bytes(4, "little")  # PEP 552 flags: hash-based, check_source
+_NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")  # a requirement's name (PEP 508)
 
 
 @dataclass
@@ -79,20 +82,51 @@ def site_dirs(*modules: str) -> list[Path]:
     return found
 
 
-def prime(dirs: Iterable[Path], cache_dir: Path) -> Primed:
-    """Write the cached bytecode of every distribution in ``dirs`` installed without bytecode."""
+def normalized(name: str) -> str:
+    """A distribution name as PEP 503 compares them."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def requirement_names(requirements: Iterable[str]) -> list[str]:
+    """The distribution names of PEP 508 requirement strings (markers and extras ignored)."""
+    return [normalized(m.group(1)) for m in map(_NAME.match, requirements) if m]
+
+
+def closure(site: Path, roots: Iterable[str]) -> list[Path]:
+    """The dist-info directories in ``site`` of ``roots`` and of everything they require, in turn."""
+    try:
+        infos = {normalized(p.name[:-len(".dist-info")].rpartition("-")[0]): p for p in site.glob("*.dist-info")}
+    except OSError:
+        return []
+    queue, seen = [normalized(r) for r in roots], set()
+    while queue:
+        name = queue.pop()
+        if name in seen or name not in infos:
+            continue
+        seen.add(name)
+        try:
+            metadata = (infos[name] / "METADATA").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        header = metadata.split("\n\n", 1)[0]
+        queue += requirement_names(line[len("Requires-Dist:"):] for line in header.splitlines()
+                                   if line.startswith("Requires-Dist:"))
+    return sorted(infos[name] for name in seen)
+
+
+def prime(dirs: Iterable[Path], cache_dir: Path, roots: Iterable[str]) -> Primed:
+    """Write the cached bytecode of the build requirements in ``dirs`` (``roots`` and what they
+    require) that were installed without bytecode."""
     started = time.perf_counter()
     key_dir = cache_key_dir(cache_dir)
     primed = Primed(key_dir)
     if key_dir is None:
         return primed
+    roots = list(roots)
     made: set[Path] = set()  # __pycache__ directories known to exist
     for site in dirs:
-        try:
-            records = sorted(site.glob("*.dist-info/RECORD"))
-        except OSError:
-            continue
-        for record in records:
+        for info in closure(site, roots):
+            record = info / "RECORD"
             entries = _modules_without_bytecode(site, record)
             if not entries:
                 continue
@@ -202,10 +236,11 @@ def _write(path: Path, data: bytes) -> bool:
 class BytecodeCache:
     """Priming before a hook's work, filling after it, with the build log's lines."""
 
-    def __init__(self, enabled: bool, cache_dir: Path, modules: Iterable[str], log: Callable[[str], None],
-                 verbose: bool) -> None:
+    def __init__(self, enabled: bool, cache_dir: Path, modules: Iterable[str], requirements: Iterable[str],
+                 log: Callable[[str], None], verbose: bool) -> None:
         self.log, self.verbose = log, verbose
-        self.primed = prime(site_dirs(*modules), cache_dir) if enabled else Primed(None)
+        self.primed = prime(site_dirs(*modules), cache_dir, requirement_names(requirements)) if enabled \
+            else Primed(None)
         if self.primed.written and verbose:
             log(f"bytecode: {self.primed.written} modules of {', '.join(self.primed.distributions)} from the "
                 f"cache in {self.primed.seconds:.2f} s")
