@@ -178,6 +178,9 @@ def report(py: Path, project: Project, rounds: int) -> float:
     say(f"  manywheel: python -m build {ours:.1f} s -> {project.wheels['manywheel'].name}"
         f" (auditwheel show: {match.group(1) if match else 'no tag: ' + shown.stdout.strip()[-200:]})")
     say(f"  ratio manywheel / standard = {ratio:.3f}")
+    say("  each round (standard / manywheel, s): " + ", ".join(
+        f"{b + r:.1f} / {m:.1f}" for b, r, m in zip(project.times["build"], project.times["repair"],
+                                                   project.times["manywheel"])))
     say(f"  manywheel's steps (medians; a verbose build printed {project.calls} compiler calls, not counting those "
         f"a build system runs with its output captured, as CMake's and meson's checks do; each costs what "
         f"benchmarks/bench_wrapper.py measures):")

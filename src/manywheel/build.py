@@ -585,11 +585,13 @@ def _facts_built_in_tree(project: Path, since: float, links: Sequence[Any] = ())
 
 def prepare_metadata(metadata_directory: str, config_settings: Mapping[str, Any] | None, *, editable: bool = False) -> str:
     ctx = Context.load(config_settings)
+    bytecode = _bytecode(ctx)
     backend = ctx.inner()
     hook = "prepare_metadata_for_build_editable" if editable else "prepare_metadata_for_build_wheel"
     if hasattr(backend, hook):
         with _scratch_build_dirs(ctx):
             result: str = call_hook(backend, hook, metadata_directory, ctx.config_settings)
+        bytecode.fill()
         return result
     # The inner backend cannot give metadata alone (meson-python): build the wheel, take its
     # .dist-info, and keep the wheel beside it, so that build_wheel hands it out instead of
@@ -623,9 +625,11 @@ def built_for_metadata(metadata_directory: str | None, wheel_directory: str) -> 
 
 def build_sdist(sdist_directory: str, config_settings: Mapping[str, Any] | None) -> str:
     ctx = Context.load(config_settings)
+    bytecode = _bytecode(ctx)
     backend = ctx.inner()
     with _scratch_build_dirs(ctx, libraries=False):
         result: str = call_hook(backend, "build_sdist", sdist_directory, ctx.config_settings)
+    bytecode.fill()
     epoch = source_date_epoch(ctx.environ)
     if epoch is not None:
         from .inner.sdist import normalize_sdist

@@ -17,8 +17,8 @@ from manywheel.inner.bytecode import BytecodeCache, fill, prime
 
 ROOTS = ["demo-pkg"]
 MODULES = {
-    "demo_pkg/__init__.py": "from .mod import VALUE\n",
-    "demo_pkg/mod.py": "VALUE = 1\n",
+    "demo_pkg/__init__.py": "from .mod import VALUE, where\n",
+    "demo_pkg/mod.py": "VALUE = 1\n\n\ndef where():\n    return where.__code__.co_filename\n",
     "demo_pkg/broken.py": "def f(:\n",  # does not compile: left to Python, which never imports it here
 }
 
@@ -45,9 +45,10 @@ def install(site: Path, *, with_bytecode: bool = False, modules: dict[str, str] 
 
 
 def import_value(site: Path) -> tuple[str, str]:
-    """demo_pkg.VALUE as a fresh interpreter imports it from ``site``, and its -v trace."""
+    """demo_pkg.VALUE and the file its code says it came from, as a fresh interpreter imports it
+    from ``site``, and its -v trace."""
     env = dict(os.environ, PYTHONPATH=str(site), PYTHONDONTWRITEBYTECODE="1")
-    proc = subprocess.run([sys.executable, "-v", "-c", "import demo_pkg; print(demo_pkg.VALUE)"],
+    proc = subprocess.run([sys.executable, "-v", "-c", "import demo_pkg; print(demo_pkg.VALUE, demo_pkg.where())"],
                           env=env, capture_output=True, text=True, check=True)
     return proc.stdout.strip(), proc.stderr
 
@@ -72,7 +73,7 @@ def test_compiled_once_then_the_next_environment_imports_the_cached_bytecode(tmp
     assert data[:4] == importlib.util.MAGIC_NUMBER
     assert int.from_bytes(data[4:8], "little") == 0b11  # PEP 552: hash-based, checked against the source
     value, trace = import_value(second)
-    assert value == "1"
+    assert value == f"1 {second / 'demo_pkg' / 'mod.py'}"  # tracebacks name this environment's file
     assert f"code object from '{pyc(second, 'demo_pkg/mod.py')}'" in trace
     assert prime([second], cache, ROOTS).written == 0  # it has bytecode now: left alone
 
@@ -84,9 +85,9 @@ def test_a_source_changed_after_the_bytecode_was_written_is_compiled_anew(tmp_pa
     fill(primed.missing, primed.cache)
     site = install(tmp_path / "two")
     assert prime([site], cache, ROOTS).written == 2
-    (site / "demo_pkg/mod.py").write_text("VALUE = 2\n")  # same size, other content
+    (site / "demo_pkg/mod.py").write_text(MODULES["demo_pkg/mod.py"].replace("1", "2"))  # same size
     value, trace = import_value(site)
-    assert value == "2"
+    assert value.split()[0] == "2"
     assert f"code object from '{pyc(site, 'demo_pkg/mod.py')}'" not in trace
 
 
@@ -94,7 +95,7 @@ def test_a_file_that_no_longer_matches_its_record_is_not_cached(tmp_path: Path) 
     cache = tmp_path / "cache"
     site = install(tmp_path / "one")
     primed = prime([site], cache, ROOTS)
-    (site / "demo_pkg/mod.py").write_text("VALUE = 3\n")
+    (site / "demo_pkg/mod.py").write_text(MODULES["demo_pkg/mod.py"].replace("1", "3"))
     assert primed.cache is not None
     assert fill(primed.missing, primed.cache)[0] == 1  # __init__.py only
     assert not pyc(site, "demo_pkg/mod.py").exists()

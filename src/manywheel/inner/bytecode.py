@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 _CHECKED_HASH = (0b11).to_bytes(4, "little")  # PEP 552 flags: hash-based, check_source
+_DIGEST = re.compile(r"[A-Za-z0-9_-]{43}")  # a sha256 in RECORD: urlsafe base64 without padding
 _NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")  # a requirement's name (PEP 508)
 
 
@@ -161,8 +162,8 @@ def _modules_without_bytecode(site: Path, record: Path) -> list[tuple[str, str]]
                 path = row[0]
                 if path.endswith(".pyc"):
                     return []  # the installer compiled it (pip without --no-compile lists them)
-                if (path.endswith(".py") and len(row) > 1 and row[1].startswith("sha256=")
-                        and not path.startswith(("/", "..")) and "/../" not in path):
+                if (path.endswith(".py") and len(row) > 1 and _DIGEST.fullmatch(row[1][len("sha256="):])
+                        and row[1].startswith("sha256=") and not path.startswith(("/", "..")) and "/../" not in path):
                     entries.append((path, row[1][len("sha256="):]))
     except (OSError, UnicodeDecodeError, csv.Error):
         return []
