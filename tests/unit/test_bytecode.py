@@ -8,6 +8,7 @@ import base64
 import hashlib
 import importlib.util
 import os
+import py_compile
 import shutil
 import subprocess
 import sys
@@ -142,3 +143,18 @@ def test_only_the_build_requirements_and_what_they_require_are_touched(tmp_path:
     primed = prime([site], tmp_path / "cache", ["Builder"])
     assert primed.distributions == ["builder-1.0", "demo_pkg-1.0"]
     assert sorted(m.source.name for m in primed.missing) == ["__init__.py", "__init__.py", "broken.py", "mod.py"]
+
+
+def test_a_module_python_compiled_itself_is_left_and_the_others_are_given_theirs(tmp_path: Path) -> None:
+    # setuptools' _distutils_hack, its RECORD's first module, is imported at every start by a .pth file
+    cache = tmp_path / "cache"
+    primed = prime([install(tmp_path / "one")], cache, ROOTS)
+    assert primed.cache is not None
+    fill(primed.missing, primed.cache)
+    site = install(tmp_path / "two")
+    own = py_compile.compile(str(site / "demo_pkg/__init__.py"), doraise=True)
+    before = Path(own).read_bytes()
+    primed = prime([site], cache, ROOTS)
+    assert (primed.written, primed.distributions) == (1, ["demo_pkg-1.0"])
+    assert Path(own).read_bytes() == before
+    assert f"code object from '{pyc(site, 'demo_pkg/mod.py')}'" in import_value(site)[1]

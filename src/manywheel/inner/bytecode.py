@@ -17,7 +17,8 @@ once, after the hook that found it missing, and cached for the next build.
 Only the build requirements are touched: manywheel, the project's ``[build-system] requires`` and
 what they require in turn (by each METADATA's Requires-Dist), found in the directories manywheel and
 the inner backend are imported from, and of those only the ones installed without bytecode (their
-RECORD lists no .pyc and their first module has none).  ``bytecode-cache = false`` turns this off.
+RECORD lists no .pyc), and of their modules only those without a .pyc.  ``bytecode-cache = false``
+turns this off.
 """
 from __future__ import annotations
 
@@ -128,13 +129,15 @@ def prime(dirs: Iterable[Path], cache_dir: Path, roots: Iterable[str]) -> Primed
     for site in dirs:
         for info in closure(site, roots):
             record = info / "RECORD"
-            entries = _modules_without_bytecode(site, record)
-            if not entries:
-                continue
-            primed.distributions.append(record.parent.name[:-len(".dist-info")])
-            for rel, digest in entries:
+            touched = False
+            for rel, digest in _modules_without_bytecode(record):
                 source = site / rel
                 target = Path(importlib.util.cache_from_source(str(source)))
+                if os.path.exists(target):  # an earlier hook's, or Python's own (startup imports a .pth's module)
+                    continue
+                if not touched:
+                    primed.distributions.append(record.parent.name[:-len(".dist-info")])
+                    touched = True
                 cached = key_dir / digest[:2] / f"{digest}.pyc"
                 if target.parent not in made:
                     try:
@@ -151,7 +154,7 @@ def prime(dirs: Iterable[Path], cache_dir: Path, roots: Iterable[str]) -> Primed
     return primed
 
 
-def _modules_without_bytecode(site: Path, record: Path) -> list[tuple[str, str]]:
+def _modules_without_bytecode(record: Path) -> list[tuple[str, str]]:
     """RECORD's .py files with their sha256, where the distribution was installed without bytecode."""
     entries: list[tuple[str, str]] = []
     try:
@@ -166,8 +169,6 @@ def _modules_without_bytecode(site: Path, record: Path) -> list[tuple[str, str]]
                         and row[1].startswith("sha256=") and not path.startswith(("/", "..")) and "/../" not in path):
                     entries.append((path, row[1][len("sha256="):]))
     except (OSError, UnicodeDecodeError, csv.Error):
-        return []
-    if not entries or os.path.exists(importlib.util.cache_from_source(str(site / entries[0][0]))):
         return []
     return entries
 
