@@ -152,9 +152,9 @@ def test_a_module_python_compiled_itself_is_left_and_the_others_are_given_theirs
     assert primed.cache is not None
     fill(primed.missing, primed.cache)
     site = install(tmp_path / "two")
-    own = py_compile.compile(str(site / "demo_pkg/__init__.py"), doraise=True)
-    before = Path(own).read_bytes()
+    own = Path(py_compile.compile(str(site / "demo_pkg/__init__.py"), doraise=True) or "")
+    before = own.read_bytes()
     primed = prime([site], cache, ROOTS)
     assert (primed.written, primed.distributions) == (1, ["demo_pkg-1.0"])
-    assert Path(own).read_bytes() == before
+    assert own.read_bytes() == before
     assert f"code object from '{pyc(site, 'demo_pkg/mod.py')}'" in import_value(site)[1]
