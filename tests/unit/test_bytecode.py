@@ -58,6 +58,15 @@ def pyc(site: Path, rel: str) -> Path:
     return Path(importlib.util.cache_from_source(str(site / rel)))
 
 
+def cached_once(tmp_path: Path) -> Path:
+    """A cache holding demo_pkg's bytecode, compiled for a first environment; returns the cache."""
+    cache = tmp_path / "cache"
+    primed = prime([install(tmp_path / "one")], cache, ROOTS)
+    assert primed.cache is not None
+    fill(primed.missing, primed.cache)
+    return cache
+
+
 def test_compiled_once_then_the_next_environment_imports_the_cached_bytecode(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     first = install(tmp_path / "one")
@@ -80,10 +89,7 @@ def test_compiled_once_then_the_next_environment_imports_the_cached_bytecode(tmp
 
 
 def test_a_source_changed_after_the_bytecode_was_written_is_compiled_anew(tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
-    primed = prime([install(tmp_path / "one")], cache, ROOTS)
-    assert primed.cache is not None
-    fill(primed.missing, primed.cache)
+    cache = cached_once(tmp_path)
     site = install(tmp_path / "two")
     assert prime([site], cache, ROOTS).written == 2
     (site / "demo_pkg/mod.py").write_text(MODULES["demo_pkg/mod.py"].replace("1", "2"))  # same size
@@ -147,10 +153,7 @@ def test_only_the_build_requirements_and_what_they_require_are_touched(tmp_path:
 
 def test_a_module_python_compiled_itself_is_left_and_the_others_are_given_theirs(tmp_path: Path) -> None:
     # setuptools' _distutils_hack, its RECORD's first module, is imported at every start by a .pth file
-    cache = tmp_path / "cache"
-    primed = prime([install(tmp_path / "one")], cache, ROOTS)
-    assert primed.cache is not None
-    fill(primed.missing, primed.cache)
+    cache = cached_once(tmp_path)
     site = install(tmp_path / "two")
     own = Path(py_compile.compile(str(site / "demo_pkg/__init__.py"), doraise=True) or "")
     before = own.read_bytes()
