@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 from . import __version__
 from .errors import ComplianceError, InnerBackendError, PolicyError, WheelError
-from .files import replace_atomically
+from .files import default_cache_dir, replace_atomically
 from .inner.hooks import call_hook, inner_options, load_inner_backend, runs_own_build_tool
 from .inner.requires import SETUPTOOLS, known_requires, lacks_setuptools, missing_setuptools
 from .inner.setuptools_dirs import setuptools_build_dirs
@@ -98,8 +98,6 @@ class Context:
     @property
     def cache_dir(self) -> Path:
         """manywheel's cache: cache-dir, else $XDG_CACHE_HOME/manywheel or ~/.cache/manywheel."""
-        from .toolchain.baseline import default_cache_dir
-
         return Path(self.settings.cache_dir) if self.settings.cache_dir else default_cache_dir(self.environ)
 
     @property

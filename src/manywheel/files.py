@@ -1,5 +1,5 @@
-"""Writing a file so that it is either whole or absent: the one way manywheel writes its outputs; and the
-lock that makes concurrent builds fill one cache entry once."""
+"""Writing a file so that it is either whole or absent: the one way manywheel writes its outputs; the
+lock that makes concurrent builds fill one cache entry once; and where the caches live."""
 from __future__ import annotations
 
 import contextlib
@@ -7,7 +7,13 @@ import fcntl
 import os
 import tempfile
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterator, Mapping
+
+
+def default_cache_dir(environ: Mapping[str, str]) -> Path:
+    """manywheel's cache when cache-dir is not set: $XDG_CACHE_HOME/manywheel, else ~/.cache/manywheel."""
+    base = environ.get("XDG_CACHE_HOME") or os.path.join(environ.get("HOME") or tempfile.gettempdir(), ".cache")
+    return Path(base) / "manywheel"
 
 
 @contextlib.contextmanager

@@ -24,6 +24,7 @@ from typing import Callable, Mapping
 from .. import __version__
 from ..arches import TABLE
 from ..errors import BaselineError
+from ..files import default_cache_dir
 from ..glibc.abi import AbiSymbol, GlibcAbi, load_abi
 from ..glibc.shims import SHIMS, ShimBuildError, build_shim_archive, shims_for
 from ..policy import LibcVersion, Policy, parse_version
@@ -52,11 +53,6 @@ class Baseline:
     static_cxx: bool = True
     no_relr: bool = True
     summary: str = ""
-
-
-def default_cache_dir(environ: Mapping[str, str]) -> Path:
-    base = environ.get("XDG_CACHE_HOME") or os.path.join(environ.get("HOME") or tempfile.gettempdir(), ".cache")
-    return Path(base) / "manywheel"
 
 
 def toolchain_glibc_version(compilers: Compilers) -> LibcVersion:

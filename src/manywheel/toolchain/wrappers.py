@@ -215,7 +215,7 @@ def _launcher(compilers: Compilers, cache: Path | None, verbose: bool,
               log: Callable[[str], None] | None) -> Path | None:
     """The compiled launcher for the wrappers, or None (shell scripts) when it cannot be had."""
     if cache is None:
-        from .baseline import default_cache_dir
+        from ..files import default_cache_dir
 
         cache = default_cache_dir(compilers.environ)
     try:
