@@ -16,9 +16,8 @@ shared with tests/realworld), each round times, on fresh copies of the same sour
 Both sides build in isolated environments from the same warm pip cache: an untimed build of
 each project on each side warms it, and fills what manywheel caches once per machine: the
 baseline and the build tools' bytecode (the time of each is printed). Takes about 10 minutes
-with the default 3 rounds on 2 cores. The medians, the
-ratio manywheel / standard and the tags each side wrote are printed; `auditwheel show`
-judges manywheel's wheel. CC/CXX/CFLAGS and MANYWHEEL_* variables are cleared for both.
+with the default 3 rounds on 2 cores. The medians, every round, the ratio manywheel / standard
+and the tags each side wrote are printed; `auditwheel show` judges manywheel's wheel. CC/CXX/CFLAGS and MANYWHEEL_* variables are cleared for both.
 With --ccache, each project is then built twice more by manywheel with CC="ccache gcc" and an
 empty ccache, and the times and ccache's hit/miss counters of both builds are printed.
 """
