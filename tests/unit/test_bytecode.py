@@ -161,3 +161,18 @@ def test_a_module_python_compiled_itself_is_left_and_the_others_are_given_theirs
     assert (primed.written, primed.distributions) == (1, ["demo_pkg-1.0"])
     assert own.read_bytes() == before
     assert f"code object from '{pyc(site, 'demo_pkg/mod.py')}'" in import_value(site)[1]
+
+
+def test_a_module_python_compiled_itself_is_still_cached_for_the_next_environment(tmp_path: Path) -> None:
+    # without PYTHONDONTWRITEBYTECODE, Python writes the bytecode of what a hook imported before priming
+    cache = tmp_path / "cache"
+    site = install(tmp_path / "one")
+    own = Path(py_compile.compile(str(site / "demo_pkg/__init__.py"), doraise=True) or "")
+    before = own.read_bytes()
+    primed = prime([site], cache, ROOTS)
+    assert sorted((m.source.name, m.target is None) for m in primed.missing) == [
+        ("__init__.py", True), ("broken.py", False), ("mod.py", False)]
+    assert primed.cache is not None
+    assert fill(primed.missing, primed.cache)[0] == 2
+    assert own.read_bytes() == before
+    assert prime([install(tmp_path / "two")], cache, ROOTS).written == 2

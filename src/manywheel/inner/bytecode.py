@@ -45,7 +45,7 @@ _NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")  # a requ
 class Missing:
     source: Path
     digest: str  # RECORD's sha256, urlsafe base64 without padding
-    target: Path  # where the environment's .pyc goes
+    target: Path | None  # where the environment's .pyc goes; None: it has one (Python's own), cache only
 
 
 @dataclass
@@ -133,12 +133,16 @@ def prime(dirs: Iterable[Path], cache_dir: Path, roots: Iterable[str]) -> Primed
             for rel, digest in _modules_without_bytecode(record):
                 source = site / rel
                 target = Path(importlib.util.cache_from_source(str(source)))
-                if os.path.exists(target):  # an earlier hook's, or Python's own (startup imports a .pth's module)
+                cached = key_dir / digest[:2] / f"{digest}.pyc"
+                if os.path.exists(target):
+                    # An earlier hook's, or Python's own: without PYTHONDONTWRITEBYTECODE, Python writes
+                    # it for what the hook imported before this, and for a .pth file's module at start.
+                    if not os.path.exists(cached):
+                        primed.missing.append(Missing(source, digest, None))
                     continue
                 if not touched:
                     primed.distributions.append(record.parent.name[:-len(".dist-info")])
                     touched = True
-                cached = key_dir / digest[:2] / f"{digest}.pyc"
                 if target.parent not in made:
                     try:
                         target.parent.mkdir(exist_ok=True)
@@ -194,7 +198,8 @@ def fill(missing: Iterable[Missing], key_dir: Path) -> tuple[int, float]:
                 continue
         pyc = importlib.util.MAGIC_NUMBER + _CHECKED_HASH + importlib.util.source_hash(data) + marshal.dumps(code)
         _write(key_dir / item.digest[:2] / f"{item.digest}.pyc", pyc)
-        _write(item.target, pyc)
+        if item.target is not None:
+            _write(item.target, pyc)
         count += 1
     return count, time.perf_counter() - started
 
