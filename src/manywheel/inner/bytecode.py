@@ -194,7 +194,7 @@ def fill(missing: Iterable[Missing], key_dir: Path) -> tuple[int, float]:
             warnings.simplefilter("ignore")
             try:
                 code = compile(data, str(item.source), "exec", dont_inherit=True)
-            except (SyntaxError, ValueError):
+            except Exception:  # SyntaxError, ValueError (NUL), RecursionError: Python will say so if imported
                 continue
         pyc = importlib.util.MAGIC_NUMBER + _CHECKED_HASH + importlib.util.source_hash(data) + marshal.dumps(code)
         _write(key_dir / item.digest[:2] / f"{item.digest}.pyc", pyc)
