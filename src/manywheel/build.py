@@ -69,11 +69,13 @@ class Context:
     arch: str
     target: Policy | None  # None: "auto"
     config_settings: dict[str, Any] | None
+    build_requires: tuple[str, ...] = ()  # [build-system] requires: the bytecode cache's roots (_bytecode)
 
     @classmethod
     def load(cls, config_settings: Mapping[str, Any] | None) -> Context:
         project = Path.cwd()
-        settings = read_settings(project, config_settings, os.environ)
+        pyproject = read_pyproject(project)
+        settings = read_settings(project, config_settings, os.environ, pyproject)
         arch = settings.arch or host_arch()
         target = None
         if settings.target != "auto":
@@ -88,7 +90,10 @@ class Context:
                     f"target {target.name} is a musllinux policy ({settings.sources.get('target', 'default')}): "
                     "manywheel pins to glibc baselines only",
                     hint="choose a manylinux target (manylinux_2_17, ...); musllinux wheels are built on a musl host")
-        return cls(project, settings, dict(os.environ), arch, target, inner_config_settings(config_settings))
+        system = pyproject.get("build-system")
+        requires = system.get("requires") if isinstance(system, dict) else None
+        requires = tuple(r for r in requires if isinstance(r, str)) if isinstance(requires, list) else ()
+        return cls(project, settings, dict(os.environ), arch, target, inner_config_settings(config_settings), requires)
 
     @property
     def cross(self) -> bool:
@@ -134,13 +139,9 @@ def make_baseline(ctx: Context, workdir: Path, compilers: Compilers) -> Baseline
 def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
                 metadata_directory: str | None, *, editable: bool = False) -> str:
     """Build the wheel, as a list of steps: settings -> compilers, baseline and wrappers -> the inner
-    backend's build -> bundled libraries -> ELF facts -> verdict -> SBOM -> the wheel, retagged."""
-    from ._wrapper import linklog
-    from .check.scan import requires_dist_of
-    from .repair.provided import find_provided, report_provided
-    from .repair.sbom import BuiltFromSource, add_sbom
-    from .wheel import write_wheel
-
+    backend's build -> bundled libraries -> ELF facts -> verdict -> SBOM -> the wheel, retagged.
+    The build environment's bytecode is in place before any of it is imported (_bytecode), and
+    what the cache lacked is compiled once the wheel is written."""
     reused = built_for_metadata(metadata_directory, wheel_directory)
     if reused is not None:
         return reused
@@ -148,6 +149,20 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
     ctx = Context.load(config_settings)
     _check_editable(ctx, editable)
     bytecode = _bytecode(ctx)
+    name = _build_wheel(ctx, clock, wheel_directory, metadata_directory, editable)
+    bytecode.fill()
+    return name
+
+
+def _build_wheel(ctx: Context, clock: StepClock, wheel_directory: str, metadata_directory: str | None,
+                 editable: bool) -> str:
+    """build_wheel's steps, from the inner backend's import to the wheel written."""
+    from ._wrapper import linklog
+    from .check.scan import requires_dist_of
+    from .repair.provided import find_provided, report_provided
+    from .repair.sbom import BuiltFromSource, add_sbom
+    from .wheel import write_wheel
+
     backend = ctx.inner()
     clock.lap("settings and inner backend")
     started = time.time()
@@ -165,9 +180,7 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
         clock.lap("ELF facts")
         if not facts and contents.filename.endswith("-any.whl"):
             log("no ELF files: a pure-Python wheel, passed through as it is")
-            passed = _pass_through(inner_wheel, Path(wheel_directory))
-            bytecode.fill()
-            return passed
+            return _pass_through(inner_wheel, Path(wheel_directory))
         if ctx.settings.provided_by:
             report_provided(facts, ctx.settings.provided_by, provided,
                             requires_dist_of(contents.member(f"{contents.dist_info}/METADATA").data), log)
@@ -191,7 +204,6 @@ def build_wheel(wheel_directory: str, config_settings: Mapping[str, Any] | None,
         clock.lap("wheel written")
         log(f"wrote {out.name}: {_reason(verdict, policy)}")
         log(clock.summary())
-    bytecode.fill()
     return out.name
 
 
@@ -201,10 +213,7 @@ def _bytecode(ctx: Context) -> BytecodeCache:
     from .inner.bytecode import BytecodeCache
 
     modules = ["manywheel"] + ([] if ctx.settings.inner_backend_path else [ctx.settings.inner_backend])
-    system = read_pyproject(ctx.project).get("build-system")
-    requires = system.get("requires") if isinstance(system, dict) else None
-    requires = [r for r in requires if isinstance(r, str)] if isinstance(requires, list) else []
-    return BytecodeCache(ctx.settings.bytecode_cache, ctx.cache_dir, modules, ["manywheel", *requires], log,
+    return BytecodeCache(ctx.settings.bytecode_cache, ctx.cache_dir, modules, ["manywheel", *ctx.build_requires], log,
                          ctx.settings.verbose)
 
 
