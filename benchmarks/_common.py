@@ -60,6 +60,27 @@ def timed(cmd: Sequence[str | Path], env: Mapping[str, str] | None = None, cwd: 
     return time.perf_counter() - start, proc
 
 
+def timed_lines(cmd: Sequence[str | Path], env: Mapping[str, str], timeout: float = 3600
+                ) -> tuple[float, str, list[tuple[float, str]]]:
+    """timed() that also keeps when each line of the output (stdout and stderr together) came, in
+    seconds from the start: the phases of a build. Python's output is unbuffered for it
+    (PYTHONUNBUFFERED), so a line comes when it is printed; on failure, as run()."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([str(c) for c in cmd], env=dict(env, PYTHONUNBUFFERED="1"), cwd=neutral_cwd(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[tuple[float, str]] = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append((time.perf_counter() - start, line.rstrip("\n")))
+    code = proc.wait(timeout=timeout)
+    took = time.perf_counter() - start
+    output = "\n".join(line for _, line in lines)
+    if code != 0:
+        sys.exit(f"benchmark step failed (exit {code}): {' '.join(map(str, cmd))}\n"
+                 + "\n".join(output.splitlines()[-40:]))
+    return took, output, lines
+
+
 def make_venv(where: Path, packages: Sequence[str]) -> Path:
     """A virtual environment with ``packages`` (from PyPI or paths); returns its python."""
     venv.create(where, with_pip=True)

@@ -17,28 +17,67 @@ Both sides build in isolated environments from the same warm pip cache: an untim
 each project on each side warms it, and fills what manywheel caches once per machine: the
 baseline and the build tools' bytecode (the time of each is printed). Takes about 10 minutes
 with the default 3 rounds on 2 cores. The medians, every round, the ratio manywheel / standard
-and the tags each side wrote are printed; `auditwheel show` judges manywheel's wheel. CC/CXX/CFLAGS and MANYWHEEL_* variables are cleared for both.
+and the tags each side wrote are printed; `auditwheel show` judges manywheel's wheel. So are
+both sides' phases, timed from when each line of their output came: the isolated environment and
+its install, get_requires_for_build_wheel, build_wheel (for scikit-build-core projects: its start,
+CMake's configure, the compiles, the link, the link's end to the wheel), and the repair.
+CC/CXX/CFLAGS and MANYWHEEL_* variables are cleared for both.
 With --ccache, each project is then built twice more by manywheel with CC="ccache gcc" and an
 empty ccache, and the times and ccache's hit/miss counters of both builds are printed.
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import re
 import shutil
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (EXAMPLE, fresh_copy, machine_note, peer_setup,  # noqa: E402
-                     median, run, say, timed, zstandard_source)
+                     median, run, say, timed, timed_lines, zstandard_source)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.launchers import ccache_hits, ccache_misses, ccache_stats  # noqa: E402
 
 _TAG = re.compile(r'following\s+platform\s+tag:\s+"([^"]+)"')
+
+# The phases of a `python -m build --wheel`, each from the first output line that begins it (a
+# pattern of the form "last:..." from the last such line) to the next phase's line or the end.
+# pypa/build prints the first three; the rest are what scikit-build-core and Ninja print (Ninja
+# prints "[n/m] Building ..." when that compile ends, so the link begins at the last of them).
+FRONTEND_PHASES = [
+    ("isolated environment and its install", r"^\* Creating isolated environment"),
+    ("get_requires_for_build_wheel, and what it asks to install", r"^\* Getting build dependencies for wheel"),
+    ("build_wheel", r"^\* Building wheel\.\.\."),
+]
+CMAKE_PHASES = [
+    ("isolated environment and its install", r"^\* Creating isolated environment"),
+    ("get_requires_for_build_wheel, and what it asks to install", r"^\* Getting build dependencies for wheel"),
+    ("build_wheel's start, to CMake's", r"^\* Building wheel\.\.\."),
+    ("CMake's configure", r"^\*\*\* Configuring CMake"),
+    ("compiling", r"^\*\*\* Building project with"),
+    ("the link", r"last:^\[\d+/\d+\] Building "),
+    ("the link's end to the wheel", r"^\[\d+/\d+\] Linking "),
+]
+
+
+def phases_of(lines: list[tuple[float, str]], took: float, marks: list[tuple[str, str]]) -> dict[str, float]:
+    """How long each phase of ``marks`` took in one build's timed output lines (none if a mark is missing)."""
+    starts: list[float] = []
+    for _, pattern in marks:
+        last = pattern.startswith("last:")
+        regex = re.compile(pattern[5:] if last else pattern)
+        found = [t for t, line in lines if regex.search(line)]
+        if not found:
+            return {}
+        starts.append(found[-1] if last else found[0])
+    ends = starts[1:] + [took]
+    return {name: end - start for (name, _), start, end in zip(marks, starts, ends)}
 
 
 @dataclass
@@ -52,7 +91,17 @@ class Project:
     # manywheel's own log line "time per step: ..." (build.StepClock); "frontend" is the rest of the
     # timed python -m build: its isolated environment (what manywheel's install adds) and hooks.
     steps: dict[str, list[float]] = field(default_factory=dict)
+    # Each side's phases of `python -m build` (phases_of), with the standard path's repair.
+    phases: dict[str, dict[str, list[float]]] = field(default_factory=lambda: {"standard": {}, "manywheel": {}})
+    marks: list[tuple[str, str]] = field(default_factory=lambda: FRONTEND_PHASES)
     calls: int = 0  # compiler calls through the wrappers in one build (counted in an untimed verbose build)
+
+    def figures(self) -> Any:
+        """The figures so far, for restore() after an untimed build (a warm-up, a verbose one)."""
+        return copy.deepcopy((self.times, self.steps, self.phases))
+
+    def restore(self, figures: Any) -> None:
+        self.times, self.steps, self.phases = copy.deepcopy(figures)
 
 
 def example_project() -> Project:
@@ -71,7 +120,8 @@ def inner_backend_project(name: str) -> Project:
         sys.exit(f"{source / 'pyproject.toml'} names no inner-backend")
     standard = _replace(text, 'requires = ["manywheel", ', 'requires = [')
     standard = _replace(standard, 'build-backend = "manywheel.backend"', f'build-backend = "{backend.group(1)}"')
-    return Project(name, source, standard, text)
+    marks = CMAKE_PHASES if backend.group(1) == "scikit_build_core.build" else FRONTEND_PHASES
+    return Project(name, source, standard, text, marks=marks)
 
 
 def zstandard(work: Path) -> Project:
@@ -100,11 +150,13 @@ def standard_round(py: Path, project: Project, work: Path, env: dict[str, str]) 
     built, repaired = work / f"standard-dist-{slug}", work / f"standard-repaired-{slug}"
     shutil.rmtree(built, ignore_errors=True)
     shutil.rmtree(repaired, ignore_errors=True)
-    took, _ = timed([py, "-m", "build", "--wheel", "--outdir", built, src], env)
+    took, _, lines = timed_lines([py, "-m", "build", "--wheel", "--outdir", built, src], env)
     wheel = next(built.glob("*.whl"))
     took_repair, _ = timed([py, "-m", "auditwheel", "repair", "-w", repaired, wheel], env)
     project.times["build"].append(took)
     project.times["repair"].append(took_repair)
+    for phase, seconds in {**phases_of(lines, took, project.marks), "auditwheel repair": took_repair}.items():
+        project.phases["standard"].setdefault(phase, []).append(seconds)
     project.wheels["standard"] = next(repaired.glob("*.whl"))
 
 
@@ -112,9 +164,11 @@ def manywheel_round(py: Path, project: Project, work: Path, env: dict[str, str])
     src = copy_with(project, work, project.manywheel_pyproject, "manywheel")
     out = work / f"manywheel-dist-{project.name.split()[0]}"
     shutil.rmtree(out, ignore_errors=True)
-    took, proc = timed([py, "-m", "build", "--wheel", "--outdir", out, src], env)
+    took, output, lines = timed_lines([py, "-m", "build", "--wheel", "--outdir", out, src], env)
     project.times["manywheel"].append(took)
-    line = next((l for l in (proc.stdout + proc.stderr).splitlines() if "time per step: " in l), "")
+    for phase, seconds in phases_of(lines, took, project.marks).items():
+        project.phases["manywheel"].setdefault(phase, []).append(seconds)
+    line = next((l for l in output.splitlines() if "time per step: " in l), "")
     inside = 0.0
     for step, seconds in re.findall(r"([a-zA-Z][\w ,()-]*?) ([0-9.]+) s(?:,|;)", line.split("time per step: ", 1)[-1]):
         project.steps.setdefault(step.strip(), []).append(float(seconds))
@@ -122,19 +176,17 @@ def manywheel_round(py: Path, project: Project, work: Path, env: dict[str, str])
     if line:
         project.steps.setdefault("frontend: isolated environment, other hooks", []).append(took - inside)
     project.wheels["manywheel"] = next(out.glob("*.whl"))
-    return proc.stdout + proc.stderr, took
+    return output, took
 
 
 def warm_up(py: Path, projects: list[Project], work: Path, env: dict[str, str]) -> None:
     """One untimed build of each project on each side: pip's cache, ccache, and manywheel's caches
     that a machine fills once (the baseline; the build tools' bytecode, manywheel.inner.bytecode)."""
     for project in projects:
+        kept = project.figures()
         log, _ = manywheel_round(py, project, work, env)
         standard_round(py, project, work, env)
-        for times in project.times.values():
-            times.pop()
-        for step in project.steps.values():
-            step.pop()
+        project.restore(kept)
         generated = re.search(r"baseline (\S+) generated in ([0-9.]+) s", log)
         if generated:
             say(f"manywheel's baseline {generated.group(1)} generated once, in {generated.group(2)} s (not in the rounds)")
@@ -185,6 +237,14 @@ def report(py: Path, project: Project, rounds: int) -> float:
         f"benchmarks/bench_wrapper.py measures):")
     for step, seconds in sorted(project.steps.items(), key=lambda kv: -median(kv[1])):
         say(f"    {step}: {median(seconds):.2f} s")
+    standard_phases, ours_phases = project.phases["standard"], project.phases["manywheel"]
+    if standard_phases or ours_phases:
+        say("  both sides' phases, from the time each line of their output came (medians, standard / manywheel):")
+        for phase in [name for name, _ in project.marks] + ["auditwheel repair"]:
+            if phase in standard_phases or phase in ours_phases:
+                shown_times = [f"{median(side[phase]):.2f} s" if side.get(phase) else "none"
+                               for side in (standard_phases, ours_phases)]
+                say(f"    {phase}: {shown_times[0]} / {shown_times[1]}")
     return ratio
 
 
@@ -227,10 +287,9 @@ def main() -> int:
                 for side in sides if i % 2 == 0 else reversed(sides):
                     side(py, project, work, env)
         for project in projects:  # untimed: a verbose build prints every compiler call the wrappers see
+            kept = project.figures()
             log, _ = manywheel_round(py, project, work, dict(env, MANYWHEEL_VERBOSE="true"))
-            project.times["manywheel"].pop()
-            for step in project.steps.values():
-                step.pop()
+            project.restore(kept)
             project.calls = sum(1 for line in log.splitlines() if line.startswith("manywheel: $ "))
         for project in projects:
             report(py, project, args.rounds)
