@@ -60,8 +60,7 @@ def timed(cmd: Sequence[str | Path], env: Mapping[str, str] | None = None, cwd: 
     return time.perf_counter() - start, proc
 
 
-def timed_lines(cmd: Sequence[str | Path], env: Mapping[str, str], timeout: float = 3600
-                ) -> tuple[float, str, list[tuple[float, str]]]:
+def timed_lines(cmd: Sequence[str | Path], env: Mapping[str, str]) -> tuple[float, str, list[tuple[float, str]]]:
     """timed() that also keeps when each line of the output (stdout and stderr together) came, in
     seconds from the start: the phases of a build. Python's output is unbuffered for it
     (PYTHONUNBUFFERED), so a line comes when it is printed; on failure, as run()."""
@@ -72,7 +71,7 @@ def timed_lines(cmd: Sequence[str | Path], env: Mapping[str, str], timeout: floa
     assert proc.stdout is not None
     for line in proc.stdout:
         lines.append((time.perf_counter() - start, line.rstrip("\n")))
-    code = proc.wait(timeout=timeout)
+    code = proc.wait()
     took = time.perf_counter() - start
     output = "\n".join(line for _, line in lines)
     if code != 0:
