@@ -20,7 +20,7 @@ from .inner.requires import SETUPTOOLS, known_requires, lacks_setuptools, missin
 from .inner.setuptools_dirs import setuptools_build_dirs
 from .arches import host_arch
 from .policy import Policy, excludes, find_policy, load_policies, policy_names, provided_key
-from .settings import Settings, inner_config_settings, read_pyproject, read_settings
+from .settings import Settings, build_system_requires, inner_config_settings, read_pyproject, read_settings
 from .wheel import source_date_epoch
 
 if TYPE_CHECKING:
@@ -90,10 +90,8 @@ class Context:
                     f"target {target.name} is a musllinux policy ({settings.sources.get('target', 'default')}): "
                     "manywheel pins to glibc baselines only",
                     hint="choose a manylinux target (manylinux_2_17, ...); musllinux wheels are built on a musl host")
-        system = pyproject.get("build-system")
-        requires = system.get("requires") if isinstance(system, dict) else None
-        requires = tuple(r for r in requires if isinstance(r, str)) if isinstance(requires, list) else ()
-        return cls(project, settings, dict(os.environ), arch, target, inner_config_settings(config_settings), requires)
+        return cls(project, settings, dict(os.environ), arch, target, inner_config_settings(config_settings),
+                   tuple(build_system_requires(pyproject)))
 
     @property
     def cross(self) -> bool:

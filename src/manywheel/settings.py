@@ -246,6 +246,14 @@ def read_pyproject(project: Path) -> dict[str, Any]:
     return data
 
 
+def build_system_requires(pyproject: Mapping[str, Any], default: tuple[str, ...] = ()) -> list[str]:
+    """The strings of ``[build-system] requires``; ``default`` when the table or the key is missing
+    (pypa/build's is ``("setuptools >= 40.8.0",)``), none when either is not what PEP 518 says."""
+    system = pyproject.get("build-system", {})
+    requires = system.get("requires", list(default)) if isinstance(system, dict) else []
+    return [r for r in requires if isinstance(r, str)] if isinstance(requires, list) else []
+
+
 def read_settings(project: Path, config_settings: Mapping[str, Any] | None, environ: Mapping[str, str],
                   pyproject: dict[str, Any] | None = None) -> Settings:
     """Merge and validate the three sources; raise SettingsErrors listing every problem."""

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Mapping, TextIO
 
 from ..arches import host_arch
-from ..settings import read_pyproject
+from ..settings import build_system_requires, read_pyproject
 from .identifiers import Identifier
 from .interpreters import Interpreter
 from .plan import Cell, Plan
@@ -161,9 +161,7 @@ class BuildEnvironments:
 
 def _build_system_requires(source: Path) -> list[str]:
     """The sdist's ``build-system.requires`` (pypa/build's default when it has none)."""
-    system = read_pyproject(source).get("build-system", {})
-    requires = system.get("requires", ["setuptools >= 40.8.0"]) if isinstance(system, dict) else []
-    return [r for r in requires if isinstance(r, str)]
+    return build_system_requires(read_pyproject(source), default=("setuptools >= 40.8.0",))
 
 
 def build_wheel(cell: Cell, sdist: Path, work: Path, out: Path, environ: Mapping[str, str],
